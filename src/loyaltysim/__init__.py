@@ -1,0 +1,15 @@
+"""loyaltysim: agent-based simulation of customer satisfaction, loyalty and switching."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .config import Config
+from .errors import ConfigError
+from .loading import load_config
+from .model import LoyaltyModel
+
+try:
+    __version__ = version("loyaltysim")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "0.0.0+unknown"
+
+__all__ = ["Config", "ConfigError", "LoyaltyModel", "__version__", "load_config"]

@@ -1,0 +1,172 @@
+"""The ``loyaltysim`` command: a thin adapter over the library.
+
+Exit status: 0 success, 1 a run failed unexpectedly, 2 bad input (the message
+names the file and key path), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import ConfigError
+from .loading import load_config, parse_assignment
+
+__all__ = ["build_parser", "main"]
+
+EPILOG_RUN = """examples:
+  loyaltysim run configs/baseline.yaml
+  loyaltysim run configs/baseline.yaml --set customers.n=5000 --set loyalty.link=linear --seed 7
+  loyaltysim run configs/near_monopoly.yaml --steps 240 --out results/monopoly
+"""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def _overrides(assignments: Sequence[str] | None) -> dict[str, object]:
+    return dict(parse_assignment(a) for a in assignments or [])
+
+
+def _load(args: argparse.Namespace) -> object:
+    overrides = _overrides(args.set)
+    if getattr(args, "seed", None) is not None:
+        overrides["run.seed"] = args.seed
+    if getattr(args, "steps", None) is not None:
+        overrides["run.steps"] = args.steps
+    return load_config(args.config, overrides)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .runner import run_scenario
+    from .storage import new_output_dir
+
+    config = _load(args)
+    out = new_output_dir(args.out, name=f"{Path(args.config).stem}_seed{config.run.seed}")
+    progress = sys.stderr.isatty() and not args.quiet
+    model = run_scenario(config, out, source=str(args.config), figures=not args.no_figures, progress=progress)
+    if not args.quiet:
+        s = model.summary()
+        print(
+            f"{model.steps} periods × {config.customers.n} customers: "
+            f"annual churn {s.get('annualised_churn', float('nan')):.1%}, "
+            f"mean satisfaction {s.get('mean_satisfaction', float('nan')):.3f}, "
+            f"satisfied defectors {s.get('satisfied_defector_share', float('nan')):.1%} of defectors, "
+            f"NPS {s.get('nps', float('nan')):.0f}"
+        )
+        print(f"results written to {out}")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    config = _load(args)
+    print(
+        f"{args.config}: valid ({config.customers.n} customers, {len(config.firms)} firms, "
+        f"{config.run.steps} periods of one {config.run.period}, link '{config.loyalty.link}', "
+        f"network '{config.network.type}')"
+    )
+    return 0
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    from .reference import explain, markdown_reference
+
+    if args.reference:
+        print(markdown_reference(), end="")
+    elif args.explain is not None:
+        print(explain(args.explain))
+    else:
+        import yaml
+
+        print(yaml.safe_dump(_load(args).to_dict(), sort_keys=False, allow_unicode=True), end="")
+    return 0
+
+
+def _add_config_options(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    parser.add_argument("config", nargs=None if required else "?", help="scenario YAML file (e.g. configs/baseline.yaml)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        metavar="PATH=VALUE",
+        help="override one value by its dotted path, e.g. --set customers.n=5000 (repeatable)",
+    )
+
+
+def _add_run(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "run",
+        help="simulate one scenario and write tables, summary and figures",
+        description="Simulate one scenario. Writes timeseries.parquet, firms.parquet, summary.json, "
+        "config.resolved.yaml, manifest.json and figures/*.png into a new folder.",
+        epilog=EPILOG_RUN,
+        formatter_class=_Formatter,
+    )
+    _add_config_options(p)
+    p.add_argument("--seed", type=int, help="root random seed (overrides run.seed; 0 is a valid seed)")
+    p.add_argument("--steps", type=int, help="number of periods (overrides run.steps)")
+    p.add_argument("--out", help="output folder (must not exist or be empty; default: a new folder under results/)")
+    p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(handler=_cmd_run)
+
+
+def _add_validate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "validate",
+        help="check a scenario file and say what is wrong or that it is fine",
+        epilog="example:\n  loyaltysim validate configs/my_market.yaml --set customers.n=500",
+        formatter_class=_Formatter,
+    )
+    _add_config_options(p)
+    p.set_defaults(handler=_cmd_validate)
+
+
+def _add_config(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "config",
+        help="show a resolved scenario, or explain the config keys",
+        epilog="examples:\n  loyaltysim config configs/near_monopoly.yaml   # every value, after extends\n"
+        "  loyaltysim config --explain switching        # keys containing 'switching'\n"
+        "  loyaltysim config --reference > docs/config-reference.md",
+        formatter_class=_Formatter,
+    )
+    _add_config_options(p, required=False)
+    p.add_argument("--explain", nargs="?", const="", metavar="MATCH", help="describe keys (containing MATCH)")
+    p.add_argument("--reference", action="store_true", help="print the Markdown reference of every key")
+    p.set_defaults(handler=_cmd_config)
+
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_run, _add_validate, _add_config]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="loyaltysim",
+        description="Agent-based simulation of customer satisfaction, loyalty and switching.",
+        epilog="examples:\n  loyaltysim run configs/baseline.yaml\n  loyaltysim validate configs/baseline.yaml\n"
+        "  loyaltysim config --explain loyalty\n\nRun 'loyaltysim COMMAND --help' for a command's options.",
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"loyaltysim {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in COMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``loyaltysim`` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

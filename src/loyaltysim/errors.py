@@ -1,0 +1,98 @@
+"""Errors a user can fix, with the file and key path they come from."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+__all__ = ["ConfigError", "from_validation_error", "suggest"]
+
+
+class ConfigError(Exception):
+    """Bad input: a file or value the user wrote. The CLI prints it and exits with status 2.
+
+    Parameters
+    ----------
+    message
+        What was wrong: the key path, what was expected and what was given.
+    source
+        The file (or ``--set`` option) the bad value came from.
+    """
+
+    def __init__(self, message: str, *, source: str | Path | None = None) -> None:
+        self.message = message
+        self.source = str(source) if source is not None else None
+        super().__init__(f"{self.source}: {message}" if self.source else message)
+
+
+def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    """A ' (did you mean …?)' hint naming the closest choice, or ''."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+_PATH_PREFIX = re.compile(r"^([A-Za-z_][\w.]*): (.*)$", re.DOTALL)
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Names of the keys allowed at ``loc`` inside ``model`` (for suggestions)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        field = current.model_fields.get(part)
+        if field is None:
+            return []
+        current = _model_in(field.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _model_in(annotation: Any) -> Any:
+    """The BaseModel class inside ``X``, ``list[X]`` or ``X | None``, else the annotation."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if isinstance(found, type) and issubclass(found, BaseModel):
+            return found
+    return annotation
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc if p not in ("constant", "function-after", "function-before"))
+
+
+def from_validation_error(
+    error: ValidationError, model: type[BaseModel], *, source: str | Path | None, prefix: str = ""
+) -> ConfigError:
+    """Turn pydantic's error list into one readable paragraph naming each key path."""
+    lines = []
+    for item in error.errors():
+        loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and "[" in p))
+        path = _dotted(loc)
+        message = item["msg"].removeprefix("Value error, ")
+        match = _PATH_PREFIX.match(message)
+        if match and not path:
+            path, message = match.groups()
+        given = item.get("input")
+        if item["type"] == "extra_forbidden":
+            key = str(loc[-1])
+            allowed = _fields_at(model, loc[:-1])
+            message = f"unknown key '{key}'{suggest(key, allowed)}"
+            if allowed:
+                message += f"; allowed here: {', '.join(allowed)}"
+        elif item["type"] == "missing":
+            message = "this key is required but missing"
+        elif not isinstance(given, dict | list):
+            message += f"; got {given!r}"
+        full = ".".join(p for p in (prefix, path) if p)
+        lines.append(f"{full or '(top level)'}: {message}")
+    return ConfigError("; ".join(lines), source=source)

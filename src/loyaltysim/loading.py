@@ -1,0 +1,164 @@
+"""Reading scenarios from YAML: ``extends`` chains, ``--set`` overrides, clear errors."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from .config import Config
+from .errors import ConfigError, from_validation_error
+
+__all__ = ["apply_overrides", "config_hash", "load_config", "parse_assignment", "read_yaml"]
+
+MAX_FILE_BYTES = 5_000_000
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read one YAML mapping, refusing missing, binary, empty or non-mapping files."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("file not found" if not path.exists() else "not a file", source=path)
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise ConfigError(f"file is larger than {MAX_FILE_BYTES} bytes; is it a config?", source=path)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError("not a text file (it is not valid UTF-8)", source=path) from None
+    if "\x00" in text:
+        raise ConfigError("not a text file (it contains NUL bytes)", source=path)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"malformed YAML{where}: {problem}", source=path) from None
+    if data is None:
+        raise ConfigError("the file is empty; expected a mapping of config keys", source=path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"expected a mapping of config keys at the top, got {type(data).__name__}", source=path)
+    return data
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Recursively merge mappings; lists and scalars in ``override`` replace those in ``base``."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def resolve_extends(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read ``path`` and the files it ``extends`` (relative to the including file), merged."""
+    path = Path(path).resolve() if Path(path).exists() else Path(path)
+    if path in _chain:
+        cycle = " → ".join(str(p) for p in (*_chain, path))
+        raise ConfigError(f"extends: include cycle {cycle}", source=_chain[-1])
+    data = read_yaml(path)
+    _anchor_network_path(data, path.parent)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str) or not parent.strip():
+        raise ConfigError(f"extends: expected a file path, got {parent!r}", source=path)
+    parent_path = Path(parent) if Path(parent).is_absolute() else path.parent / parent
+    if not parent_path.exists():
+        raise ConfigError(f"extends: file not found: {parent_path}", source=path)
+    return deep_merge(resolve_extends(parent_path, (*_chain, path)), data)
+
+
+def _anchor_network_path(data: dict[str, Any], folder: Path) -> None:
+    """Make a relative ``network.path`` relative to the file that names it."""
+    network = data.get("network")
+    if isinstance(network, dict) and isinstance(network.get("path"), str) and not Path(network["path"]).is_absolute():
+        network["path"] = str(folder / network["path"])
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """Split ``'customers.n=5000'`` into the path and a YAML-parsed value."""
+    path, sep, value = text.partition("=")
+    path = path.strip()
+    if not sep or not path:
+        raise ConfigError(f"expected PATH=VALUE (e.g. customers.n=5000), got {text!r}", source="--set")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else value
+    except yaml.YAMLError:
+        parsed = value
+    return path, parsed
+
+
+def apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Set dotted paths (``firms.0.price``) in a nested dict of config values."""
+    result = copy.deepcopy(data)
+    for dotted, value in overrides.items():
+        parts = dotted.split(".")
+        node: Any = result
+        for depth, part in enumerate(parts):
+            last = depth == len(parts) - 1
+            here = ".".join(parts[: depth + 1])
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ConfigError(f"{here}: expected an index below {len(node)} into the list", source="--set")
+                index: Any = int(part)
+            elif isinstance(node, dict):
+                index = part
+            else:
+                raise ConfigError(f"{here}: cannot set a key inside a {type(node).__name__}", source="--set")
+            if last:
+                node[index] = value
+            else:
+                if isinstance(node, dict) and not isinstance(node.get(index), dict | list):
+                    node[index] = {}
+                node = node[index]
+    return result
+
+
+def load_config(
+    path: str | Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Load and validate a scenario.
+
+    Parameters
+    ----------
+    path
+        A YAML file (``extends:`` chains are followed), or None for all defaults.
+    overrides
+        Dotted paths to values, applied last: ``{"customers.n": 5000, "firms.0.price": 12}``.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file, the key path, what was expected and what was given.
+    """
+    data = deep_merge(Config().to_dict(), resolve_extends(path) if path is not None else {})
+    source: str | Path | None = path
+    if overrides:
+        data = apply_overrides(data, overrides)
+        source = f"{path} with --set {', '.join(f'{k}={v}' for k, v in overrides.items())}" if path else "--set"
+    return validate_config(data, source=source)
+
+
+def validate_config(data: Mapping[str, Any], *, source: str | Path | None = None) -> Config:
+    """Validate a nested dict of config values (as read from YAML)."""
+    try:
+        return Config.model_validate(dict(data))
+    except ValidationError as exc:
+        raise from_validation_error(exc, Config, source=source) from None
+
+
+def config_hash(config: Config) -> str:
+    """A stable SHA-256 of every resolved config value."""
+    text = json.dumps(config.to_dict(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,216 @@
+"""What a researcher measures each period: tidy rows from a period's outcome.
+
+Market metrics are one row per step (one column per metric); firm metrics are
+long (one row per step × firm). Counts are pooled over the run by
+:class:`RunTotals`, so run-level rates weight every customer-period equally.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from . import behavior
+from .engine import PeriodOutcome
+from .population import Market
+
+__all__ = [
+    "BANDS",
+    "RATINGS",
+    "SATISFIED_BANDS",
+    "RunTotals",
+    "clv",
+    "firm_metrics",
+    "market_metrics",
+]
+
+BANDS = ("highly_dissatisfied", "dissatisfied", "neutral", "satisfied", "highly_satisfied")
+SATISFIED_BANDS = (3, 4)
+RATINGS = (1, 2, 3, 4, 5)
+CURVE_BINS = 20  # satisfaction bins of the pooled satisfaction → retention curve
+
+
+def _ratio(numerator: NDArray | float, denominator: NDArray | float) -> NDArray | float:
+    """numerator / denominator, NaN where the denominator is 0."""
+    num = np.asarray(numerator, dtype=np.float64)
+    den = np.asarray(denominator, dtype=np.float64)
+    out = np.divide(num, den, out=np.full(np.broadcast(num, den).shape, np.nan), where=den > 0)
+    return out if out.ndim else float(out)
+
+
+@dataclass
+class PeriodCounts:
+    """Counts of one period, the basis of every rate."""
+
+    customers: int
+    switchers: int
+    band_customers: NDArray[np.int64]
+    band_switchers: NDArray[np.int64]
+    rating_customers: NDArray[np.int64]
+    rating_switchers: NDArray[np.int64]
+    promoters: int
+    detractors: int
+    curve_customers: NDArray[np.int64]
+    curve_switchers: NDArray[np.int64]
+
+    @classmethod
+    def of(cls, outcome: PeriodOutcome) -> PeriodCounts:
+        band = behavior.satisfaction_band(outcome.satisfaction)
+        moved = outcome.switched
+        rating = outcome.rating.astype(np.int64) - 1
+        fine = np.minimum((outcome.satisfaction * CURVE_BINS).astype(np.int64), CURVE_BINS - 1)
+        return cls(
+            customers=len(moved),
+            switchers=int(moved.sum()),
+            band_customers=np.bincount(band, minlength=5),
+            band_switchers=np.bincount(band[moved], minlength=5),
+            rating_customers=np.bincount(rating, minlength=5),
+            rating_switchers=np.bincount(rating[moved], minlength=5),
+            promoters=int((outcome.recommend >= 9).sum()),
+            detractors=int((outcome.recommend <= 6).sum()),
+            curve_customers=np.bincount(fine, minlength=CURVE_BINS),
+            curve_switchers=np.bincount(fine[moved], minlength=CURVE_BINS),
+        )
+
+    @property
+    def satisfied_defectors(self) -> int:
+        """Switchers whose latent satisfaction was in the satisfied bands."""
+        return int(self.band_switchers[list(SATISFIED_BANDS)].sum())
+
+
+def _rates(counts: PeriodCounts, periods_per_year: int) -> dict[str, float]:
+    churn = _ratio(counts.switchers, counts.customers)
+    row = {
+        "churn_rate": churn,
+        "retention_rate": 1.0 - churn,
+        "annualised_churn": float(behavior.annualise(churn, periods_per_year)),
+        "satisfied_defector_share": _ratio(counts.satisfied_defectors, counts.switchers),
+        "nps": 100.0 * (counts.promoters - counts.detractors) / counts.customers,
+        "promoter_share": counts.promoters / counts.customers,
+        "detractor_share": counts.detractors / counts.customers,
+    }
+    band_churn = _ratio(counts.band_switchers, counts.band_customers)
+    rating_churn = _ratio(counts.rating_switchers, counts.rating_customers)
+    for i, name in enumerate(BANDS):
+        row[f"churn_{name}"] = float(band_churn[i])
+    for i, rating in enumerate(RATINGS):
+        row[f"churn_rating_{rating}"] = float(rating_churn[i])
+    return row
+
+
+def market_metrics(
+    step: int, outcome: PeriodOutcome, shares: NDArray[np.float64], mean_expectation: float, periods_per_year: int
+) -> tuple[dict[str, float], PeriodCounts]:
+    """The market row of one period and its counts."""
+    counts = PeriodCounts.of(outcome)
+    s = outcome.satisfaction
+    row: dict[str, float] = {
+        "step": step,
+        "customers": counts.customers,
+        "switchers": counts.switchers,
+        "mean_satisfaction": float(s.mean()),
+        "sd_satisfaction": float(s.std()),
+        "mean_loyalty": float(outcome.loyalty.mean()),
+        "mean_expectation": mean_expectation,
+        "mean_rating": float(outcome.rating.mean()),
+        "hhi": float(np.sum(shares**2)),
+        "wom_positive": outcome.messages_positive,
+        "wom_negative": outcome.messages_negative,
+        "revenue": float(outcome.revenue.sum()),
+        "profit": float((outcome.revenue - outcome.costs).sum()),
+    }
+    for i, name in enumerate(BANDS):
+        row[f"share_{name}"] = counts.band_customers[i] / counts.customers
+    row.update(_rates(counts, periods_per_year))
+    return row, counts
+
+
+def clv(margin: NDArray[np.float64], retention: NDArray[np.float64], discount_per_period: float) -> NDArray[np.float64]:
+    """Customer lifetime value with constant margin and retention: ``m · r / (1 + d − r)`` (Gupta & Lehmann)."""
+    return margin * retention / (1.0 + discount_per_period - retention)
+
+
+def firm_metrics(
+    step: int,
+    outcome: PeriodOutcome,
+    market: Market,
+    customers_after: NDArray[np.int64],
+    retention_cost: float,
+    discount_per_period: float,
+) -> list[dict[str, float | str]]:
+    """One row per firm for this period."""
+    n = customers_after.sum()
+    retention = _ratio(outcome.purchases - outcome.lost, outcome.purchases)
+    margin = market.price - market.unit_cost - retention_cost - market.programme_cost
+    value = clv(margin, np.nan_to_num(retention, nan=0.0), discount_per_period)
+    return [
+        {
+            "step": step,
+            "firm": name,
+            "customers": int(customers_after[i]),
+            "share": float(customers_after[i] / n),
+            "purchases": int(outcome.purchases[i]),
+            "won": int(outcome.won[i]),
+            "lost": int(outcome.lost[i]),
+            "retention_rate": float(retention[i]),
+            "mean_satisfaction": float(outcome.satisfaction_by_firm[i]),
+            "revenue": float(outcome.revenue[i]),
+            "costs": float(outcome.costs[i]),
+            "profit": float(outcome.revenue[i] - outcome.costs[i]),
+            "clv": float(value[i]),
+            "quality": float(market.quality[i]),
+            "price": float(market.price[i]),
+        }
+        for i, name in enumerate(market.names)
+    ]
+
+
+@dataclass
+class RunTotals:
+    """Counts pooled over the periods after burn-in, for run-level rates."""
+
+    periods: int = 0
+    counts: PeriodCounts | None = None
+    satisfaction_sum: float = 0.0
+    profit_sum: float = 0.0
+
+    def add(self, counts: PeriodCounts, mean_satisfaction: float, profit: float) -> None:
+        """Add one period's counts."""
+        self.periods += 1
+        self.satisfaction_sum += mean_satisfaction
+        self.profit_sum += profit
+        if self.counts is None:
+            self.counts = PeriodCounts(**vars(counts))
+            return
+        for name, value in vars(counts).items():
+            setattr(self.counts, name, getattr(self.counts, name) + value)
+
+    def summary(self, periods_per_year: int) -> dict[str, float]:
+        """Run-level rates (pooled), or an empty dict before any period was counted."""
+        if self.counts is None:
+            return {}
+        row = {
+            "periods": self.periods,
+            "mean_satisfaction": self.satisfaction_sum / self.periods,
+            "profit_per_period": self.profit_sum / self.periods,
+        }
+        row.update(_rates(self.counts, periods_per_year))
+        return row
+
+    def retention_curve(self) -> pd.DataFrame:
+        """Pooled retention by satisfaction bin (width 1/CURVE_BINS): the satisfaction → retention curve."""
+        edges = np.linspace(0.0, 1.0, CURVE_BINS + 1)
+        customers = self.counts.curve_customers if self.counts else np.zeros(CURVE_BINS, dtype=np.int64)
+        switchers = self.counts.curve_switchers if self.counts else np.zeros(CURVE_BINS, dtype=np.int64)
+        return pd.DataFrame(
+            {
+                "satisfaction_low": edges[:-1],
+                "satisfaction_high": edges[1:],
+                "customer_periods": customers,
+                "switchers": switchers,
+                "retention_rate": 1.0 - _ratio(switchers, customers),
+            }
+        )

@@ -1,0 +1,119 @@
+"""The command line end to end: outputs, seeds, and exit status 2 on bad input."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import yaml
+
+from loyaltysim import load_config
+from loyaltysim.cli import main
+
+from .conftest import CONFIGS, ROOT
+
+SMALL = ["--set", "customers.n=150", "--set", "run.steps=15", "--set", "run.burn_in=2"]
+
+
+def test_run_writes_every_output(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", str(CONFIGS / "baseline.yaml"), *SMALL, "--seed", "0", "--out", str(out)]) == 0
+    assert "results written to" in capsys.readouterr().out
+    names = {p.name for p in out.iterdir()}
+    assert {"timeseries.parquet", "firms.parquet", "summary.json", "config.resolved.yaml", "manifest.json", "figures"} <= names
+    figures = {p.name for p in (out / "figures").iterdir()}
+    assert figures == {"market_share.png", "satisfaction_distribution.png", "churn_by_band.png", "satisfaction_loyalty.png"}
+    ts = pd.read_parquet(out / "timeseries.parquet")
+    assert ts["step"].tolist() == list(range(1, 16))
+    firms = pd.read_parquet(out / "firms.parquet")
+    assert len(firms) == 15 * 5
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 0  # --seed reaches the run, and 0 is a seed
+    assert manifest["versions"]["mesa"].startswith("3.")
+    assert len(manifest["config_hash"]) == 64
+    resolved = yaml.safe_load((out / "config.resolved.yaml").read_text())
+    assert resolved["run"]["seed"] == 0 and resolved["customers"]["n"] == 150
+    assert json.loads((out / "summary.json").read_text())["steps"] == 15
+    assert len(pd.read_parquet(out / "panel.parquet")) > 0  # baseline.yaml asks for a panel
+
+
+def test_resolved_config_reruns_identically(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert main(["run", str(CONFIGS / "baseline.yaml"), *SMALL, "--out", str(first), "--no-figures", "--quiet"]) == 0
+    assert main(["run", str(first / "config.resolved.yaml"), "--out", str(second), "--no-figures", "--quiet"]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(first / "timeseries.parquet"), pd.read_parquet(second / "timeseries.parquet"))
+
+
+def test_existing_output_folder_is_never_overwritten(tmp_path, capsys):
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep me")
+    assert main(["run", str(CONFIGS / "baseline.yaml"), *SMALL, "--out", str(out)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert (out / "precious.txt").read_text() == "keep me"
+    assert [p.name for p in out.iterdir()] == ["precious.txt"]
+
+
+def test_default_output_folder_is_new_each_time(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):
+        assert main(["run", str(CONFIGS / "baseline.yaml"), *SMALL, "--no-figures", "--quiet"]) == 0
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == ["baseline_seed42", "baseline_seed42-2"]
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--set", "customers.nn=5"], "customers.nn: unknown key 'nn' (did you mean 'n'?)"),
+        (["--set", "customers.n=-1"], "customers.n: Input should be greater than or equal to 1; got -1"),
+        (["--set", "network.degree=500", "--set", "customers.n=100"], "network.degree: must be smaller than customers.n"),
+        (["--set", "word_of_mouth.reach=2"], "word_of_mouth.reach"),
+        (["--set", "customersn"], "expected PATH=VALUE"),
+    ],
+)
+def test_bad_input_exits_2_with_message_and_no_results(tmp_path, capsys, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(CONFIGS / "baseline.yaml"), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "results").exists()
+
+
+def test_bad_files_exit_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "broken.yaml").write_text("run: [unclosed\n")
+    for path in ("broken.yaml", "missing.yaml"):
+        assert main(["run", path]) == 2
+        err = capsys.readouterr().err
+        assert path in err and ("malformed YAML" in err or "file not found" in err)
+    assert not (tmp_path / "results").exists()
+
+
+def test_validate_and_config_commands(capsys):
+    assert main(["validate", str(CONFIGS / "near_monopoly.yaml")]) == 0
+    assert "valid (2000 customers, 2 firms" in capsys.readouterr().out
+    assert main(["config", "--explain", "switching_cost"]) == 0
+    text = capsys.readouterr().out
+    assert "customers.switching_cost" in text and "firms[].loyalty_programme.switching_cost" in text
+    assert main(["config", str(CONFIGS / "fierce_competition.yaml"), "--set", "customers.n=77"]) == 0
+    shown = yaml.safe_load(capsys.readouterr().out)
+    assert shown["customers"]["n"] == 77 and len(shown["firms"]) == 8
+    assert load_config(CONFIGS / "fierce_competition.yaml").to_dict()["firms"] == shown["firms"]
+
+
+def test_console_script_and_module_entry_points(tmp_path):
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    result = subprocess.run(
+        [sys.executable, "-m", "loyaltysim", "validate", str(CONFIGS / "baseline.yaml"), "--set", "customers.n=0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    assert result.returncode == 2 and "customers.n" in result.stderr and "Traceback" not in result.stderr
+    help_text = subprocess.run(
+        [sys.executable, "-m", "loyaltysim", "run", "--help"], capture_output=True, text=True, env=env
+    ).stdout
+    assert "examples:" in help_text and "--set" in help_text

@@ -1,0 +1,183 @@
+"""The model: invariants, determinism, seeding, Mesa integration and stylized facts."""
+
+import itertools
+
+import mesa
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+from loyaltysim import LoyaltyModel, load_config
+from loyaltysim.agents import Firm
+from loyaltysim.config import LINK_FUNCTIONS
+from loyaltysim.network import from_networkx
+
+from .conftest import CONFIGS, small_config
+
+
+def check_invariants(model: LoyaltyModel) -> None:
+    s, k = model.state, model.market.k
+    assert s.firm.shape == (s.n,) and s.firm.min() >= 0 and s.firm.max() < k
+    for name in ("satisfaction", "loyalty", "trust"):
+        values = getattr(s, name)
+        assert np.all(np.isfinite(values)) and values.min() >= 0 and values.max() <= 1, name
+    assert np.all((s.belief >= 0) & (s.belief <= 1))
+    firms = model.firm_timeseries()
+    last = firms[firms["step"] == model.steps]
+    assert last["share"].sum() == pytest.approx(1.0)
+    assert last["customers"].sum() == s.n
+    assert_allclose(last["revenue"] - last["costs"], last["profit"])
+    row = model.latest
+    assert 0 <= row["churn_rate"] <= 1 and -100 <= row["nps"] <= 100
+    assert row["switchers"] == sum(last["lost"]) == sum(last["won"])
+
+
+@pytest.mark.parametrize("link", LINK_FUNCTIONS)
+@pytest.mark.parametrize("network", ["watts_strogatz", "barabasi_albert", "erdos_renyi", "complete", "none"])
+def test_invariants_hold_every_step(link, network):
+    config = small_config(loyalty__link=link, network__type=network, customers__n=120, run__steps=15)
+    model = LoyaltyModel(config)
+    for _ in range(config.run.steps):
+        model.step()
+        check_invariants(model)
+    assert not model.running
+
+
+def test_feature_switches_keep_invariants():
+    config = small_config(
+        **{
+            "strategy.adaptive": True,
+            "firms.0.loyalty_programme.enabled": True,
+            "firms.1.service_recovery.enabled": True,
+            "firms.2.enters_at": 10,
+            "customers.segments": [{"name": "hunters", "share": 0.3, "price_sensitivity": 0.9}],
+            "run.steps": 20,
+        }
+    )
+    model = LoyaltyModel(config)
+    for step in range(1, 21):
+        model.step()
+        check_invariants(model)
+        if step < 10:
+            assert model.firm_agents[2].customers == 0  # not in the market yet
+    assert model.firm_agents[2].customers > 0
+    assert set(model.customers()["segment"]) == {"default", "hunters"}
+
+
+def test_same_seed_identical_tables_other_seed_differs():
+    a = LoyaltyModel(small_config()).run()
+    b = LoyaltyModel(small_config()).run()
+    c = LoyaltyModel(small_config(run__seed=43)).run()
+    pd.testing.assert_frame_equal(a.timeseries(), b.timeseries())
+    pd.testing.assert_frame_equal(a.firm_timeseries(), b.firm_timeseries())
+    pd.testing.assert_frame_equal(a.customers(), b.customers())
+    assert not a.timeseries().equals(c.timeseries())
+
+
+def test_seed_zero_is_a_seed_and_rng_argument_wins():
+    zero_a = LoyaltyModel(small_config(run__seed=0)).run(5)
+    zero_b = LoyaltyModel(small_config(run__seed=0)).run(5)
+    assert zero_a.timeseries().equals(zero_b.timeseries())
+    via_rng = LoyaltyModel(small_config(run__seed=99), rng=0).run(5)
+    assert via_rng.timeseries().equals(zero_a.timeseries())
+    from_sequence = LoyaltyModel(small_config(), rng=np.random.SeedSequence(5)).run(3)
+    assert len(from_sequence.timeseries()) == 3
+
+
+def test_network_comes_from_the_model_rng():
+    a, b = LoyaltyModel(small_config()), LoyaltyModel(small_config())
+    c = LoyaltyModel(small_config(run__seed=7))
+    assert np.array_equal(a.network.indices, b.network.indices)
+    assert not np.array_equal(a.network.indices, c.network.indices)
+    assert a.network.n_edges == 300 * 10 // 2  # watts-strogatz keeps n·k/2 edges
+
+
+def test_prebuilt_and_file_networks(tmp_path):
+    graph = nx.cycle_graph(50)
+    model = LoyaltyModel(small_config(customers__n=50), network=from_networkx(graph))
+    assert model.network.degree.tolist() == [2] * 50
+    path = tmp_path / "ring.edgelist"
+    nx.write_edgelist(graph, path, data=False)
+    config = small_config(customers__n=50, network__type="file", network__path=str(path))
+    assert LoyaltyModel(config).network.n_edges == 50
+    graphml = tmp_path / "ring.graphml"
+    nx.write_graphml(graph, graphml)
+    assert LoyaltyModel(small_config(customers__n=50, network__type="file", network__path=str(graphml))).network.n_edges == 50
+
+
+def test_mesa_shell():
+    model = LoyaltyModel(small_config(run__steps=4)).run()
+    assert isinstance(model, mesa.Model) and model.steps == 4
+    firms = list(model.agents_by_type[Firm])
+    assert [f.name for f in firms] == ["A", "B", "C", "D", "E"]
+    table = model.datacollector.get_model_vars_dataframe()
+    assert list(table["churn_rate"]) == list(model.timeseries()["churn_rate"])
+    for name, reporter in model.datacollector.model_reporters.items():
+        assert reporter.__name__ == name  # named, not lambdas
+    firm_table = model.datacollector.get_agenttype_vars_dataframe(Firm)
+    assert len(firm_table) == 4 * 5
+
+
+def test_keyword_parameters_like_mesa_batch_run():
+    model = LoyaltyModel(customers__n=80, run__steps=3, loyalty__link="linear")
+    assert model.config.customers.n == 80 and model.config.loyalty.link == "linear"
+    results = mesa.batch_run(
+        LoyaltyModel,
+        parameters={"customers__n": 60, "run__seed": [1, 2], "run__steps": 3},
+        iterations=1,
+        max_steps=3,
+        number_processes=1,
+        display_progress=False,
+    )
+    assert {r["run__seed"] for r in results} == {1, 2}
+
+
+def test_customers_table_and_panel():
+    model = LoyaltyModel(small_config(run__panel_size=25, run__steps=6)).run()
+    customers = model.customers()
+    assert len(customers) == 300 and customers["customer"].is_unique
+    panel = model.panel()
+    assert len(panel) == 25 * 6 and set(panel["step"]) == set(range(1, 7))
+    view = model.customer(3)
+    assert view.index == 3 and view.firm in model.market.names
+
+
+def test_over_promising_lowers_satisfaction():
+    honest = LoyaltyModel(small_config(**{f"firms.{i}.promise": q for i, q in enumerate((0.55, 0.6, 0.65, 0.7, 0.75))})).run()
+    overpromise = LoyaltyModel(small_config(**{f"firms.{i}.promise": 0.95 for i in range(5)})).run()
+    assert overpromise.summary()["mean_satisfaction"] < honest.summary()["mean_satisfaction"] - 0.02
+
+
+def test_switching_costs_reduce_churn():
+    low = LoyaltyModel(small_config(**{"customers.switching_cost": 0.5})).run()
+    high = LoyaltyModel(small_config(**{"customers.switching_cost": 10.0})).run()
+    assert high.summary()["churn_rate"] < 0.5 * low.summary()["churn_rate"]
+
+
+def test_one_firm_nobody_can_leave():
+    model = LoyaltyModel(small_config(firms=[{"name": "Solo"}], **{"switching.variety_seeking": 1.0})).run(10)
+    assert model.summary()["churn_rate"] == 0.0 and model.firm_agents[0].share == 1.0
+
+
+@pytest.fixture(scope="module")
+def baseline_run():
+    config = load_config(CONFIGS / "baseline.yaml", {"run.panel_size": 0})
+    return LoyaltyModel(config).run()
+
+
+def test_baseline_churn_falls_from_lowest_to_highest_band(baseline_run):
+    summary = baseline_run.summary()
+    bands = ["dissatisfied", "neutral", "satisfied", "highly_satisfied"]
+    churn = [summary[f"churn_{band}"] for band in bands]
+    assert all(a > b for a, b in itertools.pairwise(churn)), churn
+    assert churn[0] > 5 * churn[-1]
+
+
+def test_baseline_some_defectors_were_satisfied(baseline_run):
+    summary = baseline_run.summary()
+    assert 0.1 < summary["satisfied_defector_share"] < 0.9
+    # and the arithmetic of the trap: satisfied customers are most customers
+    ts = baseline_run.timeseries()
+    assert (ts["share_satisfied"] + ts["share_highly_satisfied"]).iloc[-1] > 0.5
