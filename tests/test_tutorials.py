@@ -2,8 +2,9 @@
 
 How a tutorial is checked
 -------------------------
-Each tutorial runs in a fresh working directory holding a copy of ``configs/``,
-as a reader would from the project folder. Its fenced ``bash`` and ``python``
+Each tutorial runs in a fresh working directory holding a copy of the
+project's input folders (``configs/``, and ``experiments/`` when it exists), as
+a reader would from the project folder. Its fenced ``bash`` and ``python``
 blocks run in order (``bash -e``; Python with this interpreter). ``loyaltysim``
 on PATH is the installed command, with the run size reduced
 (``--set customers.n=200 --set run.steps=20 --set run.burn_in=5`` put before
@@ -34,13 +35,14 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CONFIGS, ROOT
+from .conftest import ROOT
 
 TUTORIALS = sorted((ROOT / "docs" / "tutorials").glob("*.md"))
 SMALL_RUN = ("--set", "customers.n=200", "--set", "run.steps=20", "--set", "run.burn_in=5")
 FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
 SKIP = "# not run by the tests:"
 TIMEOUT_SECONDS = 300
+INPUT_FOLDERS = ("configs", "experiments")
 
 
 @dataclass
@@ -110,7 +112,9 @@ def _shim(bin_dir: Path) -> Path:
 
 def run_tutorial(path: Path, workdir: Path) -> None:
     """Execute every block of the tutorial at ``path`` in ``workdir``; fail on the first broken promise."""
-    shutil.copytree(CONFIGS, workdir / "configs")
+    for folder in INPUT_FOLDERS:
+        if (ROOT / folder).is_dir():
+            shutil.copytree(ROOT / folder, workdir / folder)
     bin_dir = _shim(workdir.parent / f"{workdir.name}_bin")
     env = {
         **os.environ,
