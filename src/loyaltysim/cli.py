@@ -118,7 +118,10 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "validate",
         help="check a scenario file and say what is wrong or that it is fine",
-        epilog="example:\n  loyaltysim validate configs/my_market.yaml --set customers.n=500",
+        description="Check a scenario file (after extends and --set) without running it. Prints a one-line "
+        "summary, or every problem with its file and key path and exits with status 2.",
+        epilog="examples:\n  loyaltysim validate configs/my_market.yaml\n"
+        "  loyaltysim validate configs/my_market.yaml --set customers.n=500 --set loyalty.link=concave",
         formatter_class=_Formatter,
     )
     _add_config_options(p)
@@ -129,6 +132,8 @@ def _add_config(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "config",
         help="show a resolved scenario, or explain the config keys",
+        description="Print a scenario as YAML with every value resolved (defaults, extends, --set), "
+        "or describe the config keys: type, default, allowed range and meaning.",
         epilog="examples:\n  loyaltysim config configs/near_monopoly.yaml   # every value, after extends\n"
         "  loyaltysim config --explain switching        # keys containing 'switching'\n"
         "  loyaltysim config --reference > docs/config-reference.md",
@@ -147,9 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
         prog="loyaltysim",
-        description="Agent-based simulation of customer satisfaction, loyalty and switching.",
-        epilog="examples:\n  loyaltysim run configs/baseline.yaml\n  loyaltysim validate configs/baseline.yaml\n"
-        "  loyaltysim config --explain loyalty\n\nRun 'loyaltysim COMMAND --help' for a command's options.",
+        description="Agent-based simulation of customer satisfaction, loyalty and switching. "
+        "Scenarios are YAML files (see configs/); every value can be overridden with --set PATH=VALUE.",
+        epilog="examples:\n  loyaltysim run configs/baseline.yaml\n"
+        "  loyaltysim run configs/fierce_competition.yaml --set customers.n=5000 --seed 7\n"
+        "  loyaltysim validate configs/baseline.yaml\n  loyaltysim config --explain loyalty\n\n"
+        "Run 'loyaltysim COMMAND --help' for a command's options and examples.\n"
+        "Exit status: 0 success, 1 unexpected failure, 2 bad input (the message names file and key), "
+        "130 interrupted.\nDocs: docs/tutorials/, docs/ODD.md (the model), docs/config-reference.md (every key).",
         formatter_class=_Formatter,
     )
     parser.add_argument("--version", action="version", version=f"loyaltysim {__version__}")
