@@ -33,6 +33,7 @@ from .errors import ConfigError
 from .experiment import Experiment, RunSpec, experiment_hash, load_experiment, plan_runs, run_config, sample_design
 from .model import LoyaltyModel
 from .results import (
+    CHUNK_TABLES,
     SweepResults,
     clean_partial_chunks,
     completed_run_ids,
@@ -59,7 +60,8 @@ def run_one(base: Mapping[str, Any], spec: RunSpec, experiment: Experiment) -> d
     Returns
     -------
     dict
-        ``runs`` (one row), ``timeseries`` (kept steps) and ``curves`` (retention bins), each with ``run_id``.
+        ``runs`` (one row, or empty if the run failed), ``failures`` (one row, or empty),
+        ``timeseries`` (kept steps) and ``curves`` (retention bins), each with ``run_id``.
     """
     row: dict[str, Any] = {"run_id": spec.run_id, "point_id": spec.point_id, "replicate": spec.replicate}
     row.update(spec.factors)
@@ -72,7 +74,8 @@ def run_one(base: Mapping[str, Any], spec: RunSpec, experiment: Experiment) -> d
         curve = model.totals.retention_curve()
     except Exception as exc:  # a failing run is recorded, the sweep goes on
         row.update(status="failed", error=f"{type(exc).__name__}: {exc}", wall_time=time.perf_counter() - clock)
-        return {"runs": pd.DataFrame([row]), "timeseries": pd.DataFrame(), "curves": pd.DataFrame()}
+        empty = pd.DataFrame()
+        return {"runs": empty, "failures": pd.DataFrame([row]), "timeseries": empty, "curves": empty}
     row["wall_time"] = time.perf_counter() - clock
     names = experiment.metrics or list(summary)
     row.update({name: summary.get(name, math.nan) for name in names})
@@ -81,6 +84,7 @@ def run_one(base: Mapping[str, Any], spec: RunSpec, experiment: Experiment) -> d
         kept = kept[["step", *experiment.timeseries.metrics]]
     return {
         "runs": pd.DataFrame([row]),
+        "failures": pd.DataFrame(),
         "timeseries": kept.assign(run_id=spec.run_id)[["run_id", *kept.columns]],
         "curves": curve.assign(run_id=spec.run_id)[["run_id", *curve.columns]],
     }
@@ -90,7 +94,7 @@ def run_batch(base: Mapping[str, Any], specs: Sequence[RunSpec], experiment: Exp
     """Run several runs and concatenate their tables (the unit of work sent to a worker)."""
     parts = [run_one(base, spec, experiment) for spec in specs]
     tables = {}
-    for table in ("runs", "timeseries", "curves"):
+    for table in CHUNK_TABLES:
         frames = [p[table] for p in parts if len(p[table])]
         tables[table] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return tables
@@ -124,7 +128,8 @@ def _dask(
         from distributed import Client, LocalCluster
         from distributed import as_completed as dask_completed
     except ImportError:
-        raise ConfigError("the dask executor needs dask.distributed: pip install 'loyaltysim[dask]'", source="--executor") from None
+        message = "the dask executor needs dask.distributed: pip install 'loyaltysim[dask]'"
+        raise ConfigError(message, source="--executor") from None
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
@@ -199,7 +204,8 @@ def _prepare_folder(out: Path, *, resume: bool) -> None:
     if out.exists() and not out.is_dir():
         raise ConfigError("output path exists and is not a folder", source=out)
     if out.exists() and any(out.iterdir()) and not resume:
-        raise ConfigError("results folder already exists and is not empty; add --resume to continue it, or choose another --out", source=out)
+        message = "results folder already exists and is not empty; add --resume to continue it, or choose another --out"
+        raise ConfigError(message, source=out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -209,7 +215,8 @@ def _prepare_folder(out: Path, *, resume: bool) -> None:
 def _check_resumable(out: Path, manifest: dict[str, Any], digest: str) -> None:
     leftovers = [p.name for p in out.iterdir() if p.name not in (".lock", "manifest.json")]
     if not manifest and leftovers:
-        raise ConfigError(f"cannot resume: no manifest.json here, so this is not a sweep folder (found {leftovers[0]})", source=out)
+        message = f"cannot resume: no manifest.json here, so this is not a sweep folder (found {leftovers[0]})"
+        raise ConfigError(message, source=out)
     if manifest and manifest.get("experiment_hash") != digest:
         raise ConfigError(
             "cannot resume: the experiment (or its base scenario) changed since this sweep started; "
@@ -336,8 +343,8 @@ def sweep(
                 results = _dask(base, batches, experiment, workers, scheduler)
             for seq, tables in enumerate(results):
                 write_chunk(folder, f"s{session:03d}-{seq:06d}", tables)
-                n = len(tables["runs"])
-                failed = int((tables["runs"]["status"] != "ok").sum())
+                failed = len(tables["failures"])
+                n = len(tables["runs"]) + failed
                 finished, failures = finished + n, failures + failed
                 bar.update(n)
                 if failures:
@@ -361,7 +368,7 @@ def sweep(
             finished=now_iso(),
             failed_runs=[{"run_id": int(r.run_id), "error": r.error} for r in failed_rows.itertuples()],
         )
-        manifest["counts"].update(ok=int(len(runs) - len(failed_rows)), failed=int(len(failed_rows)))
+        manifest["counts"].update(ok=len(runs) - len(failed_rows), failed=len(failed_rows))
         write_json(manifest, manifest_path)
     return load_results(folder)
 

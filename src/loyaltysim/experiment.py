@@ -116,7 +116,7 @@ class Factor(_Section):
     def from_unit(self, x: float) -> Any:
         """The config value for a sample ``x`` drawn within :meth:`salib_bounds`."""
         if not self.is_range:
-            return self.values[min(int(math.floor(x)), len(self.values) - 1)]
+            return self.values[min(math.floor(x), len(self.values) - 1)]
         value = 10.0**x if self.log else float(x)
         if self.integer:
             return int(min(math.floor(value), self.high))
@@ -199,7 +199,8 @@ class Experiment(_Section):
             if self.samples is None:
                 raise ValueError(f"design: {self.design} needs 'samples' (the sample size N)")
         if self.design == "sobol" and self.samples & (self.samples - 1):
-            raise ValueError(f"samples: sobol needs a power of two (e.g. {2 ** round(math.log2(self.samples))}), got {self.samples}")
+            near = 2 ** round(math.log2(self.samples))
+            raise ValueError(f"samples: sobol needs a power of two (e.g. {near}), got {self.samples}")
         if self.design == "fast" and self.samples <= 4 * (self.harmonics or 4) ** 2:
             m = self.harmonics or 4
             raise ValueError(f"samples: fast needs samples > 4·M² = {4 * m * m} (M = harmonics = {m}), got {self.samples}")
@@ -287,7 +288,8 @@ def validate_experiment(data: Mapping[str, Any], *, source: str | Path | None = 
             try:
                 validate_config(apply_overrides(base, {factor_path: value}))
             except ConfigError as exc:
-                raise ConfigError(f"factors.{factor_path}: value {value!r} is refused by the scenario: {exc}", source=source) from None
+                message = f"factors.{factor_path}: value {value!r} is refused by the scenario: {exc}"
+                raise ConfigError(message, source=source) from None
     _check_metric_names(experiment, base, source)
     return experiment
 

@@ -30,7 +30,7 @@ from .storage import write_parquet
 __all__ = ["TABLES", "SweepResults", "load_results", "merge_chunks", "write_chunk"]
 
 TABLES = ("runs", "timeseries", "curves")
-RUN_COLUMNS = ("run_id", "point_id", "replicate")
+CHUNK_TABLES = ("runs", "failures", "timeseries", "curves")
 CHUNKS = "chunks"
 
 
@@ -65,13 +65,16 @@ class SweepResults:
 
 
 def write_chunk(folder: Path, name: str, tables: dict[str, pd.DataFrame]) -> Path:
-    """Write one batch's tables into ``folder/chunks/name/``, atomically (staged folder, then rename)."""
+    """Write one batch's tables into ``folder/chunks/name/``, atomically (staged folder, then rename).
+
+    ``tables`` holds ``runs`` (finished runs), ``failures`` (failed runs), ``timeseries`` and ``curves``.
+    """
     chunks = folder / CHUNKS
     stage = chunks / f".{name}.{os.getpid()}.tmp"
     target = chunks / name
     stage.mkdir(parents=True)
     try:
-        for table in TABLES:
+        for table in CHUNK_TABLES:
             write_parquet(tables[table], stage / f"{table}.parquet")
         os.replace(stage, target)
     finally:
@@ -91,35 +94,43 @@ def _chunk_dirs(folder: Path) -> list[Path]:
     return sorted(p for p in chunks.iterdir() if p.is_dir() and not p.name.startswith(".")) if chunks.is_dir() else []
 
 
-def _tidy(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    return frame.sort_values(keys, kind="stable").reset_index(drop=True) if len(frame) else frame
+def _concat(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame()
+    frame = pd.concat(frames, ignore_index=True).drop_duplicates(keys, keep="last")
+    return frame.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
 def merge_chunks(folder: Path) -> dict[str, pd.DataFrame]:
-    """All finished chunks as three tables; a run recorded twice (failed, then retried) keeps its latest record."""
-    loaded = {table: [] for table in TABLES}
+    """All finished chunks as the three final tables, sorted by ``run_id``.
+
+    Finished runs are never redone, so each appears once; a failed run appears only
+    if it has not succeeded since, with its latest error. The tables are the same
+    whatever the batching, worker count or interruptions were.
+    """
+    loaded: dict[str, list[pd.DataFrame]] = {table: [] for table in CHUNK_TABLES}
     for chunk in _chunk_dirs(folder):
-        for table in TABLES:
+        for table in CHUNK_TABLES:
             loaded[table].append(pd.read_parquet(chunk / f"{table}.parquet"))
-    if not loaded["runs"]:
-        return {table: pd.DataFrame() for table in TABLES}
-    runs = pd.concat(loaded["runs"], ignore_index=True).drop_duplicates("run_id", keep="last")
-    merged = {"runs": _tidy(runs, ["run_id"])}
-    latest_ok = set(runs.loc[runs["status"] == "ok", "run_id"])
-    for table, keys in (("timeseries", ["run_id", "step"]), ("curves", ["run_id", "satisfaction_low"])):
-        frames = [f for f in loaded[table] if len(f)]
-        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["run_id"])
-        frame = frame[frame["run_id"].isin(latest_ok)].drop_duplicates(keys, keep="last")
-        merged[table] = _tidy(frame, keys)
-    return merged
+    runs = _concat(loaded["runs"], ["run_id"])
+    failures = _concat(loaded["failures"], ["run_id"])
+    if len(failures) and len(runs):
+        failures = failures[~failures["run_id"].isin(runs["run_id"])]
+    return {
+        "runs": _concat([runs, failures], ["run_id"]),
+        "timeseries": _concat(loaded["timeseries"], ["run_id", "step"]),
+        "curves": _concat(loaded["curves"], ["run_id", "satisfaction_low"]),
+    }
 
 
 def completed_run_ids(folder: Path) -> set[int]:
-    """Run ids recorded with status ``ok`` in the finished chunks (never redone on resume)."""
+    """Run ids that finished (never redone on resume; failed runs are not among them)."""
     done: set[int] = set()
     for chunk in _chunk_dirs(folder):
-        runs = pd.read_parquet(chunk / "runs.parquet", columns=["run_id", "status"])
-        done.update(int(i) for i in runs.loc[runs["status"] == "ok", "run_id"])
+        runs = pd.read_parquet(chunk / "runs.parquet")
+        if len(runs):
+            done.update(int(i) for i in runs["run_id"])
     return done
 
 
