@@ -154,6 +154,27 @@ def test_failed_runs_are_recorded_then_retried_on_resume(reference, tmp_path, mo
     assert_same_results(second, reference)
 
 
+def _die_on_run_3(base, specs, experiment):
+    """A batch function whose worker process dies (as if killed) when it meets run 3."""
+    if any(spec.run_id == 3 for spec in specs):
+        os._exit(1)
+    return execution_module.run_batch(base, specs, experiment)
+
+
+def test_dead_worker_process_loses_no_run(reference, tmp_path, monkeypatch):
+    path = write_experiment(tmp_path)
+    monkeypatch.setattr(execution_module, "run_batch", _die_on_run_3)
+    out = tmp_path / "out"
+    first = sweep(path, out=out, executor="process", workers=2, batch_size=2, progress=False)
+    lost = first.failed
+    assert 3 in set(lost["run_id"]) and lost["error"].str.startswith("batch lost: BrokenProcessPool").all()
+    assert len(first.runs) == 12  # every run is either finished or recorded as failed
+    monkeypatch.undo()
+    second = sweep(path, out=out, executor="serial", resume=True, progress=False)
+    assert second.manifest["sessions"][-1]["runs_done"] == len(lost)
+    assert_same_results(second, reference)
+
+
 def test_metric_selection_and_final_only(tmp_path):
     path = write_experiment(tmp_path, replicates=1, metrics=["annualised_churn", "nps"], timeseries="final_only")
     results = sweep(path, out=tmp_path / "out", executor="serial", progress=False)

@@ -24,6 +24,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import closing
 from pathlib import Path
 from typing import Any, Literal
 
@@ -44,7 +45,7 @@ from .results import (
 )
 from .storage import now_iso, versions, write_json, write_parquet
 
-__all__ = ["EXECUTORS", "SweepLock", "run_batch", "run_one", "sweep"]
+__all__ = ["EXECUTORS", "SweepLock", "lost_batch", "run_batch", "run_one", "summary_line", "sweep"]
 
 EXECUTORS = ("serial", "process", "dask")
 Executor = Literal["serial", "process", "dask"]
@@ -52,6 +53,21 @@ DASK_RETRIES = 3
 
 
 # --- one run, one batch (these execute in the workers) -------------------------------------
+
+
+def _identity(spec: RunSpec) -> dict[str, Any]:
+    """The leading columns of a run's row (the same for finished and failed runs)."""
+    row: dict[str, Any] = {"run_id": spec.run_id, "point_id": spec.point_id, "replicate": spec.replicate}
+    row.update(spec.factors)
+    row.update(seed=spec.seed, status="ok", error="", wall_time=0.0)
+    return row
+
+
+def lost_batch(specs: Sequence[RunSpec], error: BaseException) -> dict[str, pd.DataFrame]:
+    """Failure records for a batch that never came back (worker died, retries exhausted): retried on resume."""
+    rows = [{**_identity(spec), "status": "failed", "error": f"batch lost: {type(error).__name__}: {error}"} for spec in specs]
+    empty = pd.DataFrame()
+    return {"runs": empty, "failures": pd.DataFrame(rows), "timeseries": empty, "curves": empty}
 
 
 def run_one(base: Mapping[str, Any], spec: RunSpec, experiment: Experiment) -> dict[str, pd.DataFrame]:
@@ -63,9 +79,7 @@ def run_one(base: Mapping[str, Any], spec: RunSpec, experiment: Experiment) -> d
         ``runs`` (one row, or empty if the run failed), ``failures`` (one row, or empty),
         ``timeseries`` (kept steps) and ``curves`` (retention bins), each with ``run_id``.
     """
-    row: dict[str, Any] = {"run_id": spec.run_id, "point_id": spec.point_id, "replicate": spec.replicate}
-    row.update(spec.factors)
-    row.update(seed=spec.seed, status="ok", error="", wall_time=0.0)
+    row = _identity(spec)
     clock = time.perf_counter()
     try:
         model = LoyaltyModel(run_config(base, spec)).run()
@@ -114,9 +128,10 @@ def _process(base: dict, batches: list[list[RunSpec]], experiment: Experiment, w
     # spawn: workers start clean (no inherited lock file descriptor or threads)
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
     try:
-        futures = [pool.submit(run_batch, base, batch, experiment) for batch in batches]
+        futures = {pool.submit(run_batch, base, batch, experiment): batch for batch in batches}
         for future in as_completed(futures):
-            yield future.result()
+            error = future.exception()  # e.g. BrokenProcessPool when a worker was killed
+            yield lost_batch(futures[future], error) if error is not None else future.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -139,15 +154,17 @@ def _dask(
         if cluster is not None:
             cluster.close()
         raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}", source="--scheduler") from None
-    futures = []
+    futures: dict = {}
     try:
-        # retries: a batch whose worker was lost is run again elsewhere
-        futures = [client.submit(run_batch, base, batch, experiment, pure=False, retries=DASK_RETRIES) for batch in batches]
-        for future in dask_completed(futures):
-            yield future.result()
+        # the scheduler reschedules a batch whose worker was lost; retries rerun one that raised
+        for batch in batches:
+            futures[client.submit(run_batch, base, batch, experiment, pure=False, retries=DASK_RETRIES)] = batch
+        for future in dask_completed(list(futures)):
+            error = future.exception()  # e.g. KilledWorker after repeated worker losses
+            yield lost_batch(futures[future], error) if error is not None else future.result()
             future.release()
     finally:
-        client.cancel(futures)
+        client.cancel(list(futures))
         client.close()
         if cluster is not None:
             cluster.close()
@@ -287,7 +304,7 @@ def sweep(
         raise ConfigError(f"unknown executor {executor!r}; expected one of {', '.join(EXECUTORS)}", source="--executor")
     if scheduler is not None and executor != "dask":
         raise ConfigError(f"--scheduler needs the dask executor, not {executor}", source="--scheduler")
-    workers = workers or os.cpu_count() or 1
+    workers = 1 if executor == "serial" else workers or os.cpu_count() or 1
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}", source="--workers")
 
@@ -341,14 +358,15 @@ def sweep(
                 results = _process(base, batches, experiment, workers)
             else:
                 results = _dask(base, batches, experiment, workers, scheduler)
-            for seq, tables in enumerate(results):
-                write_chunk(folder, f"s{session:03d}-{seq:06d}", tables)
-                failed = len(tables["failures"])
-                n = len(tables["runs"]) + failed
-                finished, failures = finished + n, failures + failed
-                bar.update(n)
-                if failures:
-                    bar.set_postfix(failed=failures)
+            with closing(results) as stream:
+                for seq, tables in enumerate(stream):
+                    write_chunk(folder, f"s{session:03d}-{seq:06d}", tables)
+                    failed = len(tables["failures"])
+                    n = len(tables["runs"]) + failed
+                    finished, failures = finished + n, failures + failed
+                    bar.update(n)
+                    if failures:
+                        bar.set_postfix(failed=failures)
         except KeyboardInterrupt:
             record.update(_timing(clock, finished, failures), status="interrupted")
             manifest["status"] = "interrupted"
