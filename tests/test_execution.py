@@ -194,7 +194,7 @@ def test_lock_refuses_a_second_sweep(tmp_path):
 
 def test_killed_sweep_resumes_to_identical_tables(tmp_path):
     """SIGKILL a sweep mid-way (after some chunks), check the lock and the partial tables, resume, compare."""
-    path = write_experiment(tmp_path, replicates=1, factors={"switching.loyalty_weight": [float(w) for w in range(1, 41)]})
+    path = write_experiment(tmp_path, replicates=1, factors={"switching.loyalty_weight": [float(w) for w in range(1, 61)]})
     out = tmp_path / "killed"
     command = [sys.executable, "-m", "loyaltysim", "sweep", str(path), "--out", str(out)]
     command += ["--executor", "serial", "--batch-size", "1"]
@@ -213,10 +213,10 @@ def test_killed_sweep_resumes_to_identical_tables(tmp_path):
 
     partial = load_results(out)  # merged from the chunks written so far
     assert json.loads((out / "manifest.json").read_text())["status"] == "running"
-    assert 3 <= len(partial.runs) < 40 and partial.runs["run_id"].is_unique
+    assert 3 <= len(partial.runs) < 60 and partial.runs["run_id"].is_unique
 
     resumed = sweep(path, out=out, executor="process", workers=2, resume=True, progress=False)
-    assert resumed.manifest["sessions"][-1]["runs_done"] == 40 - len(partial.runs)
+    assert resumed.manifest["sessions"][-1]["runs_done"] == 60 - len(partial.runs)
     whole = sweep(path, out=tmp_path / "whole", executor="serial", progress=False)
     assert_same_results(resumed, whole)
     pd.testing.assert_frame_equal(

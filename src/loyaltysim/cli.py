@@ -154,17 +154,21 @@ factors.<config path>, overrides.<config path>, or else a config value of every 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from .execution import summary_line, sweep
 
-    results = sweep(
-        args.experiment,
-        overrides=_overrides(args.set),
-        out=args.out,
-        executor=args.executor,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        resume=args.resume,
-        batch_size=args.batch_size,
-        progress=None if not args.quiet else False,
-    )
+    try:
+        results = sweep(
+            args.experiment,
+            overrides=_overrides(args.set),
+            out=args.out,
+            executor=args.executor,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            resume=args.resume,
+            batch_size=args.batch_size,
+            progress=None if not args.quiet else False,
+        )
+    except KeyboardInterrupt:
+        print("finished runs are saved; continue with the same command and --resume", file=sys.stderr)
+        raise
     failed = results.failed
     if not args.quiet:
         print(summary_line(results))

@@ -47,6 +47,7 @@ __all__ = [
     "plan_runs",
     "run_config",
     "sample_design",
+    "validate_experiment",
 ]
 
 DESIGNS = ("grid", "lhs", "sobol", "morris", "fast")
@@ -217,8 +218,13 @@ class Experiment(_Section):
 
 
 def experiment_hash(experiment: Experiment) -> str:
-    """SHA-256 of the experiment's values and its resolved base scenario: same hash, same runs."""
-    payload = {"experiment": experiment.model_dump(mode="json"), "base": config_hash(experiment.base_config())}
+    """SHA-256 of what decides the results: the resolved base scenario and the design, seeds and kept metrics.
+
+    ``name``, ``description`` and the base file's location are left out, so renaming or
+    moving files does not stop a resume; changing any value that alters a run does.
+    """
+    values = experiment.model_dump(mode="json", exclude={"name", "description", "base", "overrides"})
+    payload = {"experiment": values, "base": config_hash(experiment.base_config())}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
