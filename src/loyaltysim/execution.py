@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import math
 import os
@@ -139,12 +140,9 @@ def _process(base: dict, batches: list[list[RunSpec]], experiment: Experiment, w
 def _dask(
     base: dict, batches: list[list[RunSpec]], experiment: Experiment, workers: int, scheduler: str | None
 ) -> Iterator[dict[str, pd.DataFrame]]:
-    try:
-        from distributed import Client, LocalCluster
-        from distributed import as_completed as dask_completed
-    except ImportError:
-        message = "the dask executor needs dask.distributed: pip install 'loyaltysim[dask]'"
-        raise ConfigError(message, source="--executor") from None
+    from distributed import Client, LocalCluster
+    from distributed import as_completed as dask_completed
+
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
@@ -304,6 +302,8 @@ def sweep(
         raise ConfigError(f"unknown executor {executor!r}; expected one of {', '.join(EXECUTORS)}", source="--executor")
     if scheduler is not None and executor != "dask":
         raise ConfigError(f"--scheduler needs the dask executor, not {executor}", source="--scheduler")
+    if executor == "dask" and importlib.util.find_spec("distributed") is None:
+        raise ConfigError("the dask executor needs dask.distributed: pip install 'loyaltysim[dask]'", source="--executor")
     workers = 1 if executor == "serial" else workers or os.cpu_count() or 1
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}", source="--workers")
