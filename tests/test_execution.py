@@ -120,6 +120,16 @@ def test_existing_folder_refused_without_resume_and_resume_is_idempotent(referen
     assert_same_results(again, reference)
 
 
+def test_sweep_accepts_an_experiment_object_and_checks_it(reference, tmp_path):
+    experiment = load_experiment(write_experiment(tmp_path))
+    results = sweep(experiment, out=tmp_path / "out", executor="serial", progress=False)
+    assert_same_results(results, reference)
+    bad = experiment.model_copy(update={"factors": {"customers.nn": experiment.factors["loyalty.link"]}})
+    with pytest.raises(ConfigError, match=r"factors\.customers\.nn"):
+        sweep(bad, out=tmp_path / "bad", executor="serial", progress=False)
+    assert not (tmp_path / "bad").exists()
+
+
 def test_resume_refuses_a_changed_experiment(tmp_path):
     out = tmp_path / "out"
     sweep(write_experiment(tmp_path), out=out, executor="serial", progress=False)

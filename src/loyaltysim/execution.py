@@ -32,7 +32,16 @@ from typing import Any, Literal
 import pandas as pd
 
 from .errors import ConfigError
-from .experiment import Experiment, RunSpec, experiment_hash, load_experiment, plan_runs, run_config, sample_design
+from .experiment import (
+    Experiment,
+    RunSpec,
+    experiment_hash,
+    load_experiment,
+    plan_runs,
+    run_config,
+    sample_design,
+    validate_experiment,
+)
 from .model import LoyaltyModel
 from .results import (
     CHUNK_TABLES,
@@ -292,6 +301,7 @@ def sweep(
         if overrides:
             raise TypeError("overrides apply to an experiment file; pass a path, or change the Experiment")
         source = None
+        experiment = validate_experiment(experiment.model_dump(), source=f"experiment {experiment.name}")
     else:
         source = Path(experiment)
         text = source.read_text(encoding="utf-8") if source.is_file() else None
