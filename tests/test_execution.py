@@ -107,6 +107,29 @@ def test_dask_cluster_equals_serial(reference, tmp_path):
     assert_same_results(results, reference)
 
 
+def _die_once_on_run_3(base, specs, experiment):
+    """A batch function whose Dask worker dies the first time it meets run 3 (marker file in LOYALTYSIM_TEST_MARK)."""
+    mark = Path(os.environ["LOYALTYSIM_TEST_MARK"])
+    if any(spec.run_id == 3 for spec in specs) and not mark.exists():
+        mark.touch()
+        os._exit(1)
+    return execution_module.run_batch(base, specs, experiment)
+
+
+def test_dask_reschedules_the_batch_of_a_lost_worker(reference, tmp_path, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    monkeypatch.setenv("LOYALTYSIM_TEST_MARK", str(tmp_path / "died"))
+    monkeypatch.setattr(execution_module, "run_batch", _die_once_on_run_3)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
+    ) as cluster:
+        results = sweep(
+            write_experiment(tmp_path), out=tmp_path / "out", scheduler=cluster.scheduler_address, batch_size=2, progress=False
+        )
+    assert (tmp_path / "died").exists()  # a worker really died
+    assert_same_results(results, reference)
+
+
 def test_existing_folder_refused_without_resume_and_resume_is_idempotent(reference, tmp_path):
     path = write_experiment(tmp_path)
     out = tmp_path / "out"
