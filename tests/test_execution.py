@@ -94,13 +94,24 @@ def test_process_pool_equals_serial(reference, tmp_path, workers):
     assert len(list((tmp_path / "out" / "chunks").iterdir())) >= 2
 
 
-def test_dask_cluster_equals_serial(reference, tmp_path):
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory):
+    """A real Dask scheduler and two worker processes on 127.0.0.1 (workers see LOYALTYSIM_TEST_MARK)."""
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
-    ) as cluster:
-        address = cluster.scheduler_address
-        code = main(["sweep", str(write_experiment(tmp_path)), "--out", str(tmp_path / "out"), "--scheduler", address])
+    mark = tmp_path_factory.mktemp("dask") / "died"
+    os.environ["LOYALTYSIM_TEST_MARK"] = str(mark)
+    try:
+        with distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
+        ) as cluster:
+            yield cluster
+    finally:
+        del os.environ["LOYALTYSIM_TEST_MARK"]
+
+
+def test_dask_cluster_equals_serial(reference, tmp_path, dask_cluster):
+    address = dask_cluster.scheduler_address
+    code = main(["sweep", str(write_experiment(tmp_path)), "--out", str(tmp_path / "out"), "--scheduler", address])
     assert code == 0
     results = load_results(tmp_path / "out")
     assert results.manifest["sessions"][-1]["executor"] == "dask"
@@ -116,17 +127,11 @@ def _die_once_on_run_3(base, specs, experiment):
     return execution_module.run_batch(base, specs, experiment)
 
 
-def test_dask_reschedules_the_batch_of_a_lost_worker(reference, tmp_path, monkeypatch):
-    distributed = pytest.importorskip("distributed")
-    monkeypatch.setenv("LOYALTYSIM_TEST_MARK", str(tmp_path / "died"))
+def test_dask_reschedules_the_batch_of_a_lost_worker(reference, tmp_path, monkeypatch, dask_cluster):
     monkeypatch.setattr(execution_module, "run_batch", _die_once_on_run_3)
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
-    ) as cluster:
-        results = sweep(
-            write_experiment(tmp_path), out=tmp_path / "out", scheduler=cluster.scheduler_address, batch_size=2, progress=False
-        )
-    assert (tmp_path / "died").exists()  # a worker really died
+    address = dask_cluster.scheduler_address
+    results = sweep(write_experiment(tmp_path), out=tmp_path / "out", scheduler=address, batch_size=2, progress=False)
+    assert Path(os.environ["LOYALTYSIM_TEST_MARK"]).exists()  # a worker really died
     assert_same_results(results, reference)
 
 
