@@ -31,7 +31,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .config import Config
-from .errors import ConfigError, from_validation_error
+from .errors import ConfigError, from_validation_error, suggest
 from .loading import apply_overrides, config_hash, load_config, read_yaml, validate_config
 
 __all__ = [
@@ -312,8 +312,6 @@ def _check_metric_names(experiment: Experiment, base: dict[str, Any], source: st
     for key, names in wanted:
         for name in names or []:
             if name not in known[key]:
-                from .errors import suggest
-
                 raise ConfigError(f"{key}: unknown metric '{name}'{suggest(name, known[key])}", source=source)
 
 
