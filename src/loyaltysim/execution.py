@@ -333,7 +333,7 @@ def sweep(
             clean_partial_chunks(folder)
         done = completed_run_ids(folder)
         todo = [spec for spec in specs if spec.run_id not in done]
-        session = session_count(folder) + 1
+        session = max(session_count(folder), len(manifest.get("sessions", []))) + 1
         record = {"session": session, "started": now_iso(), "executor": executor, "workers": workers, "scheduler": scheduler}
         manifest = {
             "kind": "sweep",
