@@ -290,6 +290,12 @@ def sweep(
     SweepResults
         ``runs``, ``timeseries``, ``curves`` DataFrames sorted by ``run_id`` and the ``manifest``.
 
+    Notes
+    -----
+    The process pool and a local Dask cluster start fresh worker processes (``spawn``),
+    which import the calling script: in a script, call ``sweep`` under
+    ``if __name__ == "__main__":`` (notebooks and the command line need nothing).
+
     Raises
     ------
     ConfigError
