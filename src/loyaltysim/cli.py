@@ -145,7 +145,74 @@ def _add_config(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_cmd_config)
 
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_run, _add_validate, _add_config]
+EPILOG_SWEEP = """examples:
+  loyaltysim sweep experiments/demo_sweep.yaml                      # all cores, results/demo_sweep/
+  loyaltysim sweep experiments/demo_sweep.yaml --set replicates=5 --set customers.n=500
+  loyaltysim sweep experiments/demo_sweep.yaml --resume             # after Ctrl-C or a crash
+  loyaltysim sweep experiments/demo_sweep.yaml --scheduler tcp://10.0.0.5:8786   # a Dask cluster
+
+--set PATH=VALUE sets an experiment key (replicates, samples, seed, ...),
+factors.<config path>, overrides.<config path>, or else a config value of every run.
+"""
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from .execution import summary_line, sweep
+
+    try:
+        results = sweep(
+            args.experiment,
+            overrides=_overrides(args.set),
+            out=args.out,
+            executor=args.executor,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            resume=args.resume,
+            batch_size=args.batch_size,
+            progress=None if not args.quiet else False,
+        )
+    except KeyboardInterrupt:
+        print("finished runs are saved; continue with the same command and --resume", file=sys.stderr)
+        raise
+    failed = results.failed
+    if not args.quiet:
+        print(summary_line(results))
+    if len(failed):
+        print(f"{len(failed)} runs failed (rerun with --resume to retry them):", file=sys.stderr)
+        for row in failed.head(20).itertuples():
+            print(f"  run {row.run_id}: {row.error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _add_sweep(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sweep",
+        help="run an experiment: a design of factor values × replicates, in parallel, resumable",
+        description="Run every run of an experiment file and write runs.parquet, timeseries.parquet, "
+        "curves.parquet and manifest.json (default folder results/<name>/). Finished runs are saved as "
+        "they complete; after an interruption, rerun with --resume.",
+        epilog=EPILOG_SWEEP,
+        formatter_class=_Formatter,
+    )
+    p.add_argument("experiment", help="experiment YAML file (e.g. experiments/demo_sweep.yaml)")
+    p.add_argument("--workers", type=int, help="worker processes (default: number of cores)")
+    p.add_argument("--executor", choices=["serial", "process", "dask"], default="process", help="where runs execute")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address (implies --executor dask)")
+    p.add_argument("--resume", action="store_true", help="continue the sweep in the results folder")
+    p.add_argument("--out", help="results folder (default: results/<experiment name>)")
+    p.add_argument("--batch-size", type=int, help="runs per task and checkpoint chunk (default: automatic)")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="PATH=VALUE",
+        help="override an experiment key or a config value, e.g. --set replicates=5 (repeatable)",
+    )
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(handler=_cmd_sweep)
+
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_run, _add_validate, _add_config, _add_sweep]
 
 
 def build_parser() -> argparse.ArgumentParser:
