@@ -8,18 +8,23 @@ preset scenario, move the controls, and press Reset to rebuild the market with t
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
-import solara
-from mesa.visualization import SolaraViz
-from mesa.visualization.user_param import Slider
+# Known noise from Mesa 3.3.1 (a hook after an early return) and from solara on plain-http localhost.
+warnings.filterwarnings("ignore", message=r".*`use_state` found despite early return", category=UserWarning)
+warnings.filterwarnings("ignore", message=r"Cookies with samesite=none require https", category=UserWarning)
 
-from ..config import LINK_FUNCTIONS, Config
-from ..loading import load_config
-from .components import VIEWS, Headline, ScenarioGuide
-from .factory import MAX_FIRMS, NETWORK_CHOICES, TeachingModel, control_defaults
-from .presets import PRESETS, Preset, preset_for
+import solara  # noqa: E402
+from mesa.visualization import SolaraViz  # noqa: E402
+from mesa.visualization.user_param import Slider  # noqa: E402
+
+from ..config import LINK_FUNCTIONS, Config  # noqa: E402
+from ..loading import load_config  # noqa: E402
+from .components import VIEWS, Headline, ScenarioGuide  # noqa: E402
+from .factory import MAX_FIRMS, NETWORK_CHOICES, TeachingModel, control_defaults  # noqa: E402
+from .presets import PRESETS, Preset, preset_for  # noqa: E402
 
 __all__ = ["CONFIG_ENV", "Page", "model_params", "scenario_choices"]
 
@@ -51,8 +56,15 @@ def model_params(path: str, config: Config) -> dict[str, Any]:
         "switching_cost": Slider("mean switching cost", start["switching_cost"], 0.0, max(15.0, start["switching_cost"]), 0.5),
         "loss_aversion": Slider("loss aversion", start["loss_aversion"], 1.0, max(5.0, start["loss_aversion"]), 0.25),
         "wom_influence": Slider("word-of-mouth strength", start["wom_influence"], 0.0, 0.5, 0.01),
-        "wom_negativity": Slider("word-of-mouth negativity", start["wom_negativity"], 0.0, max(5.0, start["wom_negativity"]), 0.25),
-        "link": {"type": "Select", "label": "satisfaction → loyalty link", "value": start["link"], "values": list(LINK_FUNCTIONS)},
+        "wom_negativity": Slider(
+            "word-of-mouth negativity", start["wom_negativity"], 0.0, max(5.0, start["wom_negativity"]), 0.25
+        ),
+        "link": {
+            "type": "Select",
+            "label": "satisfaction → loyalty link",
+            "value": start["link"],
+            "values": list(LINK_FUNCTIONS),
+        },
         "network": {"type": "Select", "label": "network", "value": start["network"], "values": networks},
         "firm_quality": Slider(f"firm {first}: quality", start["firm_quality"], 0.0, 1.0, 0.01),
         "firm_price": Slider(f"firm {first}: price", start["firm_price"], 0.0, max(20.0, start["firm_price"]), 0.5),
@@ -68,7 +80,7 @@ def ScenarioApp(preset: Preset) -> None:
     config = solara.use_memo(lambda: load_config(path), [path])
     initial = solara.use_memo(lambda: TeachingModel(config_path=path), [path])
     model = solara.use_reactive(initial)
-    with solara.Sidebar():
+    with solara.Columns([1, 2]):
         with solara.Card("This period"):
             Headline(model.value)
         with solara.Card("What to try"):

@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 import numpy as np
 import solara
-from matplotlib.figure import Figure
 from mesa.visualization.utils import update_counter
 
 from ..model import LoyaltyModel
@@ -23,23 +22,15 @@ from .presets import Preset
 __all__ = ["VIEWS", "Headline", "ScenarioGuide"]
 
 
-def _figure_view(view: Callable[[LoyaltyModel], Figure], name: str) -> Callable[[LoyaltyModel], solara.Element]:
+def _figure_view(name: str) -> Callable[[LoyaltyModel], solara.Element]:
     def show(model: LoyaltyModel) -> solara.Element:
-        with solara.Div(classes=[f"loyaltysim-{name}"]) as box:
-            solara.FigureMatplotlib(view(model), format="png")
-        return box
+        return solara.Image(views.view_png(model, name), format="png", classes=[f"loyaltysim-{name}"])
 
-    show.__name__ = show.__qualname__ = f"{name}_view"
+    show.__name__ = show.__qualname__ = f"{name.replace('-', '_')}_view"
     return show
 
 
-VIEWS = [
-    _figure_view(views.network_view, "network"),
-    _figure_view(views.market_share_view, "market-share"),
-    _figure_view(views.satisfaction_churn_view, "satisfaction-churn"),
-    _figure_view(views.churn_by_band_view, "churn-by-band"),
-    _figure_view(views.satisfaction_loyalty_view, "satisfaction-loyalty"),
-]
+VIEWS = [_figure_view(name) for name in views.VIEW_CLASSES]
 
 
 def _inline(text: str) -> str:
@@ -68,7 +59,20 @@ def Headline(model: TeachingModel) -> None:
             f"churn this period **{_percent(latest['churn_rate'])}** ({_percent(latest['annualised_churn'])} a year)",
             f"satisfied defectors **{_percent(latest['satisfied_defector_share'])}** of defectors",
         ]
+    lines.append(_settings(model))
     solara.HTML(tag="div", unsafe_innerHTML="<br>".join(_inline(line) for line in lines), classes=["loyaltysim-headline"])
+
+
+def _settings(model: TeachingModel) -> str:
+    """The settings the model was built with (what Reset applied)."""
+    c = model.config
+    first = c.firms[0]
+    return (
+        f"`{c.customers.n} customers · {len(c.firms)} firms · switching cost {c.customers.switching_cost.mean:g} · "
+        f"loss aversion {c.satisfaction.loss_aversion:g} · word of mouth {c.word_of_mouth.influence:g} "
+        f"(negativity {c.word_of_mouth.negativity:g}) · link {c.loyalty.link} · network {c.network.type} · "
+        f"firm {first.name} quality {first.quality:g} price {first.price:g} promise {first.promise:g} · seed {c.run.seed}`"
+    )
 
 
 @solara.component

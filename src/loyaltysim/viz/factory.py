@@ -94,7 +94,9 @@ def teaching_config(
         old = base.customers.switching_cost
         variation = old.sd / old.mean if old.mean > 0 else 0.0
         data["customers"]["switching_cost"] = (
-            {"dist": "constant", "mean": mean} if mean == 0 else {**old.model_dump(mode="json"), "mean": mean, "sd": mean * variation}
+            {"dist": "constant", "mean": mean}
+            if mean == 0
+            else {**old.model_dump(mode="json"), "mean": mean, "sd": mean * variation}
         )
     for control, path in (
         ("loss_aversion", "satisfaction.loss_aversion"),
@@ -176,4 +178,3 @@ def control_defaults(config: Config) -> dict[str, Any]:
         "firm_promise": first.promise,
         "seed": config.run.seed,
     }
-

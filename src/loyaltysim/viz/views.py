@@ -1,22 +1,30 @@
-"""The app's views as pure figure functions: a model in, a matplotlib Figure out.
+"""The app's views: live matplotlib figures of one model, encoded as PNG for the page.
 
-Figures are built with :class:`matplotlib.figure.Figure` (no pyplot state, safe in
-the server's threads), small and without ``tight_layout`` so each update stays fast.
-Colours follow :data:`loyaltysim.plots.PALETTE` (Okabe–Ito); firms also differ by
-marker or line style so the views read without colour.
+Each view draws its static parts once per model (axes, ticks, titles, legends, the
+network's edges, the link curve) and keeps that picture; an update only moves the
+animated artists (lines, points, bars) over it and encodes the result (matplotlib's
+blitting technique). Axes are fixed in advance (time runs to ``run.steps``, rates and
+satisfaction on [0, 1]), which is what makes the background reusable. Colours follow
+:data:`loyaltysim.plots.PALETTE` (Okabe–Ito) and series also differ by marker or line
+style, so the views read without colour.
 """
 
 from __future__ import annotations
 
+import io
+import threading
 import weakref
 from collections import deque
 from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
+from matplotlib.artist import Artist
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
+from PIL import Image
 
 from ..behavior import annualise, satisfaction_band
 from ..metrics import BANDS
@@ -28,14 +36,17 @@ from ..population import link_of
 __all__ = [
     "NETWORK_SAMPLE",
     "SATISFIED",
+    "VIEW_CLASSES",
+    "ChurnByBandView",
+    "MarketShareView",
     "NetworkSample",
+    "NetworkView",
+    "SatisfactionChurnView",
+    "SatisfactionLoyaltyView",
+    "View",
     "band_churn",
-    "churn_by_band_view",
-    "market_share_view",
     "network_sample",
-    "network_view",
-    "satisfaction_churn_view",
-    "satisfaction_loyalty_view",
+    "view_png",
 ]
 
 NETWORK_SAMPLE = 250  # most nodes drawn in the network view
@@ -45,14 +56,57 @@ FIGSIZE = (5.2, 3.6)
 DPI = 80
 
 
-def _figure() -> Figure:
-    fig = Figure(figsize=FIGSIZE, dpi=DPI)
-    fig.subplots_adjust(left=0.13, right=0.97, top=0.9, bottom=0.15)
-    return fig
+class View:
+    """A figure of one model: static background drawn once, animated artists redrawn by :meth:`png`."""
+
+    title = ""
+
+    def __init__(self, model: LoyaltyModel) -> None:
+        self.figure = Figure(figsize=FIGSIZE, dpi=DPI)
+        self.canvas = FigureCanvasAgg(self.figure)
+        self.figure.subplots_adjust(left=0.13, right=0.97, top=0.9, bottom=0.15)
+        self.ax = self.figure.add_subplot()
+        self.ax.set_title(self.title, fontsize=9)
+        self.artists: list[Artist] = self.build(model)
+        for artist in self.artists:
+            artist.set_animated(True)
+        self.canvas.draw()
+        self.background = self.canvas.copy_from_bbox(self.figure.bbox)
+        self.lock = threading.Lock()
+
+    def build(self, model: LoyaltyModel) -> list[Artist]:
+        """Draw the static parts; return the artists that :meth:`update` changes."""
+        raise NotImplementedError
+
+    def update(self, model: LoyaltyModel) -> None:
+        """Move the animated artists to the model's current state."""
+        raise NotImplementedError
+
+    def png(self, model: LoyaltyModel) -> bytes:
+        """The view of the model now, as PNG bytes."""
+        with self.lock:
+            self.update(model)
+            self.canvas.restore_region(self.background)
+            renderer = self.canvas.get_renderer()
+            for artist in self.artists:
+                artist.draw(renderer)
+            width, height = self.canvas.get_width_height()
+            image = Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+            out = io.BytesIO()
+            image.save(out, format="png", compress_level=1)
+            return out.getvalue()
 
 
-def _firm_colour(i: int) -> str:
-    return PALETTE[i % len(PALETTE)]
+def _firm_style(i: int) -> dict:
+    return {"color": PALETTE[i % len(PALETTE)], "linestyle": LINESTYLES[i % len(LINESTYLES)]}
+
+
+def _time_axis(ax, model: LoyaltyModel, ylabel: str) -> None:
+    ax.set(xlim=(0, model.config.run.steps), ylim=(0, 1), xlabel="period", ylabel=ylabel)
+    ax.grid(alpha=0.3)
+
+
+# --- network ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -82,91 +136,121 @@ def _breadth_first(network: Network, limit: int) -> NDArray[np.int64]:
     return np.fromiter(seen, dtype=np.int64)
 
 
-_SAMPLES: weakref.WeakKeyDictionary[LoyaltyModel, NetworkSample] = weakref.WeakKeyDictionary()
-
-
-def network_sample(model: LoyaltyModel, limit: int = NETWORK_SAMPLE) -> NetworkSample:
-    """The customers drawn in the network view, laid out once per model (the layout uses a fixed seed, not the model's)."""
-    if model in _SAMPLES:
-        return _SAMPLES[model]
-    nodes = _breadth_first(model.network, limit)
+def network_sample(network: Network, limit: int = NETWORK_SAMPLE) -> NetworkSample:
+    """Customers drawn in the network view and their positions (the layout uses a fixed seed, never the model's generator)."""
+    nodes = _breadth_first(network, limit)
     local = {int(node): i for i, node in enumerate(nodes)}
     graph = nx.Graph()
     graph.add_nodes_from(range(len(nodes)))
     for node in nodes.tolist():
-        graph.add_edges_from((local[node], local[j]) for j in model.network.neighbours(node).tolist() if j in local)
+        graph.add_edges_from((local[node], local[j]) for j in network.neighbours(node).tolist() if j in local)
     layout = nx.spring_layout(graph, seed=0, iterations=40)
-    positions = np.array([layout[i] for i in range(len(nodes))])
+    positions = np.array([layout[i] for i in range(len(nodes))]).reshape(-1, 2)
     edges = np.array(graph.edges(), dtype=np.int64).reshape(-1, 2)
-    sample = NetworkSample(nodes=nodes, positions=positions, segments=positions[edges])
-    _SAMPLES[model] = sample
-    return sample
+    return NetworkSample(nodes=nodes, positions=positions, segments=positions[edges])
 
 
-def network_view(model: LoyaltyModel) -> Figure:
+class NetworkView(View):
     """A sample of the network: colour and marker = current firm, size = satisfaction."""
-    sample = network_sample(model)
-    fig = Figure(figsize=FIGSIZE, dpi=DPI)
-    fig.subplots_adjust(left=0.01, right=0.78, top=0.9, bottom=0.01)
-    ax = fig.add_subplot()
-    ax.add_collection(LineCollection(sample.segments, colors="#999999", linewidths=0.4, zorder=1))
-    firm = model.state.firm[sample.nodes]
-    satisfaction = model.state.satisfaction[sample.nodes]
-    for i, name in enumerate(model.market.names):
-        mine = firm == i
-        if mine.any():
-            xy = sample.positions[mine]
+
+    title = "Network"
+
+    def build(self, model: LoyaltyModel) -> list[Artist]:
+        self.sample = network_sample(model.network)
+        self.figure.subplots_adjust(left=0.01, right=0.8, top=0.9, bottom=0.01)
+        ax = self.ax
+        ax.set_title(f"Network: {len(self.sample.nodes)} of {model.state.n} customers (size = satisfaction)", fontsize=9)
+        ax.add_collection(LineCollection(self.sample.segments, colors="#999999", linewidths=0.4))
+        low, high = self.sample.positions.min(axis=0) - 0.05, self.sample.positions.max(axis=0) + 0.05
+        ax.set(xlim=(low[0], high[0]), ylim=(low[1], high[1]))
+        ax.set_axis_off()
+        self.points = [
             ax.scatter(
-                xy[:, 0],
-                xy[:, 1],
-                s=6 + 60 * satisfaction[mine],
-                color=_firm_colour(i),
+                [],
+                [],
+                color=PALETTE[i % len(PALETTE)],
                 marker=MARKERS[i % len(MARKERS)],
                 edgecolors="black",
                 linewidths=0.3,
                 label=str(name),
-                zorder=2,
             )
-    ax.set_axis_off()
-    ax.set_title(f"Network: {len(sample.nodes)} of {model.state.n} customers (size = satisfaction)", fontsize=9)
-    ax.legend(title="firm", fontsize=7, title_fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), markerscale=0.8)
-    return fig
+            for i, name in enumerate(model.market.names)
+        ]
+        ax.legend(title="firm", fontsize=7, title_fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        return list(self.points)
+
+    def update(self, model: LoyaltyModel) -> None:
+        firm = model.state.firm[self.sample.nodes]
+        size = 6 + 60 * model.state.satisfaction[self.sample.nodes]
+        for i, points in enumerate(self.points):
+            mine = firm == i
+            points.set_offsets(self.sample.positions[mine])
+            points.set_sizes(size[mine])
 
 
-def market_share_view(model: LoyaltyModel) -> Figure:
+# --- time series -----------------------------------------------------------------------
+
+
+class MarketShareView(View):
     """Market share of each firm, period by period."""
-    fig = _figure()
-    ax = fig.add_subplot()
-    firms = model.firm_timeseries()
-    if not firms.empty:
-        shares = firms.pivot(index="step", columns="firm", values="share")[list(model.market.names)]
-        for i, name in enumerate(shares.columns):
-            ax.plot(shares.index, shares[name], color=_firm_colour(i), linestyle=LINESTYLES[i % len(LINESTYLES)], label=str(name))
-        ax.legend(fontsize=7, ncol=min(4, len(shares.columns)), loc="upper left")
-    ax.set(xlabel="period", ylabel="market share", ylim=(0, 1), xlim=(0, max(model.steps, 1)))
-    ax.set_title("Market share over time", fontsize=9)
-    ax.grid(alpha=0.3)
-    return fig
+
+    title = "Market share over time"
+
+    def build(self, model: LoyaltyModel) -> list[Artist]:
+        _time_axis(self.ax, model, "market share")
+        self.names = list(model.market.names)
+        self.lines = [
+            self.ax.plot([], [], marker=MARKERS[i % len(MARKERS)], markevery=12, markersize=3, label=str(name), **_firm_style(i))[
+                0
+            ]
+            for i, name in enumerate(self.names)
+        ]
+        self.ax.legend(fontsize=7, ncol=min(4, len(self.names)), loc="upper left")
+        return list(self.lines)
+
+    def update(self, model: LoyaltyModel) -> None:
+        firms = model.firm_timeseries()
+        if firms.empty:
+            return
+        shares = firms.pivot(index="step", columns="firm", values="share")
+        for name, line in zip(self.names, self.lines, strict=True):
+            line.set_data(shares.index.to_numpy(), shares[name].to_numpy())
 
 
-def satisfaction_churn_view(model: LoyaltyModel) -> Figure:
-    """Mean satisfaction (left axis) and churn per period (right axis)."""
-    fig = _figure()
-    fig.subplots_adjust(right=0.86)
-    ax = fig.add_subplot()
-    right = ax.twinx()
-    ts = model.timeseries()
-    if not ts.empty:
-        ax.plot(ts["step"], ts["mean_satisfaction"], color=PALETTE[0], label="mean satisfaction")
-        right.plot(ts["step"], ts["churn_rate"], color=PALETTE[3], linestyle="--", label="churn per period")
-    ax.set(xlabel="period", ylabel="mean satisfaction", ylim=(0, 1), xlim=(0, max(model.steps, 1)))
-    right.set_ylabel("churn per period")
-    right.set_ylim(0, max(0.05, float(ts["churn_rate"].max()) * 1.2) if not ts.empty else 0.05)
-    lines = ax.get_lines() + right.get_lines()
-    ax.legend(lines, [line.get_label() for line in lines], fontsize=7, loc="lower left")
-    ax.set_title("Satisfaction and churn", fontsize=9)
-    ax.grid(alpha=0.3)
-    return fig
+class SatisfactionChurnView(View):
+    """Mean satisfaction, churn (a year) and the satisfied share of defectors, period by period."""
+
+    title = "Satisfaction and churn"
+    SERIES = (
+        ("mean_satisfaction", "mean satisfaction"),
+        ("annualised_churn", "churn (share lost a year)"),
+        ("satisfied_defector_share", "satisfied share of defectors"),
+    )
+
+    def build(self, model: LoyaltyModel) -> list[Artist]:
+        _time_axis(self.ax, model, "share / satisfaction")
+        self.lines = [
+            self.ax.plot(
+                [],
+                [],
+                marker=MARKERS[i],
+                markevery=12,
+                markersize=3,
+                label=label,
+                color=PALETTE[(0, 3, 1)[i]],
+                linestyle=LINESTYLES[i],
+            )[0]
+            for i, (_, label) in enumerate(self.SERIES)
+        ]
+        self.ax.legend(fontsize=7, loc="upper right")
+        return list(self.lines)
+
+    def update(self, model: LoyaltyModel) -> None:
+        ts = model.timeseries()
+        if ts.empty:
+            return
+        for (column, _), line in zip(self.SERIES, self.lines, strict=True):
+            line.set_data(ts["step"].to_numpy(), ts[column].to_numpy())
 
 
 def band_churn(model: LoyaltyModel) -> NDArray[np.float64]:
@@ -180,39 +264,77 @@ def band_churn(model: LoyaltyModel) -> NDArray[np.float64]:
     return np.divide(switchers.sum(axis=0), total, out=np.full(len(BANDS), np.nan), where=total > 0)
 
 
-def churn_by_band_view(model: LoyaltyModel) -> Figure:
+class ChurnByBandView(View):
     """Share of each satisfaction band lost per year, pooled over the run so far."""
-    fig = _figure()
-    fig.subplots_adjust(bottom=0.22)
-    ax = fig.add_subplot()
-    yearly = annualise(band_churn(model), model.config.periods_per_year)
-    x = np.arange(len(BANDS))
-    ax.bar(x, np.nan_to_num(yearly), color=[PALETTE[3]] * 3 + [PALETTE[2]] * 2, edgecolor="black", hatch="//")
-    for xi, value in zip(x, yearly, strict=True):
-        ax.text(xi, np.nan_to_num(value) + 0.02, "–" if np.isnan(value) else f"{value:.0%}", ha="center", fontsize=7)
-    ax.set_xticks(x, BAND_LABELS, fontsize=7)
-    ax.set(ylabel="customers lost per year", ylim=(0, 1.1))
-    ax.set_title("Churn by satisfaction band (so far)", fontsize=9)
-    ax.grid(axis="y", alpha=0.3)
-    return fig
+
+    title = "Churn by satisfaction band (so far)"
+
+    def build(self, model: LoyaltyModel) -> list[Artist]:
+        self.figure.subplots_adjust(bottom=0.22)
+        ax = self.ax
+        x = np.arange(len(BANDS))
+        colours = [PALETTE[3]] * 3 + [PALETTE[2]] * 2
+        self.bars = list(ax.bar(x, np.zeros(len(BANDS)), color=colours, edgecolor="black", hatch=["", "", "", "//", "//"]))
+        self.labels = [ax.text(xi, 0.02, "", ha="center", fontsize=7) for xi in x]
+        ax.set_xticks(x, BAND_LABELS, fontsize=7)
+        ax.set(ylabel="customers lost per year", ylim=(0, 1.1))
+        ax.grid(axis="y", alpha=0.3)
+        return [*self.bars, *self.labels]
+
+    def update(self, model: LoyaltyModel) -> None:
+        yearly = annualise(band_churn(model), model.config.periods_per_year)
+        for bar, label, value in zip(self.bars, self.labels, yearly, strict=True):
+            height = 0.0 if np.isnan(value) else float(value)
+            bar.set_height(height)
+            label.set_position((bar.get_x() + bar.get_width() / 2, height + 0.02))
+            label.set_text("–" if np.isnan(value) else f"{value:.0%}")
 
 
-def satisfaction_loyalty_view(model: LoyaltyModel) -> Figure:
+class SatisfactionLoyaltyView(View):
     """Last period's customers: satisfaction vs loyalty, the link function, and satisfied defectors."""
-    fig = _figure()
-    ax = fig.add_subplot()
-    grid = np.linspace(0, 1, 101)
-    outcome = model.last_outcome
-    if outcome is not None:
+
+    title = "Satisfaction → loyalty (last period)"
+
+    def build(self, model: LoyaltyModel) -> list[Artist]:
+        ax = self.ax
+        grid = np.linspace(0, 1, 101)
+        ax.axvspan(SATISFIED, 1.0, color=PALETTE[2], alpha=0.08)
+        ax.plot(grid, link_of(model.config)(grid), color="black", linewidth=1.8, label=f"link: {model.config.loyalty.link}")
+        self.stayed = ax.scatter([], [], s=4, alpha=0.3, color=PALETTE[0], label="stayed")
+        self.defected = ax.scatter([], [], s=18, marker="+", color=PALETTE[1], label="defected")
+        self.trapped = ax.scatter([], [], s=22, marker="x", color=PALETTE[3], label="satisfied defector")
+        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="cumulative satisfaction", ylabel="attitudinal loyalty")
+        ax.legend(fontsize=7, loc="upper left")
+        return [self.stayed, self.defected, self.trapped]
+
+    def update(self, model: LoyaltyModel) -> None:
+        outcome = model.last_outcome
+        if outcome is None:
+            return
         every = max(1, len(outcome.satisfaction) // SCATTER_POINTS)
         s, loyalty, moved = outcome.satisfaction[::every], outcome.loyalty[::every], outcome.switched[::every]
-        ax.scatter(s[~moved], loyalty[~moved], s=4, alpha=0.3, color=PALETTE[0], label="stayed", rasterized=True)
         trap = moved & (satisfaction_band(s) >= 3)
-        ax.scatter(s[moved & ~trap], loyalty[moved & ~trap], s=18, marker="+", color=PALETTE[1], label="defected")
-        ax.scatter(s[trap], loyalty[trap], s=22, marker="x", color=PALETTE[3], label="satisfied defector")
-    ax.plot(grid, link_of(model.config)(grid), color="black", linewidth=1.8, label=f"link: {model.config.loyalty.link}")
-    ax.axvspan(SATISFIED, 1.0, color=PALETTE[2], alpha=0.08)
-    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="cumulative satisfaction", ylabel="attitudinal loyalty")
-    ax.set_title("Satisfaction → loyalty (last period)", fontsize=9)
-    ax.legend(fontsize=7, loc="upper left")
-    return fig
+        for points, mask in ((self.stayed, ~moved), (self.defected, moved & ~trap), (self.trapped, trap)):
+            points.set_offsets(np.column_stack([s[mask], loyalty[mask]]))
+
+
+VIEW_CLASSES: dict[str, type[View]] = {
+    "network": NetworkView,
+    "market-share": MarketShareView,
+    "satisfaction-churn": SatisfactionChurnView,
+    "churn-by-band": ChurnByBandView,
+    "satisfaction-loyalty": SatisfactionLoyaltyView,
+}
+
+_VIEWS: weakref.WeakKeyDictionary[LoyaltyModel, dict[str, View]] = weakref.WeakKeyDictionary()
+_VIEWS_LOCK = threading.Lock()
+
+
+def view_png(model: LoyaltyModel, name: str) -> bytes:
+    """PNG of view ``name`` for ``model`` now; the view's figure is built on first use and kept while the model lives."""
+    with _VIEWS_LOCK:
+        views = _VIEWS.setdefault(model, {})
+        if name not in views:
+            views[name] = VIEW_CLASSES[name](model)
+        view = views[name]
+    return view.png(model)
