@@ -68,10 +68,10 @@ def _settings(model: TeachingModel) -> str:
     c = model.config
     first = c.firms[0]
     return (
-        f"`{c.customers.n} customers · {len(c.firms)} firms · switching cost {c.customers.switching_cost.mean:g} · "
+        f"{c.customers.n} customers · {len(c.firms)} firms · switching cost {c.customers.switching_cost.mean:g} · "
         f"loss aversion {c.satisfaction.loss_aversion:g} · word of mouth {c.word_of_mouth.influence:g} "
         f"(negativity {c.word_of_mouth.negativity:g}) · link {c.loyalty.link} · network {c.network.type} · "
-        f"firm {first.name} quality {first.quality:g} price {first.price:g} promise {first.promise:g} · seed {c.run.seed}`"
+        f"firm {first.name} quality {first.quality:g} price {first.price:g} promise {first.promise:g} · seed {c.run.seed}"
     )
 
 

@@ -124,7 +124,8 @@ class TeachingModel(LoyaltyModel):
     ----------
     config_path
         Scenario YAML (``None``: the built-in defaults).
-    n_customers, n_firms, switching_cost, loss_aversion, wom_influence, wom_negativity, link, network, firm_quality, firm_price, firm_promise, seed
+    n_customers, n_firms, switching_cost, loss_aversion, wom_influence, wom_negativity, link, network, \
+    firm_quality, firm_price, firm_promise, seed
         The controls of :func:`teaching_config`, as numbers or text (``None``: the scenario's value).
 
     Attributes

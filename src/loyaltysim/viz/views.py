@@ -98,7 +98,7 @@ class View:
 
 
 def _firm_style(i: int) -> dict:
-    return {"color": PALETTE[i % len(PALETTE)], "linestyle": LINESTYLES[i % len(LINESTYLES)]}
+    return {"color": PALETTE[i % len(PALETTE)], "linestyle": LINESTYLES[i % len(LINESTYLES)], "marker": MARKERS[i % len(MARKERS)]}
 
 
 def _time_axis(ax, model: LoyaltyModel, ylabel: str) -> None:
