@@ -200,9 +200,7 @@ class MarketShareView(View):
         _time_axis(self.ax, model, "market share")
         self.names = list(model.market.names)
         self.lines = [
-            self.ax.plot([], [], marker=MARKERS[i % len(MARKERS)], markevery=12, markersize=3, label=str(name), **_firm_style(i))[
-                0
-            ]
+            self.ax.plot([], [], markevery=12, markersize=3, label=str(name), **_firm_style(i))[0]
             for i, name in enumerate(self.names)
         ]
         self.ax.legend(fontsize=7, ncol=min(4, len(self.names)), loc="upper left")
