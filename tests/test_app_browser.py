@@ -165,3 +165,13 @@ def test_slider_and_reset_rebuild_the_model(page):
     page.get_by_text("Step: 1").wait_for()
     assert page.console_errors == []
     page.screenshot(path=str(ARTIFACTS / "app-after-reset.png"), full_page=True)
+
+
+def test_choosing_a_preset_rebuilds_the_page_with_its_values(page):
+    page.locator(".v-select").filter(has_text="preset scenario").locator(".v-select__slot").click()
+    page.locator(".v-menu__content .v-list-item").filter(has_text="near_monopoly").click()
+    page.get_by_text("Near-monopoly: one incumbent").wait_for()
+    page.get_by_text("firm Incumbent: quality").wait_for()
+    page.get_by_text("Step: 0").wait_for()
+    assert page.get_by_text("2 firms", exact=False).count() == 1
+    assert page.console_errors == []
