@@ -136,7 +136,7 @@ def test_network_view_renders(page):
     size = page.locator("img.loyaltysim-network").evaluate("img => [img.naturalWidth, img.naturalHeight]")
     assert size[0] > 200 and size[1] > 100
     for name in ("market-share", "satisfaction-churn", "churn-by-band", "satisfaction-loyalty"):
-        assert page.locator(f"img.loyaltysim-{name}").count() == 1
+        page.locator(f"img.loyaltysim-{name}").wait_for()  # strict: exactly one, visible
 
 
 def test_step_advances_the_counter_and_the_charts(page):
@@ -148,16 +148,17 @@ def test_step_advances_the_counter_and_the_charts(page):
     )
     assert _image(page, "market-share") != share_before
     assert _image(page, "network") != network_before
-    assert page.get_by_text("Period 1 of 120").count() == 1
+    page.get_by_text("Period 1 of 120").wait_for()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "app-after-step.png"), full_page=True)
 
 
 def test_slider_and_reset_rebuild_the_model(page):
-    assert page.get_by_text("2000 customers", exact=False).count() == 1
-    slider = page.locator(".v-input").filter(has_text="customers").filter(has_not_text="switching").locator(".v-slider")
-    slider.first.click()
+    page.get_by_text("2000 customers", exact=False).wait_for()
+    slider = page.locator(".v-input").filter(has_text="customers").filter(has_not_text="switching").locator("[role=slider]")
+    slider.first.focus()
     page.keyboard.press("Home")  # the customers slider to its minimum, 100
+    page.wait_for_function("el => el.getAttribute('aria-valuenow') === '100'", arg=slider.first.element_handle())
     page.get_by_role("button", name="Reset", exact=True).click()
     page.get_by_text("Step: 0").wait_for()
     page.get_by_text("100 customers", exact=False).wait_for()
@@ -173,5 +174,5 @@ def test_choosing_a_preset_rebuilds_the_page_with_its_values(page):
     page.get_by_text("Near-monopoly: one incumbent").wait_for()
     page.get_by_text("firm Incumbent: quality").wait_for()
     page.get_by_text("Step: 0").wait_for()
-    assert page.get_by_text("2 firms", exact=False).count() == 1
+    page.get_by_text("2 firms", exact=False).wait_for()
     assert page.console_errors == []
