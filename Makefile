@@ -21,7 +21,7 @@ run: install
 	$(BIN)/loyaltysim run configs/baseline.yaml
 
 test: install-dev
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 lint: install-dev
 	$(BIN)/ruff check src tests benchmarks
