@@ -108,7 +108,7 @@ def fit_figure(fit: pd.DataFrame) -> Figure:
     )
     labels = [f"{m}\n{w}{', per ' + p if p else ''}" for m, w, p in zip(fit["metric"], fit["window"], fit["per"], strict=True)]
     ax.set_xticks(x, [label.replace("_", " ") for label in labels], fontsize=7)
-    ax.set(ylabel="value", title="Fitted vs target")
+    ax.set(ylabel="value", title="Fitted vs target", xlim=(-0.6, len(fit) - 0.4))
     ax.legend(fontsize="small")
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
