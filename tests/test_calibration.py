@@ -126,14 +126,14 @@ def test_abc_gives_a_posterior_sample_and_credible_intervals(tmp_path):
 
 
 def one_parameter(tmp_path: Path, **changes: object) -> Path:
-    return write_calibration(
-        tmp_path,
-        parameters={"switching.variety_seeking": {"low": 0.0, "high": 0.03}},
-        targets=[{"metric": "churn_rate", "per": "year", "value": 0.3, "tolerance": 0.03}],
-        differential_evolution={"generations": 2, "popsize": 4},
-        overrides={**SMALL, "customers.n": 150, "run.steps": 20},
-        **changes,
-    )
+    """A tiny one-parameter calibration (150 customers, 20 periods)."""
+    spec = {
+        "parameters": {"switching.variety_seeking": {"low": 0.0, "high": 0.03}},
+        "targets": [{"metric": "churn_rate", "per": "year", "value": 0.3, "tolerance": 0.03}],
+        "differential_evolution": {"generations": 2, "popsize": 4},
+        "overrides": {**SMALL, "customers.n": 150, "run.steps": 20},
+    }
+    return write_calibration(tmp_path, **(spec | changes))
 
 
 def test_cli_writes_every_output_and_the_calibrated_config_runs(tmp_path, capsys):
@@ -150,6 +150,24 @@ def test_cli_writes_every_output_and_the_calibrated_config_runs(tmp_path, capsys
     fit = pd.read_csv(out / "fit.csv")
     assert fit.loc[0, "per"] == "year" and fit.loc[0, "target"] == 0.3
     assert main(["run", str(out / "calibrated.yaml"), "--out", str(tmp_path / "run"), "--no-figures", "--quiet"]) == 0
+
+
+def test_cli_abc_writes_the_posterior_sample_intervals_and_figure(tmp_path):
+    out = tmp_path / "out"
+    path = one_parameter(
+        tmp_path,
+        method="abc",
+        parameters={"switching.variety_seeking": {"low": 0.001, "high": 0.03, "log": True}},
+        abc={"samples": 16, "accept": 0.25, "batch_size": 8},
+    )
+    assert main(["calibrate", str(path), "--out", str(out), "--quiet"]) == 0
+    assert {p.name for p in (out / "batches").iterdir()} == {"abc_0000.parquet", "abc_0001.parquet", "check.parquet"}
+    posterior = pd.read_parquet(out / "posterior.parquet")
+    assert len(posterior) == 4 and posterior["switching.variety_seeking"].between(0.001, 0.03).all()
+    intervals = pd.read_csv(out / "intervals.csv")
+    assert intervals.loc[0, "level"] == 0.9
+    assert (out / "figures" / "posterior.png").is_file()
+    assert "credible interval" in (out / "report.md").read_text()
 
 
 def test_resume_reuses_finished_batches_and_gives_the_same_result(tmp_path):

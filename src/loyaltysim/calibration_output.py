@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Collection
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -64,13 +65,18 @@ def loss_history_figure(evaluations: pd.DataFrame) -> Figure:
     return fig
 
 
-def parameter_loss_figure(evaluations: pd.DataFrame, names: list[str], best: dict[str, float]) -> Figure:
-    """Loss against each free parameter over all evaluations (a flat valley means weakly identified)."""
+def parameter_loss_figure(
+    evaluations: pd.DataFrame, names: list[str], best: dict[str, float], *, log_scale: Collection[str] = ()
+) -> Figure:
+    """Loss against each free parameter over all evaluations (a flat valley means weakly identified).
+
+    Parameters named in ``log_scale`` get a logarithmic axis.
+    """
     fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.6), squeeze=False)
     for i, (ax, name) in enumerate(zip(axes[0], names, strict=True)):
         ax.scatter(evaluations[name], evaluations["loss"], s=10, marker="o", facecolor="none", edgecolor=plots.PALETTE[i % 8])
         ax.axvline(best[name], color="black", linestyle="--", linewidth=1.2, label="best")
-        ax.set(xlabel=name, ylabel="loss" if i == 0 else None)
+        ax.set(xlabel=name, ylabel="loss" if i == 0 else None, xscale="log" if name in log_scale else "linear")
         if (evaluations["loss"] > 0).all():
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
@@ -80,11 +86,19 @@ def parameter_loss_figure(evaluations: pd.DataFrame, names: list[str], best: dic
     return fig
 
 
-def marginals_figure(prior: pd.DataFrame, posterior: pd.DataFrame, intervals: pd.DataFrame, names: list[str]) -> Figure:
-    """Marginal histograms of the prior sample (hatched outline) and the accepted ABC sample (filled), with intervals."""
+def marginals_figure(
+    prior: pd.DataFrame, posterior: pd.DataFrame, intervals: pd.DataFrame, names: list[str], *, log_scale: Collection[str] = ()
+) -> Figure:
+    """Marginal histograms of the prior sample (hatched outline) and the accepted ABC sample (filled), with intervals.
+
+    Parameters named in ``log_scale`` get logarithmic bins and axis (their prior is log-uniform).
+    """
     fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.4), squeeze=False)
     for ax, name in zip(axes[0], names, strict=True):
-        bins = np.histogram_bin_edges(prior[name], bins=20)
+        log = name in log_scale
+        edges = np.histogram_bin_edges(np.log10(prior[name]) if log else prior[name], bins=20)
+        bins = 10.0**edges if log else edges
+        ax.set_xscale("log" if log else "linear")
         ax.hist(prior[name], bins=bins, density=True, histtype="step", hatch="//", color="grey", label="prior sample")
         ax.hist(posterior[name], bins=bins, density=True, color=plots.PALETTE[0], edgecolor="black", alpha=0.8, label="accepted")
         row = intervals.set_index("parameter").loc[name]
@@ -232,14 +246,18 @@ def write_outputs(result: CalibrationResult, out: Path, *, started: str, wall_ti
     }
     (out / "figures").mkdir(exist_ok=True)
     plots.save_figure(loss_history_figure(result.evaluations), out / figures["loss history"])
-    plots.save_figure(parameter_loss_figure(result.evaluations, names, result.best), out / figures["loss by parameter"])
+    log_scale = {name for name, p in cal.spec.parameters.items() if p.log}
+    plots.save_figure(
+        parameter_loss_figure(result.evaluations, names, result.best, log_scale=log_scale), out / figures["loss by parameter"]
+    )
     plots.save_figure(fit_figure(result.fit), out / figures["fitted vs target"])
     if result.posterior is not None and result.intervals is not None:
         write_parquet(result.posterior, out / "posterior.parquet")
         result.intervals.to_csv(out / "intervals.csv", index=False)
         figures["marginal posterior"] = "figures/posterior.png"
         plots.save_figure(
-            marginals_figure(result.evaluations, result.posterior, result.intervals, names), out / figures["marginal posterior"]
+            marginals_figure(result.evaluations, result.posterior, result.intervals, names, log_scale=log_scale),
+            out / figures["marginal posterior"],
         )
     calibrated = result.calibrated_config()
     best = ", ".join(f"{k} = {v:.6g}" for k, v in result.best.items())
