@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from loyaltysim import LoyaltyModel, load_config
+from loyaltysim import ConfigError, LoyaltyModel, load_config
 from loyaltysim.calibration import (
     FINAL_METRICS,
     POOLED_METRICS,
@@ -21,7 +21,7 @@ from loyaltysim.calibration import (
 )
 from loyaltysim.cli import main
 
-from .conftest import CONFIGS, small_config
+from .conftest import CONFIGS, ROOT, small_config
 
 SMALL = {"customers.n": 300, "run.steps": 36, "run.burn_in": 6, "run.panel_size": 0}
 # Two parameters the targets pin down separately: variety seeking sets the churn floor of the highly
@@ -168,6 +168,26 @@ def test_cli_abc_writes_the_posterior_sample_intervals_and_figure(tmp_path):
     assert intervals.loc[0, "level"] == 0.9
     assert (out / "figures" / "posterior.png").is_file()
     assert "credible interval" in (out / "report.md").read_text()
+
+
+def test_set_changes_calibration_keys_and_base_config_values(tmp_path):
+    path = one_parameter(tmp_path)
+    cal = load_calibration(path, {"replicates": 3, "differential_evolution.generations": 1, "customers.n": 120})
+    assert cal.spec.replicates == 3 and cal.spec.differential_evolution.generations == 1
+    assert cal.base.customers.n == 120 and cal.base.run.steps == 20  # the file's own overrides still apply
+    with pytest.raises(ConfigError, match="replicates"):
+        load_calibration(path, {"replicates": 0})
+
+
+def test_shipped_kotler_calibration_runs_at_reduced_size():
+    reduced = {"customers.n": 120, "run.steps": 14, "run.burn_in": 2, "replicates": 1, "check_replicates": 1}
+    reduced |= {"differential_evolution.generations": 1, "differential_evolution.popsize": 2}
+    cal = load_calibration(ROOT / "experiments" / "calibrate_kotler.yaml", reduced)
+    assert [t.per for t in cal.spec.targets] == ["year"] * 5 and cal.base.run.period == "month"
+    assert [t.value for t in cal.spec.targets] == [0.8, 0.4, 0.2, 0.1, 0.015]
+    result = calibrate(cal)
+    assert len(result.evaluations) == 2 * 2 * len(cal.names)
+    assert result.calibrated_config().customers.n == 120
 
 
 def test_resume_reuses_finished_batches_and_gives_the_same_result(tmp_path):

@@ -191,7 +191,10 @@ def load_calibration(path: str | Path, overrides: Mapping[str, Any] | None = Non
     path
         The calibration YAML.
     overrides
-        Extra dotted config paths → values for the base scenario (``--set``), applied last.
+        ``--set`` values: a dotted path starting with a calibration key (``replicates``,
+        ``seed``, ``method``, ``differential_evolution.generations``, ``abc.samples``…)
+        changes the calibration; any other path is a config value of the base scenario
+        (``customers.n``), applied after the file's ``overrides``.
 
     Raises
     ------
@@ -200,25 +203,31 @@ def load_calibration(path: str | Path, overrides: Mapping[str, Any] | None = Non
     """
     path = Path(path)
     data = read_yaml(path)
+    overrides = dict(overrides or {})
+    own = {k: v for k, v in overrides.items() if k.split(".")[0] in CalibrationSpec.model_fields}
+    source: str | Path = path
+    if overrides:
+        data = apply_overrides(data, own)
+        source = f"{path} with --set {', '.join(f'{k}={v}' for k, v in overrides.items())}"
     try:
         spec = CalibrationSpec.model_validate(data)
     except ValidationError as exc:
-        raise from_validation_error(exc, CalibrationSpec, source=path) from None
+        raise from_validation_error(exc, CalibrationSpec, source=source) from None
     base_path = Path(spec.base) if Path(spec.base).is_absolute() else path.parent / spec.base
     if not base_path.is_file():
-        raise ConfigError(f"base: scenario file not found: {base_path}", source=path)
-    merged = {**spec.overrides, **(overrides or {})}
-    source = f"{path} (base {base_path} with its overrides)"
+        raise ConfigError(f"base: scenario file not found: {base_path}", source=source)
+    config_overrides = {**spec.overrides, **{k: v for k, v in overrides.items() if k not in own}}
+    base_source = f"{source} (base {base_path} with its overrides)"
     try:
-        values = apply_overrides(deep_merge(Config().to_dict(), resolve_extends(base_path)), merged)
+        values = apply_overrides(deep_merge(Config().to_dict(), resolve_extends(base_path)), config_overrides)
     except ConfigError as exc:
-        raise ConfigError(f"overrides: {exc.message}", source=source) from None
-    base = validate_config(values, source=source)
-    _check(spec, base, source=path)
+        raise ConfigError(f"overrides: {exc.message}", source=base_source) from None
+    base = validate_config(values, source=base_source)
+    _check(spec, base, source=source)
     return Calibration(spec=spec, base=base, source=str(path))
 
 
-def _check(spec: CalibrationSpec, base: Config, *, source: Path) -> None:
+def _check(spec: CalibrationSpec, base: Config, *, source: str | Path) -> None:
     if not spec.parameters:
         raise ConfigError(
             "parameters: no free parameters; name at least one dotted config path with bounds, "
@@ -274,7 +283,7 @@ def _check(spec: CalibrationSpec, base: Config, *, source: Path) -> None:
         )
 
 
-def _lookup(values: Mapping[str, Any], dotted: str, where: str, source: Path) -> Any:
+def _lookup(values: Mapping[str, Any], dotted: str, where: str, source: str | Path) -> Any:
     node: Any = values
     for depth, part in enumerate(dotted.split(".")):
         if isinstance(node, list) and part.isdigit() and int(part) < len(node):

@@ -12,6 +12,7 @@ __all__ = ["add_parser"]
 EPILOG = """examples:
   loyaltysim calibrate experiments/calibrate_kotler.yaml
   loyaltysim calibrate experiments/calibrate_kotler.yaml --out results/kotler --set customers.n=500
+  loyaltysim calibrate experiments/calibrate_kotler.yaml --set method=abc --set abc.samples=128
   loyaltysim calibrate experiments/calibrate_kotler.yaml --out results/kotler --resume   # continue after an interruption
 
 Writes best parameters, fit.csv (fitted vs target), evaluations.parquet, figures/*.png,
@@ -48,6 +49,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", help="calibration YAML (e.g. experiments/calibrate_kotler.yaml)")
     p.add_argument("--out", help="output folder (default results/<name>); must be new or empty unless --resume")
     p.add_argument("--resume", action="store_true", help="continue an interrupted calibration in --out, reusing finished batches")
-    p.add_argument("--set", action="append", metavar="PATH=VALUE", help="override a base config value (repeatable)")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="PATH=VALUE",
+        help="change a calibration key (replicates=1, differential_evolution.generations=3, method=abc) "
+        "or a base config value (customers.n=500); repeatable",
+    )
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(handler=_cmd_calibrate)
