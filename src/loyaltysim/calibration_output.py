@@ -136,6 +136,10 @@ def _number(value: float) -> str:
     return "–" if value is None or not np.isfinite(value) else f"{value:.4g}"
 
 
+def _at_edge(value: float, low: float, high: float) -> bool:
+    return min(value - low, high - value) <= 0.02 * (high - low)
+
+
 def report_section(result: CalibrationResult, figures: dict[str, str]) -> str:
     """The Markdown section of a calibration: method, best parameters, fit table, figures."""
     cal, spec, d = result.calibration, result.calibration.spec, result.details
@@ -176,11 +180,14 @@ def report_section(result: CalibrationResult, figures: dict[str, str]) -> str:
             i = intervals.loc[name]
             row += f" {_number(i['median'])} | [{_number(i['low'])}, {_number(i['high'])}] |"
         lines.append(row)
+    edge = [f"`{n}`" for n, p in spec.parameters.items() if _at_edge(result.best[n], p.low, p.high)]
+    if edge:
+        lines += ["", f"At the edge of its bounds (within 2% of the range): {', '.join(edge)}; consider wider bounds."]
     lines += [
         "",
         "### Fitted vs target",
         "",
-        f"Fitted: mean (sd) over {spec.check_replicates} fresh-seed runs of the best point; rates per period are per {period}.",
+        f"Fitted: mean (sd) over {spec.check_replicates} fresh-seed runs of the best point; one period is one {period}.",
         "",
         "| target | window | per | target value | tolerance | fitted | sd | deviation | within tolerance | loss |",
         "|---|---|---|---|---|---|---|---|---|---|",
