@@ -136,8 +136,11 @@ def _number(value: float) -> str:
     return "–" if value is None or not np.isfinite(value) else f"{value:.4g}"
 
 
-def _at_edge(value: float, low: float, high: float) -> bool:
-    return min(value - low, high - value) <= 0.02 * (high - low)
+def _at_edge(value: float, low: float, high: float, *, log: bool) -> bool:
+    """Within 5% of the range (on the search scale) from a bound."""
+    if log:
+        value, low, high = np.log10(value), np.log10(low), np.log10(high)
+    return min(value - low, high - value) <= 0.05 * (high - low)
 
 
 def report_section(result: CalibrationResult, figures: dict[str, str]) -> str:
@@ -180,9 +183,9 @@ def report_section(result: CalibrationResult, figures: dict[str, str]) -> str:
             i = intervals.loc[name]
             row += f" {_number(i['median'])} | [{_number(i['low'])}, {_number(i['high'])}] |"
         lines.append(row)
-    edge = [f"`{n}`" for n, p in spec.parameters.items() if _at_edge(result.best[n], p.low, p.high)]
+    edge = [f"`{n}`" for n, p in spec.parameters.items() if _at_edge(result.best[n], p.low, p.high, log=p.log)]
     if edge:
-        lines += ["", f"At the edge of its bounds (within 2% of the range): {', '.join(edge)}; consider wider bounds."]
+        lines += ["", f"Near the edge of the bounds (within 5% of the range): {', '.join(edge)}; consider wider bounds."]
     lines += [
         "",
         "### Fitted vs target",
