@@ -16,6 +16,7 @@ Folder layout (``results/<name>/`` by default)::
 from __future__ import annotations
 
 import json
+import textwrap
 import time
 from collections.abc import Collection
 from pathlib import Path
@@ -120,8 +121,11 @@ def fit_figure(fit: pd.DataFrame) -> Figure:
     ax.errorbar(
         x + 0.12, fit["fitted"], yerr=fit["fitted_sd"].fillna(0), fmt="o", color=plots.PALETTE[0], capsize=4, label="fitted ± sd"
     )
-    labels = [f"{m}\n{w}{', per ' + p if p else ''}" for m, w, p in zip(fit["metric"], fit["window"], fit["per"], strict=True)]
-    ax.set_xticks(x, [label.replace("_", " ") for label in labels], fontsize=7)
+    labels = [
+        f"{textwrap.fill(m.replace('_', ' '), 14)}\n{w}{', per ' + p if p else ''}"
+        for m, w, p in zip(fit["metric"], fit["window"], fit["per"], strict=True)
+    ]
+    ax.set_xticks(x, labels, fontsize=7)
     ax.set(ylabel="value", title="Fitted vs target", xlim=(-0.6, len(fit) - 0.4))
     ax.legend(fontsize="small")
     ax.grid(axis="y", alpha=0.3)
