@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,11 @@ SMALL = {"customers.n": 300, "run.steps": 36, "run.burn_in": 6, "run.panel_size"
 # for variety seeking at this size: raising both together leaves these churn targets almost unchanged.)
 TRUE = {"switching.variety_seeking": 0.01, "satisfaction.neutral_performance": 0.5}
 BOUNDS = {"switching.variety_seeking": (0.0, 0.03), "satisfaction.neutral_performance": (0.3, 0.7)}
+
+
+def calibrate_cli(*args: str) -> int:
+    """``loyaltysim calibrate --executor serial ARGS`` (no process pool: fast for tiny runs)."""
+    return main(["calibrate", "--executor", "serial", *args])
 
 
 def write_calibration(folder: Path, **changes: object) -> Path:
@@ -138,7 +144,7 @@ def one_parameter(tmp_path: Path, **changes: object) -> Path:
 
 def test_cli_writes_every_output_and_the_calibrated_config_runs(tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["calibrate", str(one_parameter(tmp_path)), "--out", str(out)]) == 0
+    assert calibrate_cli(str(one_parameter(tmp_path)), "--out", str(out)) == 0
     assert "results written to" in capsys.readouterr().out
     names = {p.name for p in out.iterdir()}
     assert {"evaluations.parquet", "runs.parquet", "fit.csv", "calibrated.yaml", "report.md", "manifest.json"} <= names
@@ -160,8 +166,8 @@ def test_cli_abc_writes_the_posterior_sample_intervals_and_figure(tmp_path):
         parameters={"switching.variety_seeking": {"low": 0.001, "high": 0.03, "log": True}},
         abc={"samples": 16, "accept": 0.25, "batch_size": 8},
     )
-    assert main(["calibrate", str(path), "--out", str(out), "--quiet"]) == 0
-    assert {p.name for p in (out / "batches").iterdir()} == {"abc_0000.parquet", "abc_0001.parquet", "check.parquet"}
+    assert calibrate_cli(str(path), "--out", str(out), "--quiet") == 0
+    assert {p.name for p in (out / "batches").glob("*.parquet")} == {"abc_0000.parquet", "abc_0001.parquet", "check.parquet"}
     posterior = pd.read_parquet(out / "posterior.parquet")
     assert len(posterior) == 4 and posterior["switching.variety_seeking"].between(0.001, 0.03).all()
     intervals = pd.read_csv(out / "intervals.csv")
@@ -192,23 +198,43 @@ def test_shipped_kotler_calibration_runs_at_reduced_size():
 
 def test_resume_reuses_finished_batches_and_gives_the_same_result(tmp_path):
     path, out = one_parameter(tmp_path), tmp_path / "out"
-    assert main(["calibrate", str(path), "--out", str(out), "--quiet"]) == 0
+    assert calibrate_cli(str(path), "--out", str(out), "--quiet") == 0
     first = pd.read_parquet(out / "evaluations.parquet")
     kept = out / "batches" / "de_0000.parquet"
     stamp = kept.stat().st_mtime_ns
     (out / "batches" / "de_0002.parquet").unlink()  # interrupted before the last generation finished
     (out / "evaluations.parquet").unlink()
-    assert main(["calibrate", str(path), "--out", str(out), "--quiet"]) == 2  # never overwritten without --resume
-    assert main(["calibrate", str(path), "--out", str(out), "--resume", "--quiet"]) == 0
+    assert calibrate_cli(str(path), "--out", str(out), "--quiet") == 2  # never overwritten without --resume
+    assert calibrate_cli(str(path), "--out", str(out), "--resume", "--quiet") == 0
     assert kept.stat().st_mtime_ns == stamp
     pd.testing.assert_frame_equal(pd.read_parquet(out / "evaluations.parquet"), first)
 
 
+def test_process_pool_gives_the_same_calibration_and_a_batch_resumes_from_its_finished_runs(tmp_path):
+    path = one_parameter(tmp_path)
+    serial, pool = tmp_path / "serial", tmp_path / "pool"
+    assert main(["calibrate", str(path), "--out", str(serial), "--executor", "serial", "--quiet"]) == 0
+    assert main(["calibrate", str(path), "--out", str(pool), "--executor", "process", "--workers", "2", "--quiet"]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(serial / "evaluations.parquet"), pd.read_parquet(pool / "evaluations.parquet"))
+    # interrupted inside a generation: its batch file is missing but the engine's chunks of finished runs remain
+    (pool / "batches" / "de_0001.parquet").unlink()
+    chunks = sorted((pool / "batches" / "de_0001" / "chunks").iterdir())
+    for extra in chunks[1:]:
+        shutil.rmtree(extra)
+    kept = chunks[0]
+    assert main(["calibrate", str(path), "--out", str(pool), "--executor", "serial", "--resume", "--quiet"]) == 0
+    assert kept.is_dir()
+    chunk_runs = pd.concat(pd.read_parquet(c / "runs.parquet") for c in (pool / "batches" / "de_0001" / "chunks").iterdir())
+    points = (pd.read_parquet(serial / "evaluations.parquet")["batch"] == "de_0001").sum()
+    assert sorted(chunk_runs["run_id"]) == list(range(2 * points))  # every run of the generation, none run twice
+    pd.testing.assert_frame_equal(pd.read_parquet(serial / "evaluations.parquet"), pd.read_parquet(pool / "evaluations.parquet"))
+
+
 def test_resume_refuses_a_changed_calibration(tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["calibrate", str(one_parameter(tmp_path)), "--out", str(out), "--quiet"]) == 0
+    assert calibrate_cli(str(one_parameter(tmp_path)), "--out", str(out), "--quiet") == 0
     changed = one_parameter(tmp_path, seed=4)
-    assert main(["calibrate", str(changed), "--out", str(out), "--resume", "--quiet"]) == 2
+    assert calibrate_cli(str(changed), "--out", str(out), "--resume", "--quiet") == 2
     assert "different calibration" in capsys.readouterr().err
 
 
@@ -249,7 +275,7 @@ BAD = [
 def test_bad_calibration_files_exit_2_with_a_clear_message(tmp_path, capsys, changes, message):
     path = write_calibration(tmp_path, **changes)
     out = tmp_path / "out"
-    assert main(["calibrate", str(path), "--out", str(out)]) == 2
+    assert calibrate_cli(str(path), "--out", str(out)) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {path}") and message in err, err
     assert "Traceback" not in err

@@ -19,20 +19,22 @@ random numbers), so the loss is a deterministic function of the parameters and
 differences between points are not masked by seed noise; the best point is
 then re-run with fresh seeds (``check_replicates``) for an honest fit table.
 
-Runs are handed to a pluggable *evaluator* one batch at a time
-(:class:`InProcessEvaluator` runs them here, one after the other). With an
-output folder every finished batch is written to ``batches/<name>.parquet``;
-a resumed calibration replays the same deterministic algorithm and reads
-finished batches back instead of running them again.
+Runs are handed to a pluggable *evaluator* one batch at a time (a DE
+generation, or a slice of the ABC sample); the default :class:`SweepEvaluator`
+sends them through the sweep engine (serial, process pool or Dask). With an
+output folder every finished batch is written to ``batches/<name>.parquet``
+(and, while it runs, the engine checkpoints its chunks); a resumed calibration
+replays the same deterministic algorithm and reads finished batches and runs
+back instead of running them again.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import time
 import warnings
 from collections.abc import Callable, Mapping
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -45,9 +47,11 @@ from scipy.stats import qmc
 
 from .config import Config
 from .errors import ConfigError, from_validation_error, suggest
+from .execution import execute, resolve_executor
+from .experiment import Experiment, RunSpec
 from .loading import apply_overrides, deep_merge, read_yaml, resolve_extends, validate_config
 from .metrics import BANDS, RATINGS
-from .model import LoyaltyModel
+from .results import clean_partial_chunks, completed_run_ids, merge_chunks, session_count, write_chunk
 from .storage import write_parquet
 
 __all__ = [
@@ -57,7 +61,7 @@ __all__ = [
     "Calibration",
     "CalibrationResult",
     "CalibrationSpec",
-    "InProcessEvaluator",
+    "SweepEvaluator",
     "calibrate",
     "load_calibration",
     "loss_terms",
@@ -338,25 +342,66 @@ def target_loss(simulated: np.ndarray, targets: list[Target]) -> np.ndarray:
 # --- evaluation -------------------------------------------------------------------------------
 
 
-class InProcessEvaluator:
-    """Run each requested run here, one after the other (``LoyaltyModel(config).run().summary()``)."""
+class SweepEvaluator:
+    """Run each batch through the sweep engine (:func:`loyaltysim.execution.execute`).
 
-    def __init__(self, base: Config) -> None:
+    Serially, on a local process pool or on a Dask cluster. With a ``folder``, every
+    engine chunk is checkpointed in ``folder/<batch>/chunks/`` as it finishes, so an
+    interrupted batch resumes where it stopped (finished runs are never redone).
+
+    Parameters
+    ----------
+    base
+        The base scenario; each run sets its free parameters and ``run.seed``.
+    executor, workers, scheduler
+        As for :func:`loyaltysim.sweep` (checked by :func:`loyaltysim.execution.resolve_executor`).
+    folder
+        Where to checkpoint chunks (None: nothing on disk).
+    """
+
+    def __init__(
+        self,
+        base: Config,
+        *,
+        executor: str = "serial",
+        workers: int | None = None,
+        scheduler: str | None = None,
+        folder: Path | None = None,
+    ) -> None:
         self.base = base.to_dict()
+        self.executor, self.workers = resolve_executor(executor, workers, scheduler)
+        self.scheduler = scheduler
+        self.folder = folder
+        self.experiment = Experiment(name="calibration")  # all summary metrics, final time-series row
 
     def __call__(self, batch: str, runs: pd.DataFrame) -> pd.DataFrame:
-        names = [c for c in runs.columns if c not in ("run_id", "point_id", "replicate", "seed")]
-        rows = []
-        for run in runs.to_dict("records"):
-            started = time.perf_counter()
-            values = {name: run[name] for name in names} | {"run.seed": int(run["seed"])}
-            try:
-                summary = LoyaltyModel(validate_config(apply_overrides(self.base, values))).run().summary()
-                row = {"status": "ok", "error": "", **summary}
-            except (ConfigError, ValueError, FloatingPointError) as exc:
-                row = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
-            rows.append({"run_id": run["run_id"], **row, "wall_time": time.perf_counter() - started})
-        return pd.DataFrame(rows)
+        params = [c for c in runs.columns if c not in ("run_id", "point_id", "replicate", "seed")]
+        specs = [
+            RunSpec(i, int(row["point_id"]), int(row["replicate"]), int(row["seed"]), {name: float(row[name]) for name in params})
+            for i, row in enumerate(runs.to_dict("records"))
+        ]
+        folder = self.folder / batch if self.folder is not None else None
+        done: set[int] = set()
+        if folder is not None and folder.exists():
+            clean_partial_chunks(folder)
+            done = completed_run_ids(folder)
+        todo = [spec for spec in specs if spec.run_id not in done]
+        session = session_count(folder) + 1 if folder is not None else 1
+        parts: list[pd.DataFrame] = []
+        stream = execute(self.base, todo, self.experiment, executor=self.executor, workers=self.workers, scheduler=self.scheduler)
+        with closing(stream):
+            for seq, tables in enumerate(stream):
+                if folder is not None:
+                    write_chunk(folder, f"s{session:03d}-{seq:06d}", tables)
+                parts += [tables["runs"], tables["failures"]]
+        table = merge_chunks(folder)["runs"] if folder is not None else pd.concat(parts, ignore_index=True)
+        lost = table[table["error"].fillna("").str.startswith("batch lost")]
+        if len(lost):
+            first = lost["error"].iloc[0]
+            raise RuntimeError(f"{len(lost)} runs of batch {batch} were lost ({first}); rerun with --resume to redo them")
+        table = table.sort_values("run_id")
+        results = table.drop(columns=["point_id", "replicate", "seed", *params])
+        return results.assign(run_id=runs["run_id"].to_numpy()[table["run_id"].to_numpy()])
 
 
 class BatchStore:
@@ -545,8 +590,11 @@ def _abc(objective: _Objective, space: _Space, rng: np.random.Generator) -> tupl
 def calibrate(
     calibration: Calibration,
     *,
-    evaluator: Evaluator | None = None,
     batches: Path | None = None,
+    executor: str = "serial",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    evaluator: Evaluator | None = None,
 ) -> CalibrationResult:
     """Fit the free parameters of ``calibration`` by its method.
 
@@ -554,14 +602,19 @@ def calibrate(
     ----------
     calibration
         From :func:`load_calibration`.
-    evaluator
-        Runs batches of runs (default: :class:`InProcessEvaluator`).
     batches
         Folder for finished batches; existing ones are reused (resume). None keeps nothing on disk.
+    executor, workers, scheduler
+        Where the runs execute (see :func:`loyaltysim.sweep`); the results do not depend on it.
+    evaluator
+        Runs batches of runs instead (default: a :class:`SweepEvaluator` with the options above).
     """
     spec = calibration.spec
     seeds, check_seeds, rng = _seeds(spec)
-    store = BatchStore(evaluator or InProcessEvaluator(calibration.base), batches)
+    evaluator = evaluator or SweepEvaluator(
+        calibration.base, executor=executor, workers=workers, scheduler=scheduler, folder=batches
+    )
+    store = BatchStore(evaluator, batches)
     objective = _Objective(calibration, store, seeds)
     space = _Space.of(spec)
     posterior = intervals = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from .loading import parse_assignment
@@ -10,7 +11,8 @@ from .loading import parse_assignment
 __all__ = ["add_parser"]
 
 EPILOG = """examples:
-  loyaltysim calibrate experiments/calibrate_kotler.yaml
+  loyaltysim calibrate experiments/calibrate_kotler.yaml                 # process pool on all cores
+  loyaltysim calibrate experiments/calibrate_kotler.yaml --workers 2 --executor process
   loyaltysim calibrate experiments/calibrate_kotler.yaml --out results/kotler --set customers.n=500
   loyaltysim calibrate experiments/calibrate_kotler.yaml --set method=abc --set abc.samples=128
   loyaltysim calibrate experiments/calibrate_kotler.yaml --out results/kotler --resume   # continue after an interruption
@@ -26,7 +28,15 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
     calibration = load_calibration(args.file, dict(parse_assignment(a) for a in args.set or []))
     out = Path(args.out) if args.out else Path("results") / calibration.spec.name
-    result = run_calibration(calibration, out, resume=args.resume)
+    options = {"executor": args.executor, "workers": args.workers, "scheduler": args.scheduler}
+    try:
+        result = run_calibration(calibration, out, resume=args.resume, **options)
+    except KeyboardInterrupt:
+        print(f"finished runs are saved in {out}; continue with the same command and --resume", file=sys.stderr)
+        raise
+    except RuntimeError as exc:  # runs lost by the executor (a worker died): they are redone on --resume
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     if not args.quiet:
         best = ", ".join(f"{name} = {value:.4g}" for name, value in result.best.items())
         print(f"best: {best}")
@@ -48,7 +58,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("file", help="calibration YAML (e.g. experiments/calibrate_kotler.yaml)")
     p.add_argument("--out", help="output folder (default results/<name>); must be new or empty unless --resume")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted calibration in --out, reusing finished batches")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted calibration in --out, reusing finished runs")
+    p.add_argument("--workers", type=int, help="worker processes (default: number of cores)")
+    p.add_argument("--executor", choices=["serial", "process", "dask"], default="process", help="where runs execute")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address (implies --executor dask)")
     p.add_argument(
         "--set",
         action="append",

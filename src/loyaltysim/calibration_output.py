@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 from . import plots
 from .calibration import Calibration, CalibrationResult, Evaluator, calibrate
 from .errors import ConfigError
+from .execution import resolve_executor
 from .loading import config_hash
 from .storage import now_iso, versions, write_json, write_parquet, write_yaml
 
@@ -303,11 +304,23 @@ def write_outputs(result: CalibrationResult, out: Path, *, started: str, wall_ti
 
 
 def run_calibration(
-    calibration: Calibration, out: Path, *, resume: bool = False, evaluator: Evaluator | None = None
+    calibration: Calibration,
+    out: Path,
+    *,
+    resume: bool = False,
+    executor: str = "serial",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    evaluator: Evaluator | None = None,
 ) -> CalibrationResult:
-    """Calibrate, keeping finished batches in ``out/batches`` (resumable), then write every output."""
+    """Calibrate through the sweep engine and write every output into ``out``.
+
+    Finished runs and batches are kept in ``out/batches`` (``resume`` continues from them);
+    ``executor``, ``workers`` and ``scheduler`` are as for :func:`loyaltysim.sweep`.
+    """
+    resolve_executor(executor, workers, scheduler)  # bad options fail before any folder is made
     batches = prepare_folder(calibration, out, resume=resume)
     started, clock = now_iso(), time.perf_counter()
-    result = calibrate(calibration, evaluator=evaluator, batches=batches)
+    result = calibrate(calibration, batches=batches, executor=executor, workers=workers, scheduler=scheduler, evaluator=evaluator)
     write_outputs(result, out, started=started, wall_time=time.perf_counter() - clock)
     return result
