@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import __version__
+from . import __version__, calibration_cli
 from .errors import ConfigError
 from .loading import load_config, parse_assignment
 
@@ -268,7 +268,14 @@ def _add_app(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_cmd_app)
 
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_run, _add_validate, _add_config, _add_sweep, _add_app]
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_run,
+    _add_validate,
+    _add_config,
+    _add_sweep,
+    calibration_cli.add_parser,
+    _add_app,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
