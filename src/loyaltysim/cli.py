@@ -165,6 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except ConfigError as exc:
+        if exc.source is None and getattr(args, "config", None):  # e.g. a bad network file found while building
+            exc = ConfigError(exc.message, source=args.config)
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
