@@ -100,6 +100,8 @@ class Distribution(Section):
                 raise ValueError(
                     f"a beta distribution needs sd² < mean·(1−mean) = {self.mean * (1 - self.mean):.4g}, got sd = {self.sd}"
                 )
+            if self.sd > 0 and self.sd * self.sd == 0:
+                raise ValueError(f"a beta distribution needs sd = 0 or sd² > 0 in floating point, got sd = {self.sd}")
         return self
 
 
@@ -219,6 +221,8 @@ class LoyaltyConfig(Section):
     def _check_shape(self) -> LoyaltyConfig:
         if self.zone_low >= self.zone_high:
             raise ValueError(f"zone_low ({self.zone_low}) must be below zone_high ({self.zone_high})")
+        if self.zone_high - self.zone_low >= 1.0:
+            raise ValueError("the zone of tolerance must leave room outside it (zone_low > 0 or zone_high < 1)")
         if self.trust_weight + self.habit_weight > 1.0:
             raise ValueError(f"trust_weight + habit_weight = {self.trust_weight + self.habit_weight:.4g} must not exceed 1")
         return self
