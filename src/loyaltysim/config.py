@@ -163,10 +163,10 @@ class CustomerConfig(Section):
     def _check_segments(self) -> CustomerConfig:
         names = [s.name for s in self.segments]
         if len(set(names)) != len(names):
-            raise ValueError(f"segment names must be unique, got {names}")
+            raise ValueError(f"segments: names must be unique, got {names}")
         total = sum(s.share for s in self.segments)
         if total > 1.0 + 1e-9:
-            raise ValueError(f"segment shares add up to {total:.4g}, more than 1")
+            raise ValueError(f"segments: shares add up to {total:.4g}, more than 1")
         return self
 
 
@@ -220,11 +220,13 @@ class LoyaltyConfig(Section):
     @model_validator(mode="after")
     def _check_shape(self) -> LoyaltyConfig:
         if self.zone_low >= self.zone_high:
-            raise ValueError(f"zone_low ({self.zone_low}) must be below zone_high ({self.zone_high})")
+            raise ValueError(f"zone_low: must be below zone_high ({self.zone_high}), got {self.zone_low}")
         if self.zone_high - self.zone_low >= 1.0:
-            raise ValueError("the zone of tolerance must leave room outside it (zone_low > 0 or zone_high < 1)")
+            raise ValueError("zone_high: the zone of tolerance must leave room outside it (zone_low > 0 or zone_high < 1)")
         if self.trust_weight + self.habit_weight > 1.0:
-            raise ValueError(f"trust_weight + habit_weight = {self.trust_weight + self.habit_weight:.4g} must not exceed 1")
+            raise ValueError(
+                f"habit_weight: trust_weight + habit_weight = {self.trust_weight + self.habit_weight:.4g} must not exceed 1"
+            )
         return self
 
 
@@ -325,7 +327,7 @@ class ObservationConfig(Section):
     def _check_cutoffs(self) -> ObservationConfig:
         cuts = self.rating_cutoffs
         if any(b <= a for a, b in itertools.pairwise(cuts)):
-            raise ValueError(f"rating_cutoffs must increase, got {list(cuts)}")
+            raise ValueError(f"rating_cutoffs: must increase, got {list(cuts)}")
         return self
 
 

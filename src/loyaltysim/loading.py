@@ -21,8 +21,15 @@ MAX_FILE_BYTES = 5_000_000
 MAX_DEPTH = 32  # a config is at most a few levels deep; deeper nesting is a mistake (or an attack)
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing duplicate keys (by default the last one silently wins)."""
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """PyYAML's safe loader (libyaml when available), refusing duplicate keys (by default the last one silently wins)."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, KeyError, TypeError) as exc:  # PyYAML lets these out on bad tagged values (!!int abc)
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise yaml.constructor.ConstructorError(None, None, f"cannot read a {tag} value: {exc}", node.start_mark) from None
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
@@ -75,6 +82,8 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"malformed YAML{where}: {problem}", source=path) from None
+    except (ValueError, KeyError, TypeError) as exc:  # from PyYAML's deferred constructors (!!set [1])
+        raise ConfigError(f"malformed YAML: cannot read a tagged value: {exc}", source=path) from None
     except RecursionError:
         too_deep = True
     if too_deep:
@@ -133,7 +142,7 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     try:
         parsed = yaml.load(value, Loader=_UniqueKeyLoader) if value.strip() else value  # a SafeLoader
         too_deep = _depth(parsed, {}) > MAX_DEPTH
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, KeyError, TypeError):
         parsed, too_deep = value, False
     except RecursionError:
         too_deep = True
