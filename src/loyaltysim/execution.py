@@ -25,7 +25,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import closing
+from contextlib import closing, suppress
 from pathlib import Path
 from typing import Any, Literal
 
@@ -216,7 +216,8 @@ class SweepLock:
 
     def __exit__(self, *exc: object) -> None:
         if self._fd is not None:
-            self.path.unlink(missing_ok=True)
+            with suppress(OSError):  # a folder turned read-only must not hide the original error
+                self.path.unlink(missing_ok=True)
             os.close(self._fd)
             self._fd = None
 
@@ -323,6 +324,8 @@ def sweep(
     workers = 1 if executor == "serial" else workers or os.cpu_count() or 1
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}", source="--workers")
+    if batch_size is not None and batch_size < 1:
+        raise ConfigError(f"--batch-size must be at least 1, got {batch_size}", source="--batch-size")
 
     design = sample_design(experiment)
     specs = plan_runs(experiment, design)
