@@ -111,7 +111,12 @@ def bad_values(annotation: Any, metadata: list[Any], value: Any) -> Iterator[tup
     if origin is list:
         yield "wrong_type", "text", "abc"
         yield "wrong_type", "mapping", {"a": 1}
-        yield "wrong_type", "list_of_numbers", [5]
+        if typing.get_args(annotation)[0] is not Any:  # a list of anything takes numbers
+            yield "wrong_type", "list_of_numbers", [5]
+        return
+    if origin is dict:
+        yield "wrong_type", "text", "abc"
+        yield "wrong_type", "list", [1, 2]
         return
     if origin is tuple:
         yield "wrong_type", "text", "abc"
@@ -156,7 +161,7 @@ def schema_cases(model: type[BaseModel], data: dict[str, Any], *, prefix: str = 
     """Invalid variants of a valid document ``data`` of ``model``: every field, every section.
 
     For each leaf: wrong types, each bound crossed, NaN/±inf and huge numbers; for each
-    section (and the first item of each list): a wrong type and an unknown key (a misspelling of a
+    section (and the first item of each list or mapping of sections): a wrong type and an unknown key (a misspelling of a
     real key, so the message can suggest it). Every field of ``data`` must be filled in.
     """
 
@@ -181,6 +186,9 @@ def schema_cases(model: type[BaseModel], data: dict[str, Any], *, prefix: str = 
                 yield from walk(inner, value, here)
             elif typing.get_origin(inner) is list and value and _is_model(typing.get_args(inner)[0]):
                 yield from walk(typing.get_args(inner)[0], value[0], (*here, 0))  # the first item stands for all
+            elif typing.get_origin(inner) is dict and value and _is_model(typing.get_args(inner)[1]):
+                first = next(iter(value))
+                yield from walk(typing.get_args(inner)[1], value[first], (*here, first))
             for kind, label, bad in bad_values(info.annotation, info.metadata, value):
                 yield Case(f"{kind}-{where}-{label}", kind, {ENTRY: dump(set_path(data, here, bad))}, expect=[f"{prefix}{where}"])
 

@@ -311,8 +311,8 @@ def sweep(
         experiment = validate_experiment(experiment.model_dump(), source=f"experiment {experiment.name}")
     else:
         source = Path(experiment)
-        text = source.read_text(encoding="utf-8") if source.is_file() else None
-        experiment = load_experiment(source, overrides)
+        experiment = load_experiment(source, overrides)  # refuses missing, binary and malformed files first
+        text = source.read_text(encoding="utf-8")
     if scheduler is not None and executor == "process":
         executor = "dask"
     if executor not in EXECUTORS:
