@@ -305,8 +305,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except ConfigError as exc:
+        if exc.source is None and getattr(args, "config", None):  # e.g. a bad network file found while building
+            exc = ConfigError(exc.message, source=args.config)
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a full disk, a read-only folder…: say what and where, keep what was written
+        where = f"{exc.filename}: " if exc.filename else ""
+        hint = "; finished runs are saved: fix this, then rerun with --resume" if args.command == "sweep" else ""
+        print(f"error: {where}{exc.strerror or exc}{hint}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -25,7 +25,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import closing
+from contextlib import closing, suppress
 from pathlib import Path
 from typing import Any, Literal
 
@@ -263,7 +263,8 @@ class SweepLock:
 
     def __exit__(self, *exc: object) -> None:
         if self._fd is not None:
-            self.path.unlink(missing_ok=True)
+            with suppress(OSError):  # a folder turned read-only must not hide the original error
+                self.path.unlink(missing_ok=True)
             os.close(self._fd)
             self._fd = None
 
@@ -357,9 +358,11 @@ def sweep(
         experiment = validate_experiment(experiment.model_dump(), source=f"experiment {experiment.name}")
     else:
         source = Path(experiment)
-        text = source.read_text(encoding="utf-8") if source.is_file() else None
-        experiment = load_experiment(source, overrides)
+        experiment = load_experiment(source, overrides)  # refuses missing, binary and malformed files first
+        text = source.read_text(encoding="utf-8")
     executor, workers = resolve_executor(executor, workers, scheduler)
+    if batch_size is not None and batch_size < 1:
+        raise ConfigError(f"--batch-size must be at least 1, got {batch_size}", source="--batch-size")
 
     design = sample_design(experiment)
     specs = plan_runs(experiment, design)
