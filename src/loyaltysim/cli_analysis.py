@@ -1,0 +1,64 @@
+"""Subcommands that analyse finished results: ``loyaltysim discover`` (scenario discovery with PRIM).
+
+Each ``add_<name>(sub)`` adds one subcommand to the parser; :mod:`loyaltysim.cli` lists them in ``COMMANDS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+__all__ = ["add_discover"]
+
+EPILOG_DISCOVER = """examples:
+  loyaltysim discover results/sensitivity_churn --where "satisfied_defector_share > 0.6"
+  loyaltysim discover results/my_sweep --where "churn_rate > 0.05 and nps < 0" --min-density 0.9
+  loyaltysim discover results/my_sweep --where "nps > 20" --factors customers.switching_cost.mean,loyalty.threshold
+
+The condition is a pandas expression over the columns of runs.parquet; quote dotted
+names with backticks (`customers.switching_cost.mean` > 0.3).
+"""
+
+
+def _cmd_discover(args: argparse.Namespace) -> int:
+    from .discovery import discover, load_runs, write_discovery
+    from .storage import new_output_dir, staged_output
+
+    runs = load_runs(args.results)
+    factors = [f.strip() for f in args.factors.split(",") if f.strip()] if args.factors else None
+    result = discover(
+        runs, args.where, factors=factors, min_density=args.min_density, peel_alpha=args.peel_alpha, mass_min=args.mass_min
+    )
+    out = new_output_dir(args.out, name="discovery", root=args.results)
+    with staged_output(out) as stage:
+        write_discovery(result, stage)
+    print(
+        f"{result.cases} of {result.runs} runs meet {result.where!r}; box: coverage {result.coverage:.1%}, "
+        f"density {result.density:.1%}, mass {result.mass:.1%}"
+    )
+    for row in result.box.itertuples():
+        span = f"{{{row.values}}}" if row.values else f"[{row.low:.4g}, {row.high:.4g}]"
+        print(f"  {row.factor} in {span}")
+    print(f"written to {out}")
+    return 0
+
+
+def add_discover(sub: argparse._SubParsersAction) -> None:
+    """``loyaltysim discover RESULTS_DIR --where CONDITION``."""
+    p = sub.add_parser(
+        "discover",
+        help="find the region of factor space where a condition holds (PRIM scenario discovery)",
+        description="Scenario discovery on a finished sweep: PRIM finds a box of factor ranges where the condition "
+        "is frequent and reports it with coverage and density. Writes discovery.md, box.parquet, "
+        "trajectory.parquet, discovery.json and figures/peeling.png into RESULTS_DIR/discovery (or --out).",
+        epilog=EPILOG_DISCOVER,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("results", type=Path, help="results folder of a finished sweep (with runs.parquet)")
+    p.add_argument("--where", required=True, help="condition over runs.parquet columns, e.g. 'satisfied_defector_share > 0.6'")
+    p.add_argument("--factors", help="comma-separated columns PRIM may restrict (default: every dotted config path)")
+    p.add_argument("--min-density", type=float, default=0.8, help="report the widest box with at least this density (0.8)")
+    p.add_argument("--peel-alpha", type=float, default=0.05, help="share of runs peeled per PRIM step (0.05)")
+    p.add_argument("--mass-min", type=float, default=0.05, help="smallest box, as a share of the runs (0.05)")
+    p.add_argument("--out", help="output folder (default: RESULTS_DIR/discovery, or discovery-2, …)")
+    p.set_defaults(handler=_cmd_discover)
