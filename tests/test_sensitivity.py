@@ -7,7 +7,7 @@ from numpy.testing import assert_allclose
 from SALib.test_functions import Ishigami
 
 from loyaltysim import ConfigError
-from loyaltysim import sensitivity as sa
+from loyaltysim import gsa as sa
 from loyaltysim.sensitivity_report import report_markdown, write_result
 
 PI = float(np.pi)

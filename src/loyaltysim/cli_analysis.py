@@ -1,4 +1,4 @@
-"""Subcommands that analyse finished results: ``loyaltysim discover`` (scenario discovery with PRIM).
+"""Analysis subcommands: ``loyaltysim sensitivity`` (SALib through the sweep engine) and ``loyaltysim discover`` (PRIM).
 
 Each ``add_<name>(sub)`` adds one subcommand to the parser; :mod:`loyaltysim.cli` lists them in ``COMMANDS``.
 """
@@ -8,7 +8,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-__all__ = ["add_discover"]
+__all__ = ["add_discover", "add_sensitivity"]
+
+EPILOG_SENSITIVITY = """examples:
+  loyaltysim sensitivity experiments/sensitivity_churn.yaml
+  loyaltysim sensitivity experiments/sensitivity_churn.yaml --method morris --samples 20
+  loyaltysim sensitivity experiments/sensitivity_churn.yaml --samples 256 --workers 8 --out results/sobol256
+  loyaltysim sensitivity experiments/sensitivity_churn.yaml --resume      # after an interruption
+  loyaltysim sensitivity experiments/sensitivity_churn.yaml --executor dask --scheduler tcp://10.0.0.5:8786
+
+Writes the sweep's tables plus indices.parquet (method, output, factor, index, value, conf),
+variance.parquet (seed noise), convergence.parquet, figures/ and sensitivity.md.
+"""
 
 EPILOG_DISCOVER = """examples:
   loyaltysim discover results/sensitivity_churn --where "satisfied_defector_share > 0.6"
@@ -18,6 +29,58 @@ EPILOG_DISCOVER = """examples:
 The condition is a pandas expression over the columns of runs.parquet; quote dotted
 names with backticks (`customers.switching_cost.mean` > 0.3).
 """
+
+
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    from .cli import _overrides
+    from .sensitivity_study import run_study
+
+    result, folder = run_study(
+        args.experiment,
+        method=args.method,
+        samples=args.samples,
+        overrides=_overrides(args.set),
+        out=args.out,
+        executor=args.executor,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        resume=args.resume,
+        progress=None if not args.quiet else False,
+        figures=not args.no_figures,
+    )
+    if not args.quiet:
+        for output in dict.fromkeys(result.indices["output"]):
+            top = result.ranking(output).head(3)
+            noise = result.variance.set_index("output").loc[output, "noise_share_of_means"]
+            ranked = ", ".join(f"{r.factor} {r.value:.2f}±{r.conf:.2f}" for r in top.itertuples())
+            print(f"{output}: {ranked}" + ("" if noise != noise else f"  (seed noise {noise:.0%} of analysed variance)"))
+        print(f"indices, figures and sensitivity.md written to {folder}")
+    return 0
+
+
+def add_sensitivity(sub: argparse._SubParsersAction) -> None:
+    """``loyaltysim sensitivity EXPERIMENT [--method …] [--samples N] …``."""
+    p = sub.add_parser(
+        "sensitivity",
+        help="global sensitivity analysis (Sobol', Morris, eFAST with SALib) of an experiment's factors",
+        description="Sample the experiment's factor ranges with SALib, run every sample through the sweep engine "
+        "(parallel, checkpointed, resumable), then estimate sensitivity indices with confidence intervals for "
+        "several outputs, and say how much of each output's variance is seed noise.",
+        epilog=EPILOG_SENSITIVITY,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("experiment", help="experiment YAML with factor ranges (e.g. experiments/sensitivity_churn.yaml)")
+    p.add_argument("--method", choices=["sobol", "morris", "fast"], help="replaces the file's design")
+    p.add_argument("--samples", type=int, help="sobol: base N (power of two); morris: trajectories; fast: per factor")
+    p.add_argument("--workers", type=int, help="worker processes (default: number of cores)")
+    p.add_argument("--executor", choices=["serial", "process", "dask"], default="process", help="where runs execute")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address (implies --executor dask)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted study in its results folder")
+    p.add_argument("--out", help="results folder (default: results/<experiment name>)")
+    p.add_argument("--set", action="append", metavar="PATH=VALUE", help="override an experiment key or config value")
+    p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(handler=_cmd_sensitivity)
 
 
 def _cmd_discover(args: argparse.Namespace) -> int:

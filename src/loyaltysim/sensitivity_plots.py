@@ -33,7 +33,7 @@ def _main_index(method: str) -> str:
 def indices_figure(indices: pd.DataFrame, output: str) -> Figure:
     """Horizontal bars of one output's indices with confidence intervals, most influential factor on top.
 
-    ``indices``: the tidy table of :func:`loyaltysim.sensitivity.analyse` (one method).
+    ``indices``: the tidy table of :func:`loyaltysim.gsa.analyse` (one method).
     """
     table = indices[indices["output"] == output]
     method = str(table["method"].iloc[0])
@@ -117,7 +117,7 @@ def morris_figure(indices: pd.DataFrame) -> Figure:
 def convergence_figure(convergence: pd.DataFrame, output: str) -> Figure:
     """One output's indices against the number of samples used, with confidence bands.
 
-    ``convergence``: the table of :func:`loyaltysim.sensitivity.convergence_table`. Estimates
+    ``convergence``: the table of :func:`loyaltysim.gsa.convergence_table`. Estimates
     that still move when the sample doubles are not to be trusted yet.
     """
     table = convergence[convergence["output"] == output]

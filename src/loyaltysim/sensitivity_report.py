@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .sensitivity import SensitivityResult
+from .gsa import SensitivityResult
 from .storage import write_parquet
 
 __all__ = ["NEGLIGIBLE", "report_markdown", "write_result"]
