@@ -396,6 +396,7 @@ def _analyse_one(
     num_resamples: int,
     conf_level: float,
     seed: int,
+    sigma_conf: bool,
 ) -> list[dict]:
     names = _labels(problem)
     if method == "sobol":
@@ -421,12 +422,14 @@ def _analyse_one(
         from SALib.analyze import morris
 
         si = morris.analyze(problem, X, y, num_resamples=num_resamples, conf_level=conf_level, num_levels=levels, seed=seed)
-        sigma_conf = _morris_sigma_conf(
-            problem, X, y, levels=levels, num_resamples=num_resamples, conf_level=conf_level, seed=seed
+        spread = (
+            _morris_sigma_conf(problem, X, y, levels=levels, num_resamples=num_resamples, conf_level=conf_level, seed=seed)
+            if sigma_conf
+            else None
         )
         rows = _rows(method, output, names, "mu_star", si["mu_star"], si["mu_star_conf"])
         rows += _rows(method, output, names, "mu", si["mu"], None)
-        return rows + _rows(method, output, names, "sigma", si["sigma"], sigma_conf)
+        return rows + _rows(method, output, names, "sigma", si["sigma"], spread)
     import warnings
 
     from SALib.analyze import fast
@@ -444,7 +447,8 @@ def _morris_sigma_conf(
 ) -> np.ndarray:
     """Half-width of a percentile bootstrap CI of sigma: SALib's Morris estimate on trajectories resampled with replacement.
 
-    SALib gives a CI for mu* only; resampling whole trajectories keeps each elementary effect intact.
+    SALib gives a CI for mu* only; resampling whole trajectories keeps each elementary effect intact
+    (at most 100 resamples: each is a full SALib analysis).
     """
     from SALib.analyze import morris
 
@@ -452,7 +456,7 @@ def _morris_sigma_conf(
     trajectories = len(y) // width
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
     draws = []
-    for _ in range(min(num_resamples, 200)):
+    for _ in range(min(num_resamples, 100)):
         pick = rng.integers(0, trajectories, trajectories)
         rows = (pick[:, None] * width + np.arange(width)).ravel()
         draws.append(morris.analyze(problem, X[rows], y[rows], num_resamples=2, num_levels=levels, seed=seed)["sigma"])
@@ -472,6 +476,7 @@ def analyse(
     num_resamples: int = 200,
     conf_level: float = 0.95,
     seed: int = 0,
+    sigma_conf: bool = True,
 ) -> pd.DataFrame:
     """Indices of every output column of ``means`` (one row per design point, in ``X``'s order).
 
@@ -479,6 +484,7 @@ def analyse(
     ``conf_level`` interval). Sobol': S1, ST (and S2); Morris: mu_star, mu, sigma; eFAST:
     S1, ST. An output that is undefined (NaN) at some design point (e.g. the satisfied-defector
     share when nobody defected) or constant is left out: SALib cannot analyse it.
+    ``sigma_conf=False`` skips the (slower) bootstrap interval of Morris' sigma.
     """
     problem = dict(problem)
     X = np.asarray(X, dtype=float)
@@ -502,6 +508,7 @@ def analyse(
             num_resamples=num_resamples,
             conf_level=conf_level,
             seed=boot,
+            sigma_conf=sigma_conf,
         )
     return pd.DataFrame(rows, columns=["method", "output", "factor", "index", "value", "conf"])
 
@@ -553,6 +560,7 @@ def convergence_table(
             num_resamples=num_resamples,
             conf_level=conf_level,
             seed=seed,
+            sigma_conf=False,
         )
         frames.append(part.assign(samples=n, runs=rows))
     return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
