@@ -6,10 +6,11 @@ from .config import Config
 from .errors import ConfigError
 from .loading import load_config
 from .model import LoyaltyModel
+from .sensitivity_study import sensitivity
 
 try:
     __version__ = version("loyaltysim")
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
-__all__ = ["Config", "ConfigError", "LoyaltyModel", "__version__", "load_config"]
+__all__ = ["Config", "ConfigError", "LoyaltyModel", "__version__", "load_config", "sensitivity"]

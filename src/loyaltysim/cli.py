@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__
-from .cli_analysis import add_discover
+from .cli_analysis import add_discover, add_sensitivity
 from .errors import ConfigError
 from .loading import load_config, parse_assignment
 
@@ -141,7 +141,13 @@ def _add_config(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_cmd_config)
 
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_run, _add_validate, _add_config, add_discover]
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_run,
+    _add_validate,
+    _add_config,
+    add_sensitivity,
+    add_discover,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,6 +6,7 @@ Each ``add_<name>(sub)`` adds one subcommand to the parser; :mod:`loyaltysim.cli
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 __all__ = ["add_discover", "add_sensitivity"]
@@ -33,21 +34,25 @@ names with backticks (`customers.switching_cost.mean` > 0.3).
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
     from .cli import _overrides
-    from .sensitivity_study import run_study
+    from .sensitivity_study import IncompleteStudyError, run_study
 
-    result, folder = run_study(
-        args.experiment,
-        method=args.method,
-        samples=args.samples,
-        overrides=_overrides(args.set),
-        out=args.out,
-        executor=args.executor,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        resume=args.resume,
-        progress=None if not args.quiet else False,
-        figures=not args.no_figures,
-    )
+    try:
+        result, folder = run_study(
+            args.experiment,
+            method=args.method,
+            samples=args.samples,
+            overrides=_overrides(args.set),
+            out=args.out,
+            executor=args.executor,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            resume=args.resume,
+            progress=None if not args.quiet else False,
+            figures=not args.no_figures,
+        )
+    except IncompleteStudyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     if not args.quiet:
         for output in dict.fromkeys(result.indices["output"]):
             top = result.ranking(output).head(3)
