@@ -52,7 +52,6 @@ def serial_rate(path: Path, runs: int = 16) -> float:
     """Runs per second of the study's first design points, one after another in this process."""
     from loyaltysim.execution import run_one
     from loyaltysim.experiment import plan_runs
-
     from loyaltysim.sensitivity_study import load_study
 
     experiment = load_study(path)[0]
