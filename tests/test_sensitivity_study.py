@@ -105,3 +105,32 @@ def test_shipped_study_runs_at_reduced_size(tmp_path, capsys):
     indices = pd.read_parquet(out / "indices.parquet")
     assert len(set(indices["factor"])) == 8
     assert {"churn_rate", "mean_satisfaction", "nps@last12", "share_A", "profit_per_period"} <= set(indices["output"])
+
+
+def test_ishigami_through_the_sweep_engines_design(tmp_path):
+    """The study's own path (experiment → SALib design → runs table → analysis) recovers Ishigami's indices."""
+    from SALib.test_functions import Ishigami
+
+    from loyaltysim.experiment import Experiment, plan_runs, sample_design
+    from loyaltysim.gsa import analyse_runs
+
+    pi = 3.141592653589793
+    experiment = Experiment.model_validate(
+        {
+            "name": "ishigami",
+            "factors": {f"x{i}": {"low": -pi, "high": pi} for i in (1, 2, 3)},
+            "design": "sobol",
+            "samples": 1024,
+            "second_order": False,
+            "seed": 3,
+        }
+    )
+    design = sample_design(experiment)
+    specs = plan_runs(experiment, design)
+    runs = pd.DataFrame([{"run_id": s.run_id, "point_id": s.point_id, "replicate": s.replicate, "status": "ok"} for s in specs])
+    runs["y"] = Ishigami.evaluate(design.samples[runs["point_id"]])
+    result = analyse_runs(design.problem, design.samples, runs, "sobol", outputs=["y"], seed=experiment.seed, convergence=False)
+    st = result.indices[result.indices["index"] == "ST"].set_index("factor")["value"]
+    s1 = result.indices[result.indices["index"] == "S1"].set_index("factor")["value"]
+    assert abs(st - pd.Series({"x1": 0.5576, "x2": 0.4424, "x3": 0.2437})).max() < 0.03
+    assert abs(s1 - pd.Series({"x1": 0.3139, "x2": 0.4424, "x3": 0.0})).max() < 0.03
