@@ -10,11 +10,14 @@ Target: ≤ 5 minutes on 2 cores. The baseline printed next to it is the serial
 throughput of the same runs measured in this process (a few runs of the study's first
 design points), so the ratio is the parallel speed-up obtained; machine load
 (``uptime``) is printed before and after because other processes share the cores.
+CPU time of this process and its workers is measured too: on a loaded machine,
+CPU seconds / workers is what the study would take on otherwise idle cores.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -63,6 +66,12 @@ def serial_rate(path: Path, runs: int = 16) -> float:
     return runs / (time.perf_counter() - clock)
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process and its finished child processes (the pool's workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
@@ -74,14 +83,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = study_file(Path(tmp), samples)
         baseline = serial_rate(path)
+        cpu_before = _cpu_seconds()
         clock = time.perf_counter()
         result, _ = run_study(path, out=Path(tmp) / "out", workers=workers, progress=False)
         wall = time.perf_counter() - clock
+        cpu = _cpu_seconds() - cpu_before
         runs = int(result.variance["points"].max())
     print(f"after: {uptime()}")
     rate = runs / wall
     print(f"Sobol' study: 8 factors, N = {samples}, {runs} runs of 1,000 customers × 100 periods, {workers} workers")
     print(f"wall time {wall:.1f} s ({wall / 60:.2f} min; target ≤ 5 min), {rate:.2f} runs/s")
+    print(
+        f"CPU time {cpu:.1f} s (this process and its workers) = {cpu / runs * 1000:.0f} ms per run; "
+        f"CPU / {workers} workers = {cpu / workers / 60:.2f} min"
+    )
     print(f"baseline serial in-process {baseline:.2f} runs/s → speed-up {rate / baseline:.2f}× with {workers} workers")
     print(result.ranking("churn_rate")[["factor", "value", "conf"]].head(3).to_string(index=False))
 
