@@ -8,6 +8,7 @@ import yaml
 
 import loyaltysim
 from loyaltysim.cli import main
+from loyaltysim.discovery import discover, load_runs
 
 from .conftest import CONFIGS, ROOT
 
@@ -55,6 +56,12 @@ def test_null_factors_get_st_zero_and_the_dominant_factor_ranks_first(tmp_path):
     report = (out / "sensitivity.md").read_text()
     assert "| 1 | `switching.variety_seeking` |" in report
     assert {"indices_churn_rate.png", "convergence_churn_rate.png"} <= {p.name for p in (out / "figures").iterdir()}
+    # scenario discovery on the same finished sweep: high churn lives where variety seeking is high
+    found = discover(load_runs(out), "churn_rate > 0.15", min_density=0.9)
+    box = found.box.set_index("factor")
+    assert box.index[0] == "switching.variety_seeking" and 0.05 < box.loc["switching.variety_seeking", "low"] < 0.25
+    assert box.loc["switching.variety_seeking", "high"] == box.loc["switching.variety_seeking", "full_high"]
+    assert found.density >= 0.9 and found.coverage > 0.5
 
 
 def test_morris_through_the_cli_and_resume(tmp_path, capsys):
