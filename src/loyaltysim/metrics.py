@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from . import behavior
+from . import behavior, kernels
 from .engine import PeriodOutcome
 from .population import Market
 
@@ -35,6 +35,8 @@ CURVE_BINS = 20  # satisfaction bins of the pooled satisfaction → retention cu
 
 def _ratio(numerator: NDArray | float, denominator: NDArray | float) -> NDArray | float:
     """numerator / denominator, NaN where the denominator is 0."""
+    if np.ndim(numerator) == 0 and np.ndim(denominator) == 0:
+        return float(numerator) / float(denominator) if denominator > 0 else float("nan")
     num = np.asarray(numerator, dtype=np.float64)
     den = np.asarray(denominator, dtype=np.float64)
     out = np.divide(num, den, out=np.full(np.broadcast(num, den).shape, np.nan), where=den > 0)
@@ -58,6 +60,23 @@ class PeriodCounts:
 
     @classmethod
     def of(cls, outcome: PeriodOutcome) -> PeriodCounts:
+        if kernels.AVAILABLE:
+            band, rating, curve = np.zeros((5, 2), np.int64), np.zeros((5, 2), np.int64), np.zeros((CURVE_BINS, 2), np.int64)
+            switchers, promoters, detractors = kernels.count_period(
+                outcome.satisfaction, outcome.switched, outcome.rating, outcome.recommend, 5, CURVE_BINS, band, rating, curve
+            )
+            return cls(
+                customers=len(outcome.switched),
+                switchers=switchers,
+                band_customers=band[:, 0],
+                band_switchers=band[:, 1],
+                rating_customers=rating[:, 0],
+                rating_switchers=rating[:, 1],
+                promoters=promoters,
+                detractors=detractors,
+                curve_customers=curve[:, 0],
+                curve_switchers=curve[:, 1],
+            )
         band = behavior.satisfaction_band(outcome.satisfaction)
         moved = outcome.switched
         rating = outcome.rating.astype(np.int64) - 1
@@ -115,7 +134,7 @@ def market_metrics(
         "sd_satisfaction": float(s.std()),
         "mean_loyalty": float(outcome.loyalty.mean()),
         "mean_expectation": mean_expectation,
-        "mean_rating": float(outcome.rating.mean()),
+        "mean_rating": float(np.dot(RATINGS, counts.rating_customers)) / counts.customers,
         "hhi": float(np.sum(shares**2)),
         "wom_positive": outcome.messages_positive,
         "wom_negative": outcome.messages_negative,
