@@ -35,8 +35,8 @@ CURVE_BINS = 20  # satisfaction bins of the pooled satisfaction → retention cu
 
 def _ratio(numerator: NDArray | float, denominator: NDArray | float) -> NDArray | float:
     """numerator / denominator, NaN where the denominator is 0."""
-    if np.ndim(numerator) == 0 and np.ndim(denominator) == 0:
-        return float(numerator) / float(denominator) if denominator > 0 else float("nan")
+    if isinstance(numerator, int | float) and isinstance(denominator, int | float):
+        return numerator / denominator if denominator > 0 else float("nan")
     num = np.asarray(numerator, dtype=np.float64)
     den = np.asarray(denominator, dtype=np.float64)
     out = np.divide(num, den, out=np.full(np.broadcast(num, den).shape, np.nan), where=den > 0)
@@ -105,18 +105,18 @@ def _rates(counts: PeriodCounts, periods_per_year: int) -> dict[str, float]:
     row = {
         "churn_rate": churn,
         "retention_rate": 1.0 - churn,
-        "annualised_churn": float(behavior.annualise(churn, periods_per_year)),
+        "annualised_churn": 1.0 - (1.0 - churn) ** periods_per_year,  # behavior.annualise, on a number
         "satisfied_defector_share": _ratio(counts.satisfied_defectors, counts.switchers),
         "nps": 100.0 * (counts.promoters - counts.detractors) / counts.customers,
         "promoter_share": counts.promoters / counts.customers,
         "detractor_share": counts.detractors / counts.customers,
     }
-    band_churn = _ratio(counts.band_switchers, counts.band_customers)
-    rating_churn = _ratio(counts.rating_switchers, counts.rating_customers)
-    for i, name in enumerate(BANDS):
-        row[f"churn_{name}"] = float(band_churn[i])
-    for i, rating in enumerate(RATINGS):
-        row[f"churn_rating_{rating}"] = float(rating_churn[i])
+    for name, switchers, customers in zip(BANDS, counts.band_switchers.tolist(), counts.band_customers.tolist(), strict=True):
+        row[f"churn_{name}"] = _ratio(switchers, customers)
+    for rating, switchers, customers in zip(
+        RATINGS, counts.rating_switchers.tolist(), counts.rating_customers.tolist(), strict=True
+    ):
+        row[f"churn_rating_{rating}"] = _ratio(switchers, customers)
     return row
 
 
@@ -161,29 +161,26 @@ def firm_metrics(
     discount_per_period: float,
 ) -> list[dict[str, float | str]]:
     """One row per firm for this period."""
-    n = customers_after.sum()
     retention = _ratio(outcome.purchases - outcome.lost, outcome.purchases)
     margin = market.price - market.unit_cost - retention_cost - market.programme_cost
-    value = clv(margin, np.nan_to_num(retention, nan=0.0), discount_per_period)
+    value = clv(margin, np.where(np.isnan(retention), 0.0, retention), discount_per_period)
+    columns = {
+        "customers": customers_after.tolist(),
+        "share": (customers_after / customers_after.sum()).tolist(),
+        "purchases": outcome.purchases.tolist(),
+        "won": outcome.won.tolist(),
+        "lost": outcome.lost.tolist(),
+        "retention_rate": retention.tolist(),
+        "mean_satisfaction": outcome.satisfaction_by_firm.tolist(),
+        "revenue": outcome.revenue.tolist(),
+        "costs": outcome.costs.tolist(),
+        "profit": (outcome.revenue - outcome.costs).tolist(),
+        "clv": value.tolist(),
+        "quality": market.quality.tolist(),
+        "price": market.price.tolist(),
+    }
     return [
-        {
-            "step": step,
-            "firm": name,
-            "customers": int(customers_after[i]),
-            "share": float(customers_after[i] / n),
-            "purchases": int(outcome.purchases[i]),
-            "won": int(outcome.won[i]),
-            "lost": int(outcome.lost[i]),
-            "retention_rate": float(retention[i]),
-            "mean_satisfaction": float(outcome.satisfaction_by_firm[i]),
-            "revenue": float(outcome.revenue[i]),
-            "costs": float(outcome.costs[i]),
-            "profit": float(outcome.revenue[i] - outcome.costs[i]),
-            "clv": float(value[i]),
-            "quality": float(market.quality[i]),
-            "price": float(market.price[i]),
-        }
-        for i, name in enumerate(market.names)
+        {"step": step, "firm": name, **{key: column[i] for key, column in columns.items()}} for i, name in enumerate(market.names)
     ]
 
 

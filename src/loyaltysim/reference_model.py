@@ -123,9 +123,8 @@ class Customer:
     def answer_survey(self, config: Config, draws: PeriodDraws) -> None:
         """Rating (1–5) and likelihood to recommend (0–10), at the moment of the decision."""
         obs, i = config.observation, self.index
-        self.rating = int(
-            behavior.survey_rating(self.satisfaction, self.response_bias, obs.rating_noise * draws.rating_noise[i], obs.rating_cutoffs)
-        )
+        noise = obs.rating_noise * draws.rating_noise[i]
+        self.rating = int(behavior.survey_rating(self.satisfaction, self.response_bias, noise, obs.rating_cutoffs))
         self.recommend = int(
             behavior.likelihood_to_recommend(
                 self.satisfaction,
