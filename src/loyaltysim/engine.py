@@ -461,7 +461,7 @@ def _experience_compiled(state: CustomerState, market: Market, config: Config, d
         complaint=np.empty(n, dtype=bool),
         talk=np.zeros(n, dtype=bool),
     )
-    kernels.experience(
+    (kernels.experience_parallel if n >= kernels.PARALLEL_FROM else kernels.experience)(
         state.firm,
         state.tenure,
         state.belief,
@@ -551,7 +551,7 @@ def _choose_compiled(
     n = state.n
     constants = _constants(state, config)
     rating, recommend, chosen = np.empty(n, dtype=np.int8), np.empty(n, dtype=np.int8), np.empty(n, dtype=np.int32)
-    kernels.choose(
+    (kernels.choose_parallel if n >= kernels.PARALLEL_FROM else kernels.choose)(
         state.firm,
         lived.belief,
         lived.satisfaction,

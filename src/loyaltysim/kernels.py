@@ -12,13 +12,28 @@ from __future__ import annotations
 import numpy as np
 
 try:
-    from numba import njit
+    from numba import njit, prange
 except ImportError:  # pragma: no cover - exercised where numba is absent
     AVAILABLE = False
+    prange = range
 else:
     AVAILABLE = True
 
-__all__ = ["AVAILABLE", "choose", "count_period", "experience", "settle", "spread_word_of_mouth"]
+CHUNK = 4096  # customers per parallel work item
+PARALLEL_FROM = 50_000
+"""From this many customers the per-customer kernels run on all cores (same results, in any case)."""
+
+__all__ = [
+    "AVAILABLE",
+    "PARALLEL_FROM",
+    "choose",
+    "choose_parallel",
+    "count_period",
+    "experience",
+    "experience_parallel",
+    "settle",
+    "spread_word_of_mouth",
+]
 
 LINK_CODES = {"linear": 0, "threshold": 1, "zone_of_tolerance": 2, "concave": 3}
 
@@ -156,34 +171,35 @@ def _experience(
         habit_by_tenure[years_index] = 1.0 - np.exp(-tenure_years / habit_years)
     use_recovery = len(recovery_draw) > 0
     use_talk = len(talk_draw) > 0
-    for i in range(n):
-        f = firm[i]
-        performance = quality[f] + fit[i, f] + consistency[f] * performance_noise[i]
-        performance = min(max(performance, 0.0), 1.0)
-        fairness = price_sensitivity[i] * (reference_price - price[f]) / reference_price
-        expectation = belief[i, f]
-        transaction = _transaction(performance, expectation, fairness, sensitivity, loss_aversion, quality_weight, neutral)
-        complaint = transaction < 0.5 and recovery_enabled[f]
-        if complaint and use_recovery and recovery_draw[i] < recovery_success[f]:
-            transaction = transaction + recovery_softening[f] * (0.5 - transaction)
-        weight = memory_by_tenure[tenure[i]]
-        s = (1.0 - weight) * satisfaction[i] + weight * transaction
-        gap = transaction - trust[i]
-        t = trust[i] + (trust_down if gap < 0.0 else trust_growth) * gap
-        for j in range(k):
-            b = belief[i, j]
-            out_belief[i, j] = b + advertising_weight * (promise[j] - b)
-        b = out_belief[i, f]
-        weight = experience_by_tenure[tenure[i]]
-        out_belief[i, f] = b + weight * (performance - b)
-        out_performance[i] = performance
-        out_satisfaction[i] = s
-        out_trust[i] = t
-        out_loyalty[i] = _loyalty(s, t, habit_by_tenure[tenure[i]], link, link_params, trust_weight, habit_weight)
-        out_complaint[i] = complaint
-        if use_talk:
-            chance = talk_rate * talkativeness[i] * _power(np.abs(2.0 * s - 1.0), extremity) * (negativity if s < 0.5 else 1.0)
-            out_talk[i] = talk_draw[i] < min(max(chance, 0.0), 1.0)
+    for chunk in prange((n + CHUNK - 1) // CHUNK):  # chunks of customers, in parallel when compiled so
+        for i in range(chunk * CHUNK, min(n, (chunk + 1) * CHUNK)):
+            f = firm[i]
+            performance = quality[f] + fit[i, f] + consistency[f] * performance_noise[i]
+            performance = min(max(performance, 0.0), 1.0)
+            fairness = price_sensitivity[i] * (reference_price - price[f]) / reference_price
+            expectation = belief[i, f]
+            transaction = _transaction(performance, expectation, fairness, sensitivity, loss_aversion, quality_weight, neutral)
+            complaint = transaction < 0.5 and recovery_enabled[f]
+            if complaint and use_recovery and recovery_draw[i] < recovery_success[f]:
+                transaction = transaction + recovery_softening[f] * (0.5 - transaction)
+            weight = memory_by_tenure[tenure[i]]
+            s = (1.0 - weight) * satisfaction[i] + weight * transaction
+            gap = transaction - trust[i]
+            t = trust[i] + (trust_down if gap < 0.0 else trust_growth) * gap
+            for j in range(k):
+                b = belief[i, j]
+                out_belief[i, j] = b + advertising_weight * (promise[j] - b)
+            b = out_belief[i, f]
+            weight = experience_by_tenure[tenure[i]]
+            out_belief[i, f] = b + weight * (performance - b)
+            out_performance[i] = performance
+            out_satisfaction[i] = s
+            out_trust[i] = t
+            out_loyalty[i] = _loyalty(s, t, habit_by_tenure[tenure[i]], link, link_params, trust_weight, habit_weight)
+            out_complaint[i] = complaint
+            if use_talk:
+                chance = talk_rate * talkativeness[i] * _power(np.abs(2.0 * s - 1.0), extremity) * (negativity if s < 0.5 else 1.0)
+                out_talk[i] = talk_draw[i] < min(max(chance, 0.0), 1.0)
 
 
 def _spread(
@@ -273,49 +289,50 @@ def _choose(
     )
     n, k = belief.shape
     use_variety = len(variety_draw) > 0
-    weights = np.empty(k)
-    for i in range(n):
-        f = firm[i]
-        s = satisfaction[i]
-        answer = s + response_bias[i] + noise_sd * rating_noise[i]
-        rating = 1
-        for c in cutoffs:
-            if c <= answer:
-                rating += 1
-        out_rating[i] = rating
-        answer = 0.5 * (s + loyalty[i]) + response_bias[i] + noise_sd * recommend_noise[i]
-        out_recommend[i] = int(np.rint(10.0 * _power(min(max(answer, 0.0), 1.0), curvature)))
-        top = -np.inf
-        for j in range(k):
-            fairness = price_sensitivity[i] * (reference_price - price[j]) / reference_price
-            u = value_weight * (belief[i, j] + fairness)
-            if j == f:
-                u += loyalty_weight * loyalty[i] + switching_cost[i] + programme_switching_cost[f]
-            if not active[j]:
-                u = -np.inf
-            elif choice_noise != 1.0:  # dividing by 1 changes nothing
-                u = u / choice_noise
-            weights[j] = u
-            top = max(top, u)
-        alternatives = False
-        for j in range(k):
-            weights[j] = np.exp(weights[j] - top)
-            alternatives = alternatives or (j != f and weights[j] > 0.0)
-        if use_variety and alternatives and variety_draw[i] < variety_seeking:
-            weights[f] = 0.0
-        total = 0.0
-        for j in range(k):
-            total += weights[j]
-        target = choice_draw[i] * total
-        cumulative = 0.0
-        chosen = -1
-        for j in range(k):
-            cumulative += weights[j]
-            if weights[j] > 0.0:
-                chosen = j
-                if cumulative > target:
-                    break
-        out_firm[i] = chosen
+    for chunk in prange((n + CHUNK - 1) // CHUNK):  # chunks of customers, in parallel when compiled so
+        weights = np.empty(k)
+        for i in range(chunk * CHUNK, min(n, (chunk + 1) * CHUNK)):
+            f = firm[i]
+            s = satisfaction[i]
+            answer = s + response_bias[i] + noise_sd * rating_noise[i]
+            rating = 1
+            for c in cutoffs:
+                if c <= answer:
+                    rating += 1
+            out_rating[i] = rating
+            answer = 0.5 * (s + loyalty[i]) + response_bias[i] + noise_sd * recommend_noise[i]
+            out_recommend[i] = int(np.rint(10.0 * _power(min(max(answer, 0.0), 1.0), curvature)))
+            top = -np.inf
+            for j in range(k):
+                fairness = price_sensitivity[i] * (reference_price - price[j]) / reference_price
+                u = value_weight * (belief[i, j] + fairness)
+                if j == f:
+                    u += loyalty_weight * loyalty[i] + switching_cost[i] + programme_switching_cost[f]
+                if not active[j]:
+                    u = -np.inf
+                elif choice_noise != 1.0:  # dividing by 1 changes nothing
+                    u = u / choice_noise
+                weights[j] = u
+                top = max(top, u)
+            alternatives = False
+            for j in range(k):
+                weights[j] = np.exp(weights[j] - top)
+                alternatives = alternatives or (j != f and weights[j] > 0.0)
+            if use_variety and alternatives and variety_draw[i] < variety_seeking:
+                weights[f] = 0.0
+            total = 0.0
+            for j in range(k):
+                total += weights[j]
+            target = choice_draw[i] * total
+            cumulative = 0.0
+            chosen = -1
+            for j in range(k):
+                cumulative += weights[j]
+                if weights[j] > 0.0:
+                    chosen = j
+                    if cumulative > target:
+                        break
+            out_firm[i] = chosen
 
 
 def _settle(
@@ -418,7 +435,10 @@ if AVAILABLE:
     experience = _compile(_experience)
     spread_word_of_mouth = _compile(_spread)
     choose = _compile(_choose)
+    _compile_parallel = njit(cache=True, error_model="numpy", parallel=True)
+    experience_parallel = _compile_parallel(_experience)
+    choose_parallel = _compile_parallel(_choose)
     settle = _compile(_settle)
     count_period = _compile(_count_period)
 else:  # pragma: no cover
-    experience = spread_word_of_mouth = choose = settle = count_period = None
+    experience = experience_parallel = spread_word_of_mouth = choose = choose_parallel = settle = count_period = None
