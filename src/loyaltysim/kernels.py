@@ -198,7 +198,9 @@ def _experience(
             out_loyalty[i] = _loyalty(s, t, habit_by_tenure[tenure[i]], link, link_params, trust_weight, habit_weight)
             out_complaint[i] = complaint
             if use_talk:
-                chance = talk_rate * talkativeness[i] * _power(np.abs(2.0 * s - 1.0), extremity) * (negativity if s < 0.5 else 1.0)
+                chance = (
+                    talk_rate * talkativeness[i] * _power(np.abs(2.0 * s - 1.0), extremity) * (negativity if s < 0.5 else 1.0)
+                )
                 out_talk[i] = talk_draw[i] < min(max(chance, 0.0), 1.0)
 
 
