@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import RESULTS, load, peak_rss_mb, workload  # noqa: E402
+from _common import RESULTS, load, peak_rss_mb, workload
 
 CUSTOMERS = (10_000, 30_000, 100_000, 300_000, 1_000_000, 3_000_000, 10_000_000)
 DEGREES = (2, 4, 10, 20, 40)

@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import load, workload  # noqa: E402
+from _common import load, workload
 
-from loyaltysim import LoyaltyModel, engine, kernels  # noqa: E402
+from loyaltysim import LoyaltyModel, engine, kernels
 
 FIRST_RUN = """
 import json, time

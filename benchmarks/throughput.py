@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import load, workload  # noqa: E402
-from mesa_per_agent import MesaMarket  # noqa: E402
+from _common import load, workload
+from mesa_per_agent import MesaMarket
 
-from loyaltysim import LoyaltyModel, engine  # noqa: E402
+from loyaltysim import LoyaltyModel, engine
 
 
 def timed_steps(model, steps: int) -> tuple[float, float]:
