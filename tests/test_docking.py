@@ -129,3 +129,32 @@ def test_unknown_kernel_is_refused():
     with pytest.raises(ValueError, match="kernel must be one of"):
         engine.advance(model.state, model.market, model.config, model.network, model.rng, 1, kernel="fortran")
     assert np.isfinite(model.state.satisfaction).all()
+
+
+@pytest.mark.skipif("numba" not in engine.KERNELS, reason="numba is not installed")
+def test_parallel_kernels_give_identical_results(monkeypatch):
+    """Large markets run the per-customer kernels on all cores: bit for bit the same run."""
+    from loyaltysim import kernels
+
+    monkeypatch.setattr(engine, "KERNEL", "numba")
+    runs = []
+    for parallel_from in (10**9, 0):
+        monkeypatch.setattr(kernels, "PARALLEL_FROM", parallel_from)
+        runs.append(LoyaltyModel(small_config(customers__n=3 * kernels.CHUNK + 7, run__steps=15)).run())
+    serial, parallel = runs
+    for name in ("firm", "tenure", "belief", "satisfaction", "trust", "loyalty"):
+        assert_array_equal(getattr(serial.state, name), getattr(parallel.state, name), err_msg=name)
+    assert serial.timeseries().equals(parallel.timeseries())
+
+
+def test_rows_of_switched_off_rules_are_not_drawn():
+    """The draw layout: 3 normal rows, then only the uniform rows whose rule is on, then choice."""
+    a, b = np.random.default_rng(1), np.random.default_rng(1)
+    draws = engine.draw_period(a, 10, recovery=False, talk=True, variety=False)
+    assert draws.recovery is None and draws.variety is None
+    normal = b.standard_normal((3, 10))
+    uniform = b.random((2, 10))
+    assert_array_equal(draws.performance_noise, normal[0])
+    assert_array_equal(draws.talk, uniform[0])
+    assert_array_equal(draws.choice, uniform[1])
+    assert a.random() == b.random()  # nothing else consumed
