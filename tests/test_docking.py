@@ -158,3 +158,29 @@ def test_rows_of_switched_off_rules_are_not_drawn():
     assert_array_equal(draws.talk, uniform[0])
     assert_array_equal(draws.choice, uniform[1])
     assert a.random() == b.random()  # nothing else consumed
+
+
+WITHOUT_NUMBA = """
+import sys
+sys.modules["numba"] = None  # as if numba were not installed
+from loyaltysim import LoyaltyModel, engine, kernels
+from tests.conftest import small_config
+assert not kernels.AVAILABLE and engine.KERNELS == ("numpy",)
+LoyaltyModel(small_config(customers__n=400, run__steps=30)).run().timeseries().to_parquet(sys.argv[1])
+"""
+
+
+def test_runs_without_numba_match(tmp_path):
+    """The pure-numpy installation (no numba) gives the same run as this one."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pandas as pd
+
+    out = tmp_path / "timeseries.parquet"
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-c", WITHOUT_NUMBA, str(out)], cwd=root, check=True)
+    here = LoyaltyModel(small_config(customers__n=400, run__steps=30)).run().timeseries()
+    there = pd.read_parquet(out)
+    assert_allclose(here.to_numpy(dtype=float), there[here.columns].to_numpy(dtype=float), rtol=1e-12, atol=1e-12)
