@@ -31,6 +31,9 @@ BANDS = ("highly_dissatisfied", "dissatisfied", "neutral", "satisfied", "highly_
 SATISFIED_BANDS = (3, 4)
 RATINGS = (1, 2, 3, 4, 5)
 CURVE_BINS = 20  # satisfaction bins of the pooled satisfaction → retention curve
+_SHARE_KEYS = tuple(f"share_{name}" for name in BANDS)
+_BAND_CHURN_KEYS = tuple(f"churn_{name}" for name in BANDS)
+_RATING_CHURN_KEYS = tuple(f"churn_rating_{rating}" for rating in RATINGS)
 
 
 def _ratio(numerator: NDArray | float, denominator: NDArray | float) -> NDArray | float:
@@ -111,12 +114,14 @@ def _rates(counts: PeriodCounts, periods_per_year: int) -> dict[str, float]:
         "promoter_share": counts.promoters / counts.customers,
         "detractor_share": counts.detractors / counts.customers,
     }
-    for name, switchers, customers in zip(BANDS, counts.band_switchers.tolist(), counts.band_customers.tolist(), strict=True):
-        row[f"churn_{name}"] = _ratio(switchers, customers)
-    for rating, switchers, customers in zip(
-        RATINGS, counts.rating_switchers.tolist(), counts.rating_customers.tolist(), strict=True
+    for key, switchers, customers in zip(
+        _BAND_CHURN_KEYS, counts.band_switchers.tolist(), counts.band_customers.tolist(), strict=True
     ):
-        row[f"churn_rating_{rating}"] = _ratio(switchers, customers)
+        row[key] = _ratio(switchers, customers)
+    for key, switchers, customers in zip(
+        _RATING_CHURN_KEYS, counts.rating_switchers.tolist(), counts.rating_customers.tolist(), strict=True
+    ):
+        row[key] = _ratio(switchers, customers)
     return row
 
 
@@ -141,8 +146,8 @@ def market_metrics(
         "revenue": float(outcome.revenue.sum()),
         "profit": float((outcome.revenue - outcome.costs).sum()),
     }
-    for i, name in enumerate(BANDS):
-        row[f"share_{name}"] = counts.band_customers[i] / counts.customers
+    for key, customers in zip(_SHARE_KEYS, counts.band_customers.tolist(), strict=True):
+        row[key] = customers / counts.customers
     row.update(_rates(counts, periods_per_year))
     return row, counts
 
