@@ -42,7 +42,8 @@ Array = NDArray[np.float64]
 
 
 def _sigmoid(x: ArrayLike) -> Array:
-    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=np.float64)))
+    """Logistic ``1 / (1 + e^−x)``; arguments below −700 count as −700 (the value is ~1e−304 either way)."""
+    return 1.0 / (1.0 + np.exp(-np.maximum(np.asarray(x, dtype=np.float64), -700.0)))
 
 
 # --- 1. Experience ---------------------------------------------------------------------------

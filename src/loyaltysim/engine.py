@@ -2,8 +2,9 @@
 
 Synchronous: every customer reacts to the state at the start of the period.
 Random numbers are drawn as whole arrays, in a fixed order, from the model's
-generator (:func:`draw_period`, then one uniform per edge of each talker), so a
-per-customer loop consuming the same numbers gives identical results.
+generator (:func:`draw_period`, then one uniform per out-edge of each talker, in
+CSR order), so a per-customer loop consuming the same numbers
+(:mod:`loyaltysim.reference_model`) gives the same results.
 
 Order within a period:
 
@@ -14,43 +15,69 @@ Order within a period:
 5. survey answers (rating 1–5, likelihood to recommend 0–10);
 6. switching decision;
 7. firm economics, then the new relationships start.
+
+Two interchangeable implementations: compiled loops (:mod:`loyaltysim.kernels`, when numba is
+installed) and numpy array operations. :data:`KERNEL` picks the default; both are docked
+against the reference model.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
-from . import behavior
+from . import behavior, kernels
 from .config import Config
 from .network import Network
-from .population import CustomerState, Market, expected_satisfaction, loyalty_of
+from .population import CustomerState, Market, expected_satisfaction, link_of, loyalty_of
 
-__all__ = ["PeriodDraws", "PeriodOutcome", "advance", "draw_period"]
+__all__ = ["KERNEL", "KERNELS", "PeriodDraws", "PeriodOutcome", "advance", "draw_layout", "draw_period"]
 
 F64 = NDArray[np.float64]
+KERNELS = ("numba", "numpy") if kernels.AVAILABLE else ("numpy",)
+KERNEL = os.environ.get("LOYALTYSIM_KERNEL", KERNELS[0])
+"""Default implementation of a period: "numba" when available, else "numpy" (env ``LOYALTYSIM_KERNEL``)."""
 
 
 @dataclass(frozen=True)
 class PeriodDraws:
-    """Random numbers of one period, one entry per customer (edge uniforms are drawn later)."""
+    """Random numbers of one period, one entry per customer (edge uniforms are drawn later).
+
+    A uniform row whose rule is switched off for the whole run is not drawn (None).
+    """
 
     performance_noise: F64
     rating_noise: F64
     recommend_noise: F64
-    recovery: F64
-    talk: F64
-    variety: F64
+    recovery: F64 | None
+    talk: F64 | None
+    variety: F64 | None
     choice: F64
 
 
-def draw_period(rng: np.random.Generator, n: int) -> PeriodDraws:
-    """Draw a period's customer-level random numbers: 3 normal rows, then 4 uniform rows."""
+def draw_layout(config: Config, market: Market, network: Network) -> dict[str, bool]:
+    """Which optional uniform rows a run draws: recovery (a firm recovers complaints),
+    talk (word of mouth on a network with edges), variety (variety seeking above 0)."""
+    return {
+        "recovery": bool(market.recovery_enabled.any()),
+        "talk": bool(config.word_of_mouth.enabled and len(network.indices)),
+        "variety": config.switching.variety_seeking > 0,
+    }
+
+
+def draw_period(
+    rng: np.random.Generator, n: int, *, recovery: bool = True, talk: bool = True, variety: bool = True
+) -> PeriodDraws:
+    """Draw a period's customer-level random numbers: 3 normal rows (performance, rating and
+    recommendation noise), then uniform rows: recovery, talk, variety (those switched on), choice."""
     normal = rng.standard_normal((3, n))
-    uniform = rng.random((4, n))
-    return PeriodDraws(*normal, *uniform)
+    uniform = iter(rng.random((1 + recovery + talk + variety, n)))
+    optional = [next(uniform) if on else None for on in (recovery, talk, variety)]
+    return PeriodDraws(*normal, *optional, choice=next(uniform))
 
 
 @dataclass(frozen=True)
@@ -73,6 +100,18 @@ class PeriodOutcome:
     satisfaction_by_firm: F64
 
 
+class _Experienced(NamedTuple):
+    """Steps 1–3 (and the talk decision) of a period, for every customer."""
+
+    performance: F64
+    satisfaction: F64
+    trust: F64
+    loyalty: F64
+    belief: F64
+    complaint: NDArray[np.bool_]
+    talk: NDArray[np.bool_]
+
+
 def advance(
     state: CustomerState,
     market: Market,
@@ -80,17 +119,105 @@ def advance(
     network: Network,
     rng: np.random.Generator,
     step: int,
+    *,
+    kernel: str | None = None,
 ) -> PeriodOutcome:
-    """Advance the customer state (in place) and the adaptive firms by one period."""
-    n, k = state.n, market.k
-    rows = np.arange(n)
-    sat, exp_cfg, wom = config.satisfaction, config.expectations, config.word_of_mouth
-    ppy = config.periods_per_year
-    draws = draw_period(rng, n)
+    """Advance the customer state (in place) and the adaptive firms by one period.
+
+    ``kernel`` is "numba" or "numpy" (default :data:`KERNEL`); both give the same results.
+    """
+    kernel = kernel or KERNEL
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
+    compiled = kernel == "numba"
+    draws = draw_period(rng, state.n, **draw_layout(config, market, network))
     firm = state.firm
     active = market.active(step)
 
-    # 1. Experience
+    # 1–3. Experience, satisfaction, trust, beliefs, loyalty; who talks
+    lived = (_experience_compiled if compiled else _experience)(state, market, config, draws)
+    satisfaction, loyalty, belief = lived.satisfaction, lived.loyalty, lived.belief
+
+    # 4. Word of mouth
+    positive = negative = 0
+    if draws.talk is not None:
+        talkers = np.flatnonzero(lived.talk)
+        starts, ends = network.indptr[talkers], network.indptr[talkers + 1]
+        delivery = rng.random(int((ends - starts).sum()))
+        spread = _spread_compiled if compiled else _spread_word_of_mouth
+        positive, negative = spread(state, belief, talkers, delivery, lived, firm, network, config)
+
+    # 5–6. Survey answers at the moment of the decision, then switching
+    rating, recommend, new_firm = (_choose_compiled if compiled else _choose)(state, market, config, lived, active, draws)
+
+    # 7. Economics, and the next period's state
+    tally, following = (_settle_compiled if compiled else _settle)(state, market, config, lived, new_firm)
+    econ = config.economics
+    revenue = market.price * tally.purchases
+    costs = (
+        market.unit_cost * tally.purchases
+        + econ.retention_cost * (tally.purchases - tally.lost)
+        + econ.acquisition_cost * tally.won
+        + market.programme_cost * tally.purchases
+        + market.recovery_cost * tally.complaints
+    )
+    satisfaction_by_firm = np.divide(
+        tally.satisfaction_sum, tally.purchases, out=np.full(market.k, np.nan), where=tally.purchases > 0
+    )
+    outcome = PeriodOutcome(
+        firm_before=firm,
+        satisfaction=satisfaction,
+        loyalty=loyalty,
+        rating=rating,
+        recommend=recommend,
+        switched=following.switched,
+        messages_positive=positive,
+        messages_negative=negative,
+        purchases=tally.purchases,
+        won=tally.won,
+        lost=tally.lost,
+        revenue=revenue,
+        costs=costs,
+        satisfaction_by_firm=satisfaction_by_firm,
+    )
+    state.firm = new_firm
+    state.belief = belief
+    state.tenure = following.tenure
+    state.satisfaction = following.satisfaction
+    state.trust = following.trust
+    state.loyalty = following.loyalty
+    if config.strategy.adaptive:
+        _adapt_firms(market, config, satisfaction_by_firm, active)
+    return outcome
+
+
+class _Tally(NamedTuple):
+    """Per-firm counts of a period."""
+
+    purchases: NDArray[np.int64]
+    won: NDArray[np.int64]
+    lost: NDArray[np.int64]
+    complaints: NDArray[np.int64]
+    satisfaction_sum: F64
+
+
+class _Following(NamedTuple):
+    """The customers' state for the next period (and who switched)."""
+
+    switched: NDArray[np.bool_]
+    satisfaction: F64
+    trust: F64
+    loyalty: F64
+    tenure: NDArray[np.int32]
+
+
+# --- numpy implementation -------------------------------------------------------------------
+
+
+def _experience(state: CustomerState, market: Market, config: Config, draws: PeriodDraws) -> _Experienced:
+    sat, exp_cfg, wom = config.satisfaction, config.expectations, config.word_of_mouth
+    rows = np.arange(state.n)
+    firm = state.firm
     performance = np.clip(
         market.quality[firm] + state.fit[rows, firm] + market.consistency[firm] * draws.performance_noise, 0.0, 1.0
     )
@@ -106,11 +233,10 @@ def advance(
         neutral_performance=sat.neutral_performance,
     )
     complaint = (transaction < 0.5) & market.recovery_enabled[firm]
-    recovered = complaint & (draws.recovery < market.recovery_success[firm])
-    transaction = np.where(recovered, transaction + market.recovery_softening[firm] * (0.5 - transaction), transaction)
-
-    # 2. Satisfaction, trust, beliefs
-    tenure_years = state.tenure / ppy
+    if draws.recovery is not None:
+        recovered = complaint & (draws.recovery < market.recovery_success[firm])
+        transaction = np.where(recovered, transaction + market.recovery_softening[firm] * (0.5 - transaction), transaction)
+    tenure_years = state.tenure / config.periods_per_year
     satisfaction = behavior.update_cumulative_satisfaction(
         state.satisfaction,
         transaction,
@@ -123,142 +249,71 @@ def advance(
         performance,
         behavior.experience_weight(exp_cfg.experience_weight, tenure_years, sat.tenure_anchoring),
     )
-
-    # 3. Loyalty
     loyalty = loyalty_of(config, satisfaction, trust, state.tenure)
-
-    # 4. Word of mouth
-    positive = negative = 0
-    if wom.enabled and len(network.indices):
+    talk = np.zeros(state.n, dtype=bool)
+    if draws.talk is not None:
         talk = draws.talk < behavior.talk_probability(
-            satisfaction,
-            state.talkativeness,
-            talk_rate=wom.talk_rate,
-            extremity=wom.extremity,
-            negativity=wom.negativity,
+            satisfaction, state.talkativeness, talk_rate=wom.talk_rate, extremity=wom.extremity, negativity=wom.negativity
         )
-        belief, positive, negative = _spread_word_of_mouth(belief, talk, satisfaction, performance, firm, network, rng, config)
-
-    # 5. Survey answers, at the moment of the decision
-    rating = behavior.survey_rating(
-        satisfaction,
-        state.response_bias,
-        config.observation.rating_noise * draws.rating_noise,
-        config.observation.rating_cutoffs,
-    )
-    recommend = behavior.likelihood_to_recommend(
-        satisfaction,
-        loyalty,
-        state.response_bias,
-        config.observation.rating_noise * draws.recommend_noise,
-        curvature=config.observation.recommend_curvature,
-    )
-
-    # 6. Switching
-    new_firm = _choose_firm(state, market, config, belief, loyalty, firm, active, draws)
-    switched = new_firm != firm
-
-    # 7. Economics
-    purchases = np.bincount(firm, minlength=k)
-    won = np.bincount(new_firm[switched], minlength=k)
-    lost = np.bincount(firm[switched], minlength=k)
-    econ = config.economics
-    revenue = market.price * purchases
-    costs = (
-        market.unit_cost * purchases
-        + econ.retention_cost * (purchases - lost)
-        + econ.acquisition_cost * won
-        + market.programme_cost * purchases
-        + market.recovery_cost * np.bincount(firm[complaint], minlength=k)
-    )
-    satisfaction_by_firm = np.divide(
-        np.bincount(firm, weights=satisfaction, minlength=k),
-        purchases,
-        out=np.full(k, np.nan),
-        where=purchases > 0,
-    )
-    outcome = PeriodOutcome(
-        firm_before=firm,
-        satisfaction=satisfaction,
-        loyalty=loyalty,
-        rating=rating,
-        recommend=recommend,
-        switched=switched,
-        messages_positive=positive,
-        messages_negative=negative,
-        purchases=purchases,
-        won=won,
-        lost=lost,
-        revenue=revenue,
-        costs=costs,
-        satisfaction_by_firm=satisfaction_by_firm,
-    )
-
-    # New relationships start with their expectation met, neutral trust and no tenure.
-    state.firm = new_firm.astype(np.int32)
-    state.belief = belief
-    state.tenure = np.where(switched, 0, state.tenure + 1).astype(np.int32)
-    state.satisfaction = satisfaction.copy()  # the outcome keeps the values at the decision
-    state.trust = trust.copy()
-    state.loyalty = loyalty.copy()
-    movers = np.flatnonzero(switched)
-    if len(movers):
-        state.satisfaction[movers] = expected_satisfaction(
-            config, market, belief[movers], state.firm[movers], state.price_sensitivity[movers]
-        )
-        state.trust[movers] = 0.5
-        state.loyalty[movers] = loyalty_of(config, state.satisfaction[movers], state.trust[movers], state.tenure[movers])
-    if config.strategy.adaptive:
-        _adapt_firms(market, config, satisfaction_by_firm, active)
-    return outcome
+    return _Experienced(performance, satisfaction, trust, loyalty, belief, complaint, talk)
 
 
 def _spread_word_of_mouth(
+    state: CustomerState,
     belief: F64,
-    talk: NDArray[np.bool_],
-    satisfaction: F64,
-    performance: F64,
+    talkers: NDArray[np.int64],
+    delivery: F64,
+    lived: _Experienced,
     firm: NDArray[np.int32],
     network: Network,
-    rng: np.random.Generator,
     config: Config,
-) -> tuple[F64, int, int]:
-    """Talkers tell each neighbour (with chance ``reach``) about their firm; listeners update beliefs."""
+) -> tuple[int, int]:
+    """Talkers tell each neighbour (if its delivery draw is below ``reach``) about their firm;
+    listeners update their beliefs (in place). Returns the numbers of positive and negative messages."""
     wom = config.word_of_mouth
     k = belief.shape[1]
-    talkers = np.flatnonzero(talk)
     starts, ends = network.indptr[talkers], network.indptr[talkers + 1]
     counts = ends - starts
     speaker = np.repeat(talkers, counts)
     offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
     listener = network.indices[np.repeat(starts, counts) + offsets]
-    delivered = rng.random(len(listener)) < wom.reach
+    delivered = delivery < wom.reach
     speaker, listener = speaker[delivered], listener[delivered]
-    is_negative = satisfaction[speaker] < 0.5
+    is_negative = lived.satisfaction[speaker] < 0.5
     weight = np.where(is_negative, wom.negative_weight, 1.0)
     slot = listener.astype(np.int64) * k + firm[speaker]
     size = belief.size
-    weight_sum = np.bincount(slot, weights=weight, minlength=size)
-    signal_sum = np.bincount(slot, weights=weight * performance[speaker], minlength=size)
-    updated = behavior.absorb_messages(belief.ravel(), weight_sum, signal_sum, wom.influence).reshape(belief.shape)
+    weight_sum = np.bincount(slot, weights=weight, minlength=size)  # sums in message order
+    signal_sum = np.bincount(slot, weights=weight * lived.performance[speaker], minlength=size)
+    flat = belief.reshape(-1)
+    flat[:] = behavior.absorb_messages(flat, weight_sum, signal_sum, wom.influence)
     n_negative = int(is_negative.sum())
-    return updated, len(speaker) - n_negative, n_negative
+    return len(speaker) - n_negative, n_negative
 
 
-def _choose_firm(
+def _choose(
     state: CustomerState,
     market: Market,
     config: Config,
-    belief: F64,
-    loyalty: F64,
-    firm: NDArray[np.int32],
+    lived: _Experienced,
     active: NDArray[np.bool_],
     draws: PeriodDraws,
-) -> NDArray[np.int64]:
-    """Logit choice among active firms; the current firm carries loyalty and switching cost."""
-    sw = config.switching
-    n = state.n
-    rows = np.arange(n)
+) -> tuple[NDArray[np.int8], NDArray[np.int8], NDArray[np.int32]]:
+    """Survey answers, then the logit choice among active firms (the current firm carries loyalty and
+    switching cost; a variety seeker drops its current firm if another has positive weight)."""
+    sw, obs = config.switching, config.observation
+    rows = np.arange(state.n)
+    firm, belief, loyalty = state.firm, lived.belief, lived.loyalty
+    rating = behavior.survey_rating(
+        lived.satisfaction, state.response_bias, obs.rating_noise * draws.rating_noise, obs.rating_cutoffs
+    )
+    recommend = behavior.likelihood_to_recommend(
+        lived.satisfaction,
+        loyalty,
+        state.response_bias,
+        obs.rating_noise * draws.recommend_noise,
+        curvature=obs.recommend_curvature,
+    )
     value = belief + behavior.price_fairness(
         market.price[None, :], config.economics.reference_price, state.price_sensitivity[:, None]
     )
@@ -266,13 +321,258 @@ def _choose_firm(
     utility[rows, firm] += sw.loyalty_weight * loyalty + state.switching_cost + market.programme_switching_cost[firm]
     utility = np.where(active[None, :], utility / sw.choice_noise, -np.inf)
     weights = np.exp(utility - utility.max(axis=1, keepdims=True))
-    seeks_variety = draws.variety < sw.variety_seeking
-    alternatives_exist = (weights.sum(axis=1) - weights[rows, firm]) > 0.0
-    seekers = np.flatnonzero(seeks_variety & alternatives_exist)
-    weights[seekers, firm[seekers]] = 0.0
+    if draws.variety is not None:
+        others = weights > 0.0
+        others[rows, firm] = False
+        seekers = np.flatnonzero((draws.variety < sw.variety_seeking) & others.any(axis=1))
+        weights[seekers, firm[seekers]] = 0.0
     cumulative = np.cumsum(weights, axis=1)
     target = draws.choice * cumulative[:, -1]
-    return np.minimum((cumulative <= target[:, None]).sum(axis=1), market.k - 1)
+    chosen = (cumulative <= target[:, None]).sum(axis=1)
+    overflow = np.flatnonzero(chosen == market.k)  # rounding put the target at the very top
+    if len(overflow):
+        chosen[overflow] = market.k - 1 - np.argmax(weights[overflow, ::-1] > 0.0, axis=1)
+    return rating, recommend, chosen.astype(np.int32)
+
+
+def _settle(
+    state: CustomerState, market: Market, config: Config, lived: _Experienced, new_firm: NDArray[np.int32]
+) -> tuple[_Tally, _Following]:
+    """Firms' tallies; new relationships start with their expectation met, neutral trust and no tenure."""
+    k, firm = market.k, state.firm
+    switched = new_firm != firm
+    tally = _Tally(
+        purchases=np.bincount(firm, minlength=k),
+        won=np.bincount(new_firm[switched], minlength=k),
+        lost=np.bincount(firm[switched], minlength=k),
+        complaints=np.bincount(firm[lived.complaint], minlength=k),
+        satisfaction_sum=np.bincount(firm, weights=lived.satisfaction, minlength=k),
+    )
+    following = _Following(
+        switched=switched,
+        satisfaction=lived.satisfaction.copy(),  # the outcome keeps the values at the decision
+        trust=lived.trust.copy(),
+        loyalty=lived.loyalty.copy(),
+        tenure=np.where(switched, 0, state.tenure + 1).astype(np.int32),
+    )
+    movers = np.flatnonzero(switched)
+    if len(movers):
+        following.satisfaction[movers] = expected_satisfaction(
+            config, market, lived.belief[movers], new_firm[movers], state.price_sensitivity[movers]
+        )
+        following.trust[movers] = 0.5
+        following.loyalty[movers] = loyalty_of(
+            config, following.satisfaction[movers], following.trust[movers], following.tenure[movers]
+        )
+    return tally, following
+
+
+# --- compiled implementation (numba) --------------------------------------------------------
+
+_EMPTY = np.empty(0)
+
+
+class _Constants(NamedTuple):
+    """The config's numbers as the compiled kernels read them (computed once per config)."""
+
+    experience: F64
+    link: int
+    link_params: F64
+    choose: F64
+    cutoffs: F64
+    settle: F64
+
+
+def _constants(state: CustomerState, config: Config) -> _Constants:
+    cached = state.scratch.get("constants")
+    if cached is not None and cached[0] is config:
+        return cached[1]
+    sat, exp_cfg, lo, wom, sw, obs = (
+        config.satisfaction,
+        config.expectations,
+        config.loyalty,
+        config.word_of_mouth,
+        config.switching,
+        config.observation,
+    )
+    reference_price = config.economics.reference_price
+    constants = _Constants(
+        experience=np.array(
+            [
+                reference_price,
+                sat.sensitivity,
+                sat.loss_aversion,
+                sat.quality_weight,
+                sat.neutral_performance,
+                1.0 - sat.memory,
+                sat.tenure_anchoring,
+                config.periods_per_year,
+                lo.trust_growth,
+                exp_cfg.experience_weight,
+                exp_cfg.advertising_weight,
+                lo.trust_weight,
+                lo.habit_weight,
+                lo.habit_years,
+                wom.talk_rate,
+                wom.extremity,
+                wom.negativity,
+            ]
+        ),
+        link=kernels.LINK_CODES[lo.link],
+        link_params=_link_constants(config),
+        choose=np.array(
+            [
+                reference_price,
+                obs.rating_noise,
+                obs.recommend_curvature,
+                sw.value_weight,
+                sw.loyalty_weight,
+                sw.choice_noise,
+                sw.variety_seeking,
+            ]
+        ),
+        cutoffs=np.asarray(obs.rating_cutoffs, dtype=np.float64),
+        settle=np.array(
+            [
+                reference_price,
+                sat.sensitivity,
+                sat.loss_aversion,
+                sat.quality_weight,
+                sat.neutral_performance,
+                lo.trust_weight,
+                lo.habit_weight,
+                float(behavior.habit(0.0, lo.habit_years)),
+            ]
+        ),
+    )
+    state.scratch["constants"] = (config, constants)
+    return constants
+
+
+def _experience_compiled(state: CustomerState, market: Market, config: Config, draws: PeriodDraws) -> _Experienced:
+    n = state.n
+    constants = _constants(state, config)
+    lived = _Experienced(
+        performance=np.empty(n),
+        satisfaction=np.empty(n),
+        trust=np.empty(n),
+        loyalty=np.empty(n),
+        belief=np.empty_like(state.belief),
+        complaint=np.empty(n, dtype=bool),
+        talk=np.zeros(n, dtype=bool),
+    )
+    (kernels.experience_parallel if n >= kernels.PARALLEL_FROM else kernels.experience)(
+        state.firm,
+        state.tenure,
+        state.belief,
+        state.fit,
+        state.satisfaction,
+        state.trust,
+        state.price_sensitivity,
+        state.talkativeness,
+        market.quality,
+        market.consistency,
+        market.price,
+        market.promise,
+        market.recovery_enabled,
+        market.recovery_success,
+        market.recovery_softening,
+        draws.performance_noise,
+        _EMPTY if draws.recovery is None else draws.recovery,
+        _EMPTY if draws.talk is None else draws.talk,
+        constants.experience,
+        constants.link,
+        constants.link_params,
+        lived.belief,
+        lived.performance,
+        lived.satisfaction,
+        lived.trust,
+        lived.loyalty,
+        lived.complaint,
+        lived.talk,
+    )
+    return lived
+
+
+def _link_constants(config: Config) -> F64:
+    """The six constants the compiled link function reads (see ``kernels._link``)."""
+    lo = config.loyalty
+    constants = np.zeros(6)
+    if lo.link == "threshold":
+        low = float(behavior._sigmoid(-lo.steepness * lo.threshold))  # as in behavior.link_threshold
+        high = float(behavior._sigmoid(lo.steepness * (1.0 - lo.threshold)))
+        constants[:4] = lo.steepness, lo.threshold, low, high
+    elif lo.link == "zone_of_tolerance":
+        link = link_of(config)
+        constants[:4] = lo.zone_low, lo.zone_high, float(link(lo.zone_low)), float(link(lo.zone_high))
+    elif lo.link == "concave":
+        constants[4] = lo.concavity
+    return constants
+
+
+def _spread_compiled(
+    state: CustomerState,
+    belief: F64,
+    talkers: NDArray[np.int64],
+    delivery: F64,
+    lived: _Experienced,
+    firm: NDArray[np.int32],
+    network: Network,
+    config: Config,
+) -> tuple[int, int]:
+    wom = config.word_of_mouth
+    scratch = state.scratch.get("messages")
+    if scratch is None or scratch[0].shape != belief.shape:
+        scratch = state.scratch["messages"] = (np.zeros(belief.shape), np.zeros(belief.shape))
+    return kernels.spread_word_of_mouth(
+        talkers,
+        network.indptr,
+        network.indices,
+        delivery,
+        wom.reach,
+        wom.negative_weight,
+        wom.influence,
+        lived.satisfaction,
+        lived.performance,
+        firm,
+        belief,
+        *scratch,
+    )
+
+
+def _choose_compiled(
+    state: CustomerState,
+    market: Market,
+    config: Config,
+    lived: _Experienced,
+    active: NDArray[np.bool_],
+    draws: PeriodDraws,
+) -> tuple[NDArray[np.int8], NDArray[np.int8], NDArray[np.int32]]:
+    n = state.n
+    constants = _constants(state, config)
+    rating, recommend, chosen = np.empty(n, dtype=np.int8), np.empty(n, dtype=np.int8), np.empty(n, dtype=np.int32)
+    (kernels.choose_parallel if n >= kernels.PARALLEL_FROM else kernels.choose)(
+        state.firm,
+        lived.belief,
+        lived.satisfaction,
+        lived.loyalty,
+        state.response_bias,
+        state.switching_cost,
+        state.price_sensitivity,
+        market.price,
+        market.programme_switching_cost,
+        active,
+        draws.rating_noise,
+        draws.recommend_noise,
+        _EMPTY if draws.variety is None else draws.variety,
+        draws.choice,
+        constants.choose,
+        constants.cutoffs,
+        rating,
+        recommend,
+        chosen,
+    )
+    return rating, recommend, chosen
 
 
 def _adapt_firms(market: Market, config: Config, satisfaction_by_firm: F64, active: NDArray[np.bool_]) -> None:
@@ -282,3 +582,30 @@ def _adapt_firms(market: Market, config: Config, satisfaction_by_firm: F64, acti
     step_up = np.where(below, np.minimum(strategy.adjustment, 1.0 - market.quality), 0.0)
     market.quality = market.quality + step_up
     market.unit_cost = market.unit_cost + strategy.quality_unit_cost * step_up
+
+
+def _settle_compiled(
+    state: CustomerState, market: Market, config: Config, lived: _Experienced, new_firm: NDArray[np.int32]
+) -> tuple[_Tally, _Following]:
+    n, k = state.n, market.k
+    constants = _constants(state, config)
+    tally = _Tally(*(np.zeros(k, dtype=np.int64) for _ in range(4)), satisfaction_sum=np.zeros(k))
+    following = _Following(np.empty(n, dtype=bool), np.empty(n), np.empty(n), np.empty(n), np.empty(n, dtype=np.int32))
+    kernels.settle(
+        state.firm,
+        new_firm,
+        lived.satisfaction,
+        lived.trust,
+        lived.loyalty,
+        state.tenure,
+        lived.complaint,
+        lived.belief,
+        state.price_sensitivity,
+        market.price,
+        constants.settle,
+        constants.link,
+        constants.link_params,
+        *following,
+        *tally,
+    )
+    return tally, following

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from . import behavior
+from . import behavior, kernels
 from .engine import PeriodOutcome
 from .population import Market
 
@@ -31,10 +31,15 @@ BANDS = ("highly_dissatisfied", "dissatisfied", "neutral", "satisfied", "highly_
 SATISFIED_BANDS = (3, 4)
 RATINGS = (1, 2, 3, 4, 5)
 CURVE_BINS = 20  # satisfaction bins of the pooled satisfaction → retention curve
+_SHARE_KEYS = tuple(f"share_{name}" for name in BANDS)
+_BAND_CHURN_KEYS = tuple(f"churn_{name}" for name in BANDS)
+_RATING_CHURN_KEYS = tuple(f"churn_rating_{rating}" for rating in RATINGS)
 
 
 def _ratio(numerator: NDArray | float, denominator: NDArray | float) -> NDArray | float:
     """numerator / denominator, NaN where the denominator is 0."""
+    if isinstance(numerator, int | float) and isinstance(denominator, int | float):
+        return numerator / denominator if denominator > 0 else float("nan")
     num = np.asarray(numerator, dtype=np.float64)
     den = np.asarray(denominator, dtype=np.float64)
     out = np.divide(num, den, out=np.full(np.broadcast(num, den).shape, np.nan), where=den > 0)
@@ -58,6 +63,23 @@ class PeriodCounts:
 
     @classmethod
     def of(cls, outcome: PeriodOutcome) -> PeriodCounts:
+        if kernels.AVAILABLE:
+            band, rating, curve = np.zeros((5, 2), np.int64), np.zeros((5, 2), np.int64), np.zeros((CURVE_BINS, 2), np.int64)
+            switchers, promoters, detractors = kernels.count_period(
+                outcome.satisfaction, outcome.switched, outcome.rating, outcome.recommend, 5, CURVE_BINS, band, rating, curve
+            )
+            return cls(
+                customers=len(outcome.switched),
+                switchers=switchers,
+                band_customers=band[:, 0],
+                band_switchers=band[:, 1],
+                rating_customers=rating[:, 0],
+                rating_switchers=rating[:, 1],
+                promoters=promoters,
+                detractors=detractors,
+                curve_customers=curve[:, 0],
+                curve_switchers=curve[:, 1],
+            )
         band = behavior.satisfaction_band(outcome.satisfaction)
         moved = outcome.switched
         rating = outcome.rating.astype(np.int64) - 1
@@ -86,18 +108,20 @@ def _rates(counts: PeriodCounts, periods_per_year: int) -> dict[str, float]:
     row = {
         "churn_rate": churn,
         "retention_rate": 1.0 - churn,
-        "annualised_churn": float(behavior.annualise(churn, periods_per_year)),
+        "annualised_churn": 1.0 - (1.0 - churn) ** periods_per_year,  # behavior.annualise, on a number
         "satisfied_defector_share": _ratio(counts.satisfied_defectors, counts.switchers),
         "nps": 100.0 * (counts.promoters - counts.detractors) / counts.customers,
         "promoter_share": counts.promoters / counts.customers,
         "detractor_share": counts.detractors / counts.customers,
     }
-    band_churn = _ratio(counts.band_switchers, counts.band_customers)
-    rating_churn = _ratio(counts.rating_switchers, counts.rating_customers)
-    for i, name in enumerate(BANDS):
-        row[f"churn_{name}"] = float(band_churn[i])
-    for i, rating in enumerate(RATINGS):
-        row[f"churn_rating_{rating}"] = float(rating_churn[i])
+    for key, switchers, customers in zip(
+        _BAND_CHURN_KEYS, counts.band_switchers.tolist(), counts.band_customers.tolist(), strict=True
+    ):
+        row[key] = _ratio(switchers, customers)
+    for key, switchers, customers in zip(
+        _RATING_CHURN_KEYS, counts.rating_switchers.tolist(), counts.rating_customers.tolist(), strict=True
+    ):
+        row[key] = _ratio(switchers, customers)
     return row
 
 
@@ -115,15 +139,15 @@ def market_metrics(
         "sd_satisfaction": float(s.std()),
         "mean_loyalty": float(outcome.loyalty.mean()),
         "mean_expectation": mean_expectation,
-        "mean_rating": float(outcome.rating.mean()),
+        "mean_rating": float(np.dot(RATINGS, counts.rating_customers)) / counts.customers,
         "hhi": float(np.sum(shares**2)),
         "wom_positive": outcome.messages_positive,
         "wom_negative": outcome.messages_negative,
         "revenue": float(outcome.revenue.sum()),
         "profit": float((outcome.revenue - outcome.costs).sum()),
     }
-    for i, name in enumerate(BANDS):
-        row[f"share_{name}"] = counts.band_customers[i] / counts.customers
+    for key, customers in zip(_SHARE_KEYS, counts.band_customers.tolist(), strict=True):
+        row[key] = customers / counts.customers
     row.update(_rates(counts, periods_per_year))
     return row, counts
 
@@ -142,29 +166,26 @@ def firm_metrics(
     discount_per_period: float,
 ) -> list[dict[str, float | str]]:
     """One row per firm for this period."""
-    n = customers_after.sum()
     retention = _ratio(outcome.purchases - outcome.lost, outcome.purchases)
     margin = market.price - market.unit_cost - retention_cost - market.programme_cost
-    value = clv(margin, np.nan_to_num(retention, nan=0.0), discount_per_period)
+    value = clv(margin, np.where(np.isnan(retention), 0.0, retention), discount_per_period)
+    columns = {
+        "customers": customers_after.tolist(),
+        "share": (customers_after / customers_after.sum()).tolist(),
+        "purchases": outcome.purchases.tolist(),
+        "won": outcome.won.tolist(),
+        "lost": outcome.lost.tolist(),
+        "retention_rate": retention.tolist(),
+        "mean_satisfaction": outcome.satisfaction_by_firm.tolist(),
+        "revenue": outcome.revenue.tolist(),
+        "costs": outcome.costs.tolist(),
+        "profit": (outcome.revenue - outcome.costs).tolist(),
+        "clv": value.tolist(),
+        "quality": market.quality.tolist(),
+        "price": market.price.tolist(),
+    }
     return [
-        {
-            "step": step,
-            "firm": name,
-            "customers": int(customers_after[i]),
-            "share": float(customers_after[i] / n),
-            "purchases": int(outcome.purchases[i]),
-            "won": int(outcome.won[i]),
-            "lost": int(outcome.lost[i]),
-            "retention_rate": float(retention[i]),
-            "mean_satisfaction": float(outcome.satisfaction_by_firm[i]),
-            "revenue": float(outcome.revenue[i]),
-            "costs": float(outcome.costs[i]),
-            "profit": float(outcome.revenue[i] - outcome.costs[i]),
-            "clv": float(value[i]),
-            "quality": float(market.quality[i]),
-            "price": float(market.price[i]),
-        }
-        for i, name in enumerate(market.names)
+        {"step": step, "firm": name, **{key: column[i] for key, column in columns.items()}} for i, name in enumerate(market.names)
     ]
 
 

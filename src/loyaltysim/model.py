@@ -37,6 +37,16 @@ def _metric_reporter(name: str):
     return report
 
 
+def _firm_reporter(name: str):
+    """Reads a firm's value from the model's latest firm rows (a period's firm metrics are computed once)."""
+
+    def report(firm: Firm) -> float:
+        return firm.model.last_firm_rows[firm.index][name]
+
+    report.__name__ = report.__qualname__ = name
+    return report
+
+
 class LoyaltyModel(mesa.Model):
     """A market of customers (arrays) and firms (Mesa agents).
 
@@ -92,7 +102,7 @@ class LoyaltyModel(mesa.Model):
         self.panel_ids = np.unique(np.linspace(0, config.customers.n - 1, panel).astype(np.int64)) if panel else None
         self.datacollector = mesa.DataCollector(
             model_reporters={name: _metric_reporter(name) for name in HEADLINE_METRICS},
-            agenttype_reporters={Firm: {"share": "share", "quality": "quality", "profit": "profit"}},
+            agenttype_reporters={Firm: {name: _firm_reporter(name) for name in ("share", "quality", "profit")}},
         )
 
     # --- stepping --------------------------------------------------------------------------

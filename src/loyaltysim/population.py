@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -42,6 +43,8 @@ class CustomerState:
     talkativeness: F64
     response_bias: F64
     segment: NDArray[np.int16]
+    scratch: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """Reusable work buffers of the engine (not part of the state)."""
 
     @property
     def n(self) -> int:

@@ -1,0 +1,186 @@
+"""Docking: the vectorised engine (each kernel) and the per-customer reference model are the same model.
+
+Same config, same seed → the same choices, ratings and counts, and the same continuous state to
+1e-12, every step, across link functions, network types and feature switches.
+"""
+
+import networkx as nx
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from loyaltysim import LoyaltyModel, engine
+from loyaltysim.config import LINK_FUNCTIONS
+from loyaltysim.reference_model import ReferenceModel
+
+from .conftest import small_config
+
+STEPS = 50
+TOLERANCE = 1e-12
+
+
+def dock(config, kernel: str, steps: int = STEPS) -> LoyaltyModel:
+    """Step the engine and the reference side by side and compare everything after each step."""
+    model = LoyaltyModel(config)
+    reference = ReferenceModel.copy_of(model)
+    for _ in range(steps):
+        model.step()
+        record = reference.step()
+        outcome, state, expected = model.last_outcome, model.state, reference.state_arrays()
+        step = model.steps
+        for name in ("rating", "recommend", "switched", "purchases", "won", "lost"):
+            assert_array_equal(getattr(outcome, name), getattr(record, name), err_msg=f"{name}, step {step}")
+        assert (outcome.messages_positive, outcome.messages_negative) == (record.messages_positive, record.messages_negative)
+        for name in ("satisfaction", "loyalty", "satisfaction_by_firm"):
+            assert_allclose(getattr(outcome, name), getattr(record, name), rtol=0, atol=TOLERANCE, err_msg=f"{name}, step {step}")
+        assert_array_equal(state.firm, expected["firm"], err_msg=f"firm, step {step}")
+        assert_array_equal(state.tenure, expected["tenure"], err_msg=f"tenure, step {step}")
+        for name in ("belief", "satisfaction", "trust", "loyalty"):
+            assert_allclose(getattr(state, name), expected[name], rtol=0, atol=TOLERANCE, err_msg=f"{name}, step {step}")
+        assert_allclose(model.market.quality, reference.market.quality, rtol=0, atol=TOLERANCE)
+        assert_allclose(model.market.unit_cost, reference.market.unit_cost, rtol=0, atol=TOLERANCE)
+    return model
+
+
+@pytest.fixture(params=engine.KERNELS)
+def kernel(request, monkeypatch):
+    monkeypatch.setattr(engine, "KERNEL", request.param)
+    return request.param
+
+
+@pytest.mark.parametrize("link", LINK_FUNCTIONS)
+def test_every_link_function(kernel, link):
+    model = dock(small_config(customers__n=120, loyalty__link=link), kernel)
+    assert model.totals.counts.switchers > 0  # the comparison covered switching
+
+
+@pytest.mark.parametrize("network", ["watts_strogatz", "barabasi_albert", "erdos_renyi", "complete", "none"])
+def test_every_network_type(kernel, network):
+    dock(small_config(customers__n=90, network__type=network, network__degree=6), kernel)
+
+
+def test_network_from_file(kernel, tmp_path):
+    path = tmp_path / "friends.edgelist"
+    nx.write_edgelist(nx.random_regular_graph(4, 80, seed=3), path, data=False)
+    dock(small_config(customers__n=80, network__type="file", network__path=str(path)), kernel)
+
+
+SWITCHES = {
+    "no word of mouth": {"word_of_mouth.enabled": False},
+    "loud word of mouth": {"word_of_mouth.talk_rate": 1.0, "word_of_mouth.reach": 0.9, "word_of_mouth.influence": 0.6},
+    "loyalty programme": {"firms.0.loyalty_programme.enabled": True, "firms.3.loyalty_programme.enabled": True},
+    "service recovery": {"firms.1.service_recovery.enabled": True, "firms.4.service_recovery.enabled": True},
+    "adaptive firms": {"strategy.adaptive": True, "strategy.satisfaction_target": 0.8},
+    "market entry": {"firms.2.enters_at": 15, "firms.4.enters_at": 30},
+    "segments": {
+        "customers.segments": [
+            {"name": "hunters", "share": 0.3, "price_sensitivity": 0.9, "switching_cost": 0.5},
+            {"name": "fans", "share": 0.2, "talkativeness": 3.0, "initial_expectation": 0.8},
+        ]
+    },
+    "variety seeking": {"switching.variety_seeking": 0.3},
+    "no variety seeking, noisy choice": {"switching.variety_seeking": 0.0, "switching.choice_noise": 2.5},
+    "everything": {
+        "firms.0.loyalty_programme.enabled": True,
+        "firms.1.service_recovery.enabled": True,
+        "strategy.adaptive": True,
+        "firms.2.enters_at": 10,
+        "switching.variety_seeking": 0.05,
+        "customers.fit": 0.0,
+        "loyalty.link": "zone_of_tolerance",
+    },
+}
+
+
+@pytest.mark.parametrize("switches", SWITCHES.values(), ids=SWITCHES.keys())
+def test_feature_switches(kernel, switches):
+    dock(small_config(customers__n=100, **switches), kernel)
+
+
+def test_kernels_agree_on_a_larger_market(monkeypatch):
+    """Without the reference (too slow here): every kernel gives the same run for 2,000 customers."""
+    runs = []
+    for kernel in engine.KERNELS:
+        monkeypatch.setattr(engine, "KERNEL", kernel)
+        runs.append(LoyaltyModel(small_config(customers__n=2000, run__steps=60)).run())
+    for other in runs[1:]:
+        assert_array_equal(runs[0].state.firm, other.state.firm)
+        assert_allclose(runs[0].state.belief, other.state.belief, rtol=0, atol=TOLERANCE)
+        assert_allclose(runs[0].timeseries(), other.timeseries(), rtol=0, atol=TOLERANCE)
+
+
+def test_docking_detects_a_different_rule(monkeypatch):
+    """The comparison can fail: a reference with a slightly different rule is caught within a few steps."""
+    from loyaltysim import reference_model
+
+    original = reference_model.Customer.listen
+
+    def louder(self, config):
+        self.heard_weight = [1.01 * w for w in self.heard_weight]
+        original(self, config)
+
+    monkeypatch.setattr(reference_model.Customer, "listen", louder)
+    with pytest.raises(AssertionError):
+        dock(small_config(customers__n=100), engine.KERNEL, steps=10)
+
+
+def test_unknown_kernel_is_refused():
+    model = LoyaltyModel(small_config(customers__n=50))
+    with pytest.raises(ValueError, match="kernel must be one of"):
+        engine.advance(model.state, model.market, model.config, model.network, model.rng, 1, kernel="fortran")
+    assert np.isfinite(model.state.satisfaction).all()
+
+
+@pytest.mark.skipif("numba" not in engine.KERNELS, reason="numba is not installed")
+def test_parallel_kernels_give_identical_results(monkeypatch):
+    """Large markets run the per-customer kernels on all cores: bit for bit the same run."""
+    from loyaltysim import kernels
+
+    monkeypatch.setattr(engine, "KERNEL", "numba")
+    runs = []
+    for parallel_from in (10**9, 0):
+        monkeypatch.setattr(kernels, "PARALLEL_FROM", parallel_from)
+        runs.append(LoyaltyModel(small_config(customers__n=3 * kernels.CHUNK + 7, run__steps=15)).run())
+    serial, parallel = runs
+    for name in ("firm", "tenure", "belief", "satisfaction", "trust", "loyalty"):
+        assert_array_equal(getattr(serial.state, name), getattr(parallel.state, name), err_msg=name)
+    assert serial.timeseries().equals(parallel.timeseries())
+
+
+def test_rows_of_switched_off_rules_are_not_drawn():
+    """The draw layout: 3 normal rows, then only the uniform rows whose rule is on, then choice."""
+    a, b = np.random.default_rng(1), np.random.default_rng(1)
+    draws = engine.draw_period(a, 10, recovery=False, talk=True, variety=False)
+    assert draws.recovery is None and draws.variety is None
+    normal = b.standard_normal((3, 10))
+    uniform = b.random((2, 10))
+    assert_array_equal(draws.performance_noise, normal[0])
+    assert_array_equal(draws.talk, uniform[0])
+    assert_array_equal(draws.choice, uniform[1])
+    assert a.random() == b.random()  # nothing else consumed
+
+
+WITHOUT_NUMBA = """
+import sys
+sys.modules["numba"] = None  # as if numba were not installed
+from loyaltysim import LoyaltyModel, engine, kernels
+from tests.conftest import small_config
+assert not kernels.AVAILABLE and engine.KERNELS == ("numpy",)
+LoyaltyModel(small_config(customers__n=400, run__steps=30)).run().timeseries().to_parquet(sys.argv[1])
+"""
+
+
+def test_runs_without_numba_match(tmp_path):
+    """The pure-numpy installation (no numba) gives the same run as this one."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pandas as pd
+
+    out = tmp_path / "timeseries.parquet"
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-c", WITHOUT_NUMBA, str(out)], cwd=root, check=True)
+    here = LoyaltyModel(small_config(customers__n=400, run__steps=30)).run().timeseries()
+    there = pd.read_parquet(out)
+    assert_allclose(here.to_numpy(dtype=float), there[here.columns].to_numpy(dtype=float), rtol=1e-12, atol=1e-12)
