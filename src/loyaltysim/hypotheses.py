@@ -309,7 +309,7 @@ def _segmented(
 
 def _spline_comparison(s: np.ndarray, stays: np.ndarray, switchers: np.ndarray, df: int) -> tuple[float, float, float]:
     """(AIC, LR statistic vs linear, p-value) of a natural cubic regression spline in satisfaction."""
-    basis = np.asarray(patsy.dmatrix(f"cr(s, df={df})", {"s": s}))
+    basis = np.asarray(patsy.dmatrix(f"cr(s, df={df}, constraints='center')", {"s": s}))
     spline = _binomial(stays, switchers, basis)
     linear = _binomial(stays, switchers, np.column_stack([np.ones_like(s), s]))
     lr = max(2.0 * (spline.llf - linear.llf), 0.0)
