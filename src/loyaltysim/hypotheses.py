@@ -202,7 +202,8 @@ def satisfaction_trap(
     Effect: mean over replicates of ``satisfied_defector_share`` (share of switchers whose latent
     satisfaction was in the satisfied bands), with a bootstrap CI over replicates. Supported when
     the CI lies above ``level`` and the cell's mean satisfaction is at least ``min_satisfaction``;
-    not supported when the CI lies below ``level`` or satisfaction is not high.
+    not supported when the CI lies below ``level`` or satisfaction is not high. The statistic is a
+    one-sample t against ``level`` (one-sided p-value).
     """
     results = []
     for cell, group in _cells(runs, by):
@@ -215,14 +216,14 @@ def satisfaction_trap(
         if satisfaction < min_satisfaction:
             verdict = "not supported"
             note += f" is below {min_satisfaction} (satisfaction is not high here)"
-        p_value = _one_sample_p(shares, level)
+        statistic, p_value = _one_sample_t(shares, level)
         results.append(
             HypothesisResult(
                 test="satisfaction_trap",
                 cell=cell,
                 verdict=verdict,
-                statistic=estimate,
-                effect=estimate - level,
+                statistic=statistic,
+                effect=estimate,
                 ci_low=low,
                 ci_high=high,
                 p_value=p_value,
@@ -244,11 +245,12 @@ def _bootstrap_mean_ci(values: np.ndarray, confidence: float, n_boot: int, seed:
     return float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
-def _one_sample_p(values: np.ndarray, level: float) -> float:
-    """One-sided p-value of H0: mean ≤ level (t-test over replicates)."""
+def _one_sample_t(values: np.ndarray, level: float) -> tuple[float, float]:
+    """t statistic and one-sided p-value of H0: mean ≤ level, over replicates."""
     if len(values) < 2 or np.ptp(values) == 0:
-        return math.nan
-    return float(stats.ttest_1samp(values, level, alternative="greater").pvalue)
+        return math.nan, math.nan
+    test = stats.ttest_1samp(values, level, alternative="greater")
+    return float(test.statistic), float(test.pvalue)
 
 
 # --- 2. nonlinear link -----------------------------------------------------------------------------
