@@ -99,8 +99,9 @@ def test_satisfaction_trap_per_cell():
     assert len(results) == 4
     trap = results["customers.switching_cost.mean=1, switching.variety_seeking=0"]
     assert trap.verdict == "supported"
-    assert trap.ci_low > 0.5 and trap.ci_low < trap.statistic < trap.ci_high and trap.n == 12
-    assert trap.statistic == pytest.approx(0.75, abs=0.03)
+    assert trap.ci_low > 0.5 and trap.ci_low < trap.effect < trap.ci_high and trap.n == 12
+    assert trap.effect == pytest.approx(0.75, abs=0.03)
+    assert trap.statistic > 10 and trap.p_value < 1e-6  # one-sample t against the level
     assert results["customers.switching_cost.mean=9, switching.variety_seeking=0"].verdict == "not supported"
     unhappy = results["customers.switching_cost.mean=1, switching.variety_seeking=0.01"]
     assert unhappy.verdict == "not supported" and "below 0.6" in unhappy.note
