@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -301,3 +302,23 @@ def test_nonlinear_link_on_model_output(link, reports_threshold):
     assert (result.verdict == "supported") is reports_threshold, result
     if reports_threshold:
         assert 0.0 < result.details["threshold_low"] < result.details["threshold_high"] < 1.0
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"test": "trap"}, "unknown test 'trap'"),
+        ({"label": "x"}, "with a 'test' key"),
+        ({"test": "satisfaction_trap", "levl": 0.5}, "levl: unknown option of test 'satisfaction_trap'; allowed: level"),
+        ({"test": "moderation"}, "moderator: test 'moderation' needs this option"),
+        ({"test": "moderation", "moderator": "customers.fit"}, "'customers.fit' is not a factor of this experiment"),
+        ({"test": "difference", "metric": "nps", "factor": "x.a", "a": 1, "b": 2, "by": ["x.b"]}, "'x.b' is not a factor"),
+    ],
+)
+def test_check_spec_names_the_problem(spec, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        hypotheses.check_spec(spec, ["x.a"])
+
+
+def test_check_spec_accepts_a_valid_spec():
+    hypotheses.check_spec({"test": "moderation", "label": "m", "moderator": "x.a", "direction": "less"}, ["x.a"])

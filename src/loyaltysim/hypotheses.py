@@ -21,6 +21,7 @@ hypothesised direction and a smallest effect of interest ``min_effect``:
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 from collections.abc import Callable, Iterator, Sequence
@@ -37,6 +38,7 @@ __all__ = [
     "TESTS",
     "VERDICTS",
     "HypothesisResult",
+    "check_spec",
     "decide",
     "difference",
     "evaluate",
@@ -656,3 +658,31 @@ def results_frame(rows: Sequence[dict[str, Any] | HypothesisResult]) -> pd.DataF
     for record in records:
         record["details"] = json.dumps(record.get("details", {}), sort_keys=True)
     return pd.DataFrame.from_records(records)
+
+
+def check_spec(spec: dict[str, Any], factors: Sequence[str]) -> None:
+    """Validate one hypothesis spec ``{test, label?, **options}`` against its test and the design's factors.
+
+    Raises
+    ------
+    ValueError
+        Unknown test, unknown or missing option, or a column option naming no factor.
+    """
+    if not isinstance(spec, dict) or "test" not in spec:
+        raise ValueError(f"expected a mapping with a 'test' key (one of {sorted(TESTS)}), got {spec!r}")
+    name = spec["test"]
+    if name not in TESTS:
+        raise ValueError(f"test: unknown test {name!r}; expected one of {sorted(TESTS)}")
+    parameters = inspect.signature(TESTS[name]).parameters
+    options = {k: v for k, v in spec.items() if k not in ("test", "label")}
+    allowed = [p for p, v in parameters.items() if v.kind is inspect.Parameter.KEYWORD_ONLY]
+    for key in options:
+        if key not in allowed:
+            raise ValueError(f"{key}: unknown option of test {name!r}; allowed: {', '.join(allowed)}")
+    for key in allowed:
+        if parameters[key].default is inspect.Parameter.empty and key not in options:
+            raise ValueError(f"{key}: test {name!r} needs this option")
+    columns = [options[k] for k in ("moderator", "factor") if k in options] + list(options.get("by") or [])
+    for column in columns:
+        if column not in factors:
+            raise ValueError(f"{column!r} is not a factor of this experiment; factors: {', '.join(factors) or 'none'}")
