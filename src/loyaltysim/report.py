@@ -20,10 +20,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from . import analysis, experiment_plots
-from .hypotheses import factor_columns
-from .storage import now_iso, write_bytes, write_text
+from .hypotheses import evaluate, factor_columns
+from .storage import now_iso, write_bytes, write_parquet, write_text
 
-__all__ = ["Block", "build_report", "render_html", "render_markdown", "write_report"]
+__all__ = ["Block", "build_report", "render_html", "render_markdown", "report_sweep", "write_report"]
 
 MAX_CONDITIONS = 8  # more conditions than this make the curve and band figures unreadable
 
@@ -264,3 +264,29 @@ def write_report(folder: str | Path, blocks: Sequence[Block]) -> dict[str, Path]
         if block.figure is not None:
             plt.close(block.figure)
     return {"markdown": folder / "report.md", "html": folder / "report.html", **written}
+
+
+def report_sweep(folder: str | Path) -> dict[str, Path]:
+    """Evaluate a finished sweep's hypotheses (``hypotheses.parquet``) and write its report.
+
+    The hypotheses and report options come from the experiment recorded in ``manifest.json``.
+    """
+    from .results import load_results
+
+    results = load_results(folder)
+    folder = Path(folder)
+    experiment = results.manifest.get("experiment", {})
+    specs = experiment.get("hypotheses") or []
+    hypotheses = evaluate(specs, results.runs, results.curves) if specs else pd.DataFrame()
+    write_parquet(hypotheses, folder / "hypotheses.parquet")
+    options = experiment.get("report") or {}
+    blocks = build_report(
+        results.runs,
+        results.curves,
+        results.timeseries,
+        results.manifest,
+        hypotheses,
+        heatmap=options.get("heatmap"),
+        by=options.get("by"),
+    )
+    return {"hypotheses": folder / "hypotheses.parquet", **write_report(folder, blocks)}
