@@ -118,7 +118,10 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "validate",
         help="check a scenario file and say what is wrong or that it is fine",
-        epilog="example:\n  loyaltysim validate configs/my_market.yaml --set customers.n=500",
+        description="Check a scenario file (after extends and --set) without running it. Prints a one-line "
+        "summary, or every problem with its file and key path and exits with status 2.",
+        epilog="examples:\n  loyaltysim validate configs/my_market.yaml\n"
+        "  loyaltysim validate configs/my_market.yaml --set customers.n=500 --set loyalty.link=concave",
         formatter_class=_Formatter,
     )
     _add_config_options(p)
@@ -129,6 +132,8 @@ def _add_config(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "config",
         help="show a resolved scenario, or explain the config keys",
+        description="Print a scenario as YAML with every value resolved (defaults, extends, --set), "
+        "or describe the config keys: type, default, allowed range and meaning.",
         epilog="examples:\n  loyaltysim config configs/near_monopoly.yaml   # every value, after extends\n"
         "  loyaltysim config --explain switching        # keys containing 'switching'\n"
         "  loyaltysim config --reference > docs/config-reference.md",
@@ -140,16 +145,88 @@ def _add_config(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_cmd_config)
 
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_run, _add_validate, _add_config]
+EPILOG_SWEEP = """examples:
+  loyaltysim sweep experiments/demo_sweep.yaml                      # all cores, results/demo_sweep/
+  loyaltysim sweep experiments/demo_sweep.yaml --set replicates=5 --set customers.n=500
+  loyaltysim sweep experiments/demo_sweep.yaml --resume             # after Ctrl-C or a crash
+  loyaltysim sweep experiments/demo_sweep.yaml --scheduler tcp://10.0.0.5:8786   # a Dask cluster
+
+--set PATH=VALUE sets an experiment key (replicates, samples, seed, ...),
+factors.<config path>, overrides.<config path>, or else a config value of every run.
+"""
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from .execution import summary_line, sweep
+
+    try:
+        results = sweep(
+            args.experiment,
+            overrides=_overrides(args.set),
+            out=args.out,
+            executor=args.executor,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            resume=args.resume,
+            batch_size=args.batch_size,
+            progress=None if not args.quiet else False,
+        )
+    except KeyboardInterrupt:
+        print("finished runs are saved; continue with the same command and --resume", file=sys.stderr)
+        raise
+    failed = results.failed
+    if not args.quiet:
+        print(summary_line(results))
+    if len(failed):
+        print(f"{len(failed)} runs failed (rerun with --resume to retry them):", file=sys.stderr)
+        for row in failed.head(20).itertuples():
+            print(f"  run {row.run_id}: {row.error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _add_sweep(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sweep",
+        help="run an experiment: a design of factor values × replicates, in parallel, resumable",
+        description="Run every run of an experiment file and write runs.parquet, timeseries.parquet, "
+        "curves.parquet and manifest.json (default folder results/<name>/). Finished runs are saved as "
+        "they complete; after an interruption, rerun with --resume.",
+        epilog=EPILOG_SWEEP,
+        formatter_class=_Formatter,
+    )
+    p.add_argument("experiment", help="experiment YAML file (e.g. experiments/demo_sweep.yaml)")
+    p.add_argument("--workers", type=int, help="worker processes (default: number of cores)")
+    p.add_argument("--executor", choices=["serial", "process", "dask"], default="process", help="where runs execute")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address (implies --executor dask)")
+    p.add_argument("--resume", action="store_true", help="continue the sweep in the results folder")
+    p.add_argument("--out", help="results folder (default: results/<experiment name>)")
+    p.add_argument("--batch-size", type=int, help="runs per task and checkpoint chunk (default: automatic)")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="PATH=VALUE",
+        help="override an experiment key or a config value, e.g. --set replicates=5 (repeatable)",
+    )
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(handler=_cmd_sweep)
+
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_run, _add_validate, _add_config, _add_sweep]
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
         prog="loyaltysim",
-        description="Agent-based simulation of customer satisfaction, loyalty and switching.",
-        epilog="examples:\n  loyaltysim run configs/baseline.yaml\n  loyaltysim validate configs/baseline.yaml\n"
-        "  loyaltysim config --explain loyalty\n\nRun 'loyaltysim COMMAND --help' for a command's options.",
+        description="Agent-based simulation of customer satisfaction, loyalty and switching. "
+        "Scenarios are YAML files (see configs/); every value can be overridden with --set PATH=VALUE.",
+        epilog="examples:\n  loyaltysim run configs/baseline.yaml\n"
+        "  loyaltysim run configs/fierce_competition.yaml --set customers.n=5000 --seed 7\n"
+        "  loyaltysim validate configs/baseline.yaml\n  loyaltysim config --explain loyalty\n\n"
+        "Run 'loyaltysim COMMAND --help' for a command's options and examples.\n"
+        "Exit status: 0 success, 1 unexpected failure, 2 bad input (the message names file and key), "
+        "130 interrupted.\nDocs: docs/tutorials/, docs/ODD.md (the model), docs/config-reference.md (every key).",
         formatter_class=_Formatter,
     )
     parser.add_argument("--version", action="version", version=f"loyaltysim {__version__}")

@@ -1,0 +1,74 @@
+"""The docs stay true to the code: links resolve, functions named in the ODD exist, citation metadata match."""
+
+import importlib
+import re
+import tomllib
+
+import pytest
+import yaml
+
+from loyaltysim.cli import build_parser
+
+from .conftest import ROOT
+
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+MODULES = ("behavior", "engine", "population", "metrics", "network", "agents", "model", "runner", "loading", "reference")
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=[str(p.relative_to(ROOT)) for p in DOCS])
+def test_relative_links_resolve(doc):
+    targets = [t for t in LINK.findall(doc.read_text(encoding="utf-8")) if "://" not in t]
+    missing = [t for t in targets if not (doc.parent / t).exists()]
+    assert not missing, f"{doc.name}: broken links {missing}"
+
+
+def test_functions_named_in_the_odd_exist():
+    text = (ROOT / "docs" / "ODD.md").read_text(encoding="utf-8")
+    config_keys = {"network.path", "network.type"}
+    names = {n for n in re.findall(rf"`((?:{'|'.join(MODULES)})\.\w+)`", text) if not n.endswith(".py")} - config_keys
+    assert len(names) > 25
+    missing = []
+    for name in sorted(names):
+        module, attribute = name.split(".")
+        if not hasattr(importlib.import_module(f"loyaltysim.{module}"), attribute):
+            missing.append(name)
+    assert not missing, f"docs/ODD.md names functions that do not exist: {missing}"
+
+
+def _in_code(name: str) -> bool:
+    module, attribute = name.split(".")
+    try:
+        return hasattr(importlib.import_module(f"loyaltysim.{module}"), attribute)
+    except ImportError:
+        return False
+
+
+def test_config_keys_named_in_the_odd_exist():
+    from loyaltysim.reference import iter_keys
+
+    keys = {k.path for k in iter_keys()}
+    text = (ROOT / "docs" / "ODD.md").read_text(encoding="utf-8")
+    sections = ("run", "customers", "satisfaction", "expectations", "loyalty", "switching", "word_of_mouth", "network")
+    sections += ("economics", "strategy", "observation")
+    named = {n for n in re.findall(rf"`((?:{'|'.join(sections)})\.\w+)`", text) if not n.endswith(".parquet") and not _in_code(n)}
+    assert named and not named - keys, f"unknown keys in docs/ODD.md: {named - keys}"
+
+
+def test_citation_is_cff_1_2_with_the_package_version():
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert citation["cff-version"] == "1.2.0"
+    assert citation["version"] == project["version"]
+    assert citation["authors"] == [{"name": "loyaltysim developers"}]
+    assert citation["message"] and citation["title"].startswith("loyaltysim")
+
+
+def test_every_command_help_shows_an_example():
+    parser = build_parser()
+    assert "examples:" in parser.format_help()
+    subparsers = next(a for a in parser._actions if a.dest == "command").choices
+    for name, sub in subparsers.items():
+        text = sub.format_help()
+        assert re.search(r"examples?:\n\s+loyaltysim " + name, text), f"'loyaltysim {name} --help' shows no example"
+        assert sub.description, f"'loyaltysim {name} --help' has no description"
