@@ -20,6 +20,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from . import analysis, experiment_plots
+from .errors import ConfigError
 from .hypotheses import evaluate, factor_columns
 from .storage import now_iso, write_bytes, write_parquet, write_text
 
@@ -277,6 +278,9 @@ def report_sweep(folder: str | Path) -> dict[str, Path]:
     folder = Path(folder)
     experiment = results.manifest.get("experiment", {})
     specs = experiment.get("hypotheses") or []
+    finished = results.runs[results.runs["status"] == "ok"] if len(results.runs) else results.runs
+    if finished.empty:
+        raise ConfigError("no finished runs to report on", source=folder)
     hypotheses = evaluate(specs, results.runs, results.curves) if specs else pd.DataFrame()
     write_parquet(hypotheses, folder / "hypotheses.parquet")
     options = experiment.get("report") or {}
