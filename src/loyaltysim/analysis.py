@@ -20,13 +20,18 @@ __all__ = ["band_churn", "cell_means", "condition_labels", "fitted_retention", "
 
 
 def condition_labels(runs: pd.DataFrame, by: Sequence[str] | None = None) -> pd.Series:
-    """One label per run (indexed by run_id) naming its values of ``by`` (default: every factor)."""
+    """One label per run (indexed by run_id) naming its values of ``by`` (default: every factor).
+
+    The labels are an ordered categorical, in the order of the factor values.
+    """
     ok = runs[runs["status"] == "ok"] if "status" in runs.columns else runs
     columns = factor_columns(ok) if by is None else list(by)
     if not columns:
         return pd.Series("all runs", index=ok["run_id"].to_numpy(), name="condition")
+    ok = ok.sort_values(columns, kind="stable")
     labels = ok[columns].astype(str).apply(lambda row: ", ".join(f"{c}={v}" for c, v in row.items()), axis=1)
-    return pd.Series(labels.to_numpy(), index=ok["run_id"].to_numpy(), name="condition")
+    order = pd.CategoricalDtype(labels.unique(), ordered=True)  # the factors' own order, not the labels' text order
+    return pd.Series(labels.to_numpy(), index=ok["run_id"].to_numpy(), name="condition", dtype=order)
 
 
 def cell_means(runs: pd.DataFrame, x: str, y: str, metric: str) -> pd.DataFrame:
@@ -51,7 +56,7 @@ def fitted_retention(
     """
     labels = condition_labels(runs, by)
     frames = []
-    for condition, ids in labels.groupby(labels, sort=True):
+    for condition, ids in labels.groupby(labels, sort=True, observed=True):
         data = curves[curves["run_id"].isin(ids.index) & (curves["customer_periods"] > 0)]
         s = 0.5 * (data["satisfaction_low"] + data["satisfaction_high"]).to_numpy()
         basis = patsy.dmatrix(f"cr(s, df={spline_df}, constraints='center')", {"s": s})
@@ -99,7 +104,8 @@ def band_churn(
     per_run["condition"] = labels.reindex(per_run["run_id"]).to_numpy()
     per_run["churn"] = per_run["switchers"] / per_run["customer_periods"].where(per_run["customer_periods"] > 0)
     rows = []
-    for (condition, band), group in per_run.groupby(["condition", "band"], sort=True):
+    per_run["condition"] = per_run["condition"].astype(labels.dtype)
+    for (condition, band), group in per_run.groupby(["condition", "band"], sort=True, observed=True):
         values = group["churn"].dropna().to_numpy()
         pooled = group["switchers"].sum() / max(group["customer_periods"].sum(), 1)
         low = high = np.nan
@@ -135,7 +141,7 @@ def share_trajectories(
         id_vars=["run_id", "step"], value_vars=columns, var_name="firm", value_name="share"
     )
     long["firm"] = long["firm"].str.removeprefix(prefix)
-    long["condition"] = labels.reindex(long["run_id"]).to_numpy()
-    grouped = long.dropna(subset=["share"]).groupby(["condition", "firm", "step"], sort=True)["share"]
+    long["condition"] = pd.Categorical(labels.reindex(long["run_id"]).to_numpy(), dtype=labels.dtype)
+    grouped = long.dropna(subset=["share"]).groupby(["condition", "firm", "step"], sort=True, observed=True)["share"]
     summary = grouped.agg(share="mean", low=lambda v: v.quantile(0.025), high=lambda v: v.quantile(0.975))
     return summary.reset_index()

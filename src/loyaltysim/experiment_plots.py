@@ -39,6 +39,14 @@ def defector_heatmap(table: pd.DataFrame, *, title: str = "Share of defectors wh
     return fig
 
 
+def _conditions(frame: pd.DataFrame) -> list:
+    """The conditions present, in their categorical order (else in order of appearance)."""
+    column = frame["condition"]
+    present = set(column.unique())
+    order = column.cat.categories if isinstance(column.dtype, pd.CategoricalDtype) else column.unique()
+    return [c for c in order if c in present]
+
+
 def _tick(value: object) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
@@ -46,7 +54,8 @@ def _tick(value: object) -> str:
 def retention_curves_figure(fitted: pd.DataFrame) -> Figure:
     """Fitted satisfaction → retention curves per condition with their bands, and the pooled observations."""
     fig, ax = plt.subplots(figsize=(8, 4.8))
-    for i, (condition, group) in enumerate(fitted.groupby("condition", sort=True)):
+    for i, condition in enumerate(_conditions(fitted)):
+        group = fitted[fitted["condition"] == condition]
         curve = group.dropna(subset=["retention"])
         look = style(i)
         ax.plot(curve["satisfaction"], curve["retention"], color=look["color"], linestyle=look["linestyle"], label=condition)
@@ -64,7 +73,7 @@ def retention_curves_figure(fitted: pd.DataFrame) -> Figure:
 
 def band_churn_figure(churn: pd.DataFrame) -> Figure:
     """Churn per period by Kotler band, one hatched bar group per condition, with 95% intervals over replicates."""
-    conditions = sorted(churn["condition"].unique())
+    conditions = _conditions(churn)
     fig, ax = plt.subplots(figsize=(8, 4.6))
     width = 0.8 / len(conditions)
     for i, condition in enumerate(conditions):
@@ -94,7 +103,7 @@ def band_churn_figure(churn: pd.DataFrame) -> Figure:
 
 def share_trajectories_figure(shares: pd.DataFrame, *, max_panels: int = 6) -> Figure:
     """Market share per firm over time, one panel per condition: mean over replicates and 95% range."""
-    conditions = sorted(shares["condition"].unique())[:max_panels]
+    conditions = _conditions(shares)[:max_panels]
     columns = min(3, len(conditions))
     rows = math.ceil(len(conditions) / columns)
     fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.3 * rows), squeeze=False, sharey=True)

@@ -25,7 +25,7 @@ import inspect
 import json
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 import numpy as np
@@ -657,7 +657,9 @@ def results_frame(rows: Sequence[dict[str, Any] | HypothesisResult]) -> pd.DataF
     records = [asdict(row) if isinstance(row, HypothesisResult) else dict(row) for row in rows]
     for record in records:
         record["details"] = json.dumps(record.get("details", {}), sort_keys=True)
-    return pd.DataFrame.from_records(records)
+    columns = ["hypothesis", "label", *(f.name for f in fields(HypothesisResult))]
+    frame = pd.DataFrame.from_records(records)
+    return frame.reindex(columns=[c for c in columns if c in frame.columns] if records else columns)
 
 
 def check_spec(spec: dict[str, Any], factors: Sequence[str]) -> None:

@@ -281,7 +281,7 @@ def report_sweep(folder: str | Path) -> dict[str, Path]:
     finished = results.runs[results.runs["status"] == "ok"] if len(results.runs) else results.runs
     if finished.empty:
         raise ConfigError("no finished runs to report on", source=folder)
-    hypotheses = evaluate(specs, results.runs, results.curves) if specs else pd.DataFrame()
+    hypotheses = evaluate(specs, results.runs, results.curves)
     write_parquet(hypotheses, folder / "hypotheses.parquet")
     options = experiment.get("report") or {}
     blocks = build_report(
