@@ -73,6 +73,7 @@ def runs_table(cells: dict[str, list], replicates: int) -> pd.DataFrame:
         (0.01, -0.1, 0.1, "two-sided", 0.2, "not supported"),
         (0.1, -0.1, 0.3, "two-sided", 0.2, "inconclusive"),
         (np.nan, 0.0, 1.0, "greater", 0.0, "inconclusive"),
+        (0.0, 0.0, 0.0, "greater", 0.0, "not supported"),  # no variance, no difference
     ],
 )
 def test_decide(estimate, low, high, direction, min_effect, expected):

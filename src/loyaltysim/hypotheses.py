@@ -14,8 +14,8 @@ hypothesised direction and a smallest effect of interest ``min_effect``:
 
 - **supported**: the interval excludes the null in the hypothesised direction and the estimate is
   at least ``min_effect`` beyond the null;
-- **not supported**: the interval excludes every effect of at least ``min_effect`` in the
-  hypothesised direction (the effect is absent, trivially small, or opposite);
+- **not supported**: the interval excludes every effect of at least ``min_effect`` (and every
+  positive effect) in the hypothesised direction: the effect is absent, trivially small, or opposite;
 - **inconclusive**: neither (too few replicates to tell).
 """
 
@@ -106,7 +106,7 @@ def decide(
     low, high = sorted((sign * (ci_low - null), sign * (ci_high - null)))
     if low > 0 and effect >= min_effect:
         return "supported"
-    if high < min_effect:
+    if high < min_effect or high <= 0:
         return "not supported"
     return "inconclusive"
 
