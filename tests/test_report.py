@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from loyaltysim import hypotheses, report
+from loyaltysim import ConfigError, hypotheses, report
+from loyaltysim.cli import main
+from loyaltysim.execution import sweep
+from loyaltysim.experiment import load_experiment
 
+from .conftest import ROOT
 from .test_hypotheses import runs_table, synthetic_curves
 
 
@@ -69,3 +74,57 @@ def test_report_without_hypotheses_or_shares(tmp_path):
         "retention_curves.png",
         "churn_by_band.png",
     ]
+
+
+TINY = """
+name: tiny
+base: BASE
+overrides: {customers.n: 120, run.steps: 24, run.burn_in: 4, run.panel_size: 0}
+factors:
+  customers.switching_cost.mean: [1.0, 8.0]
+replicates: 4
+seed: 3
+hypotheses:
+  - test: difference
+    label: switching costs cut churn
+    metric: churn_rate
+    factor: customers.switching_cost.mean
+    a: 1.0
+    b: 8.0
+    direction: less
+"""
+
+
+def tiny_experiment(tmp_path, text: str = TINY):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(text.replace("BASE", str(ROOT / "configs" / "baseline.yaml")))
+    return path
+
+
+def test_sweep_reports_and_cli_rewrites_the_report(tmp_path, capsys):
+    out = tmp_path / "out"
+    sweep(tiny_experiment(tmp_path), out=out, executor="serial", progress=False, report=False)
+    assert not (out / "report.md").exists()
+    timeseries = pd.read_parquet(out / "timeseries.parquet")
+    assert {f"market_share_{firm}" for firm in "ABCDE"} <= set(timeseries.columns)
+    shares = timeseries[[f"market_share_{firm}" for firm in "ABCDE"]].sum(axis=1)
+    np.testing.assert_allclose(shares, 1.0)
+    assert main(["report", str(out)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    table = pd.read_parquet(out / "hypotheses.parquet")
+    assert list(table["label"]) == ["switching costs cut churn"] and table["verdict"].iloc[0] == "supported"
+    assert "### switching costs cut churn (difference)" in (out / "report.md").read_text()
+
+
+def test_report_of_a_folder_that_is_no_sweep_exits_2(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "not a sweep results folder" in capsys.readouterr().err
+
+
+def test_bad_hypothesis_is_refused_at_load_with_its_path(tmp_path):
+    text = TINY.replace("    direction: less\n", "    direction: less\n    min_efect: 0.1\n")
+    with pytest.raises(ConfigError, match=r"hypotheses\.0: min_efect: unknown option of test 'difference'"):
+        load_experiment(tiny_experiment(tmp_path, text))
+    text = TINY + "report: {heatmap: [customers.fit, customers.switching_cost.mean]}\n"
+    with pytest.raises(ConfigError, match=r"report\.heatmap: 'customers\.fit' is not a factor"):
+        load_experiment(tiny_experiment(tmp_path, text))

@@ -11,10 +11,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import patsy
-import statsmodels.api as sm
 from scipy import stats
 
-from .hypotheses import BAND_NAMES, factor_columns
+from .hypotheses import BAND_NAMES, factor_columns, fit_clustered
 
 __all__ = ["band_churn", "cell_means", "condition_labels", "fitted_retention", "share_trajectories"]
 
@@ -61,8 +60,7 @@ def fitted_retention(
         s = 0.5 * (data["satisfaction_low"] + data["satisfaction_high"]).to_numpy()
         basis = patsy.dmatrix(f"cr(s, df={spline_df}, constraints='center')", {"s": s})
         endog = np.column_stack([data["customer_periods"] - data["switchers"], data["switchers"]]).astype(float)
-        groups = pd.factorize(data["run_id"])[0]
-        fit = sm.GLM(endog, np.asarray(basis), family=sm.families.Binomial()).fit(cov_type="cluster", cov_kwds={"groups": groups})
+        fit = fit_clustered(endog, np.asarray(basis), data["run_id"])
         grid = np.linspace(s.min(), s.max(), points)
         exog = patsy.build_design_matrices([basis.design_info], {"s": grid})[0]
         band = fit.get_prediction(np.asarray(exog)).summary_frame(alpha=1 - confidence)

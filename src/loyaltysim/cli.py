@@ -214,6 +214,12 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_cmd_sweep)
 
 
+EPILOG_REPORT = """examples:
+  loyaltysim report results/satisfaction_trap       # → report.md, report.html, hypotheses.parquet
+  loyaltysim sweep experiments/nonlinear_link.yaml --no-report && loyaltysim report results/nonlinear_link
+"""
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from .report import report_sweep
 
@@ -230,6 +236,7 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
         description="Evaluate the hypotheses declared by the experiment of a finished sweep (hypotheses.parquet) "
         "and write report.md, report.html (figures embedded) and figures/*.png into its results folder. "
         "A sweep does this itself at the end unless run with --no-report.",
+        epilog=EPILOG_REPORT,
         formatter_class=_Formatter,
     )
     p.add_argument("folder", help="results folder of a sweep (e.g. results/satisfaction_trap)")

@@ -417,7 +417,7 @@ def sweep(
         )
         manifest["counts"].update(ok=len(runs) - len(failed_rows), failed=len(failed_rows))
         write_json(manifest, manifest_path)
-        if report:
+        if report and len(runs) > len(failed_rows):  # nothing to report on when every run failed
             from .report import report_sweep
 
             report_sweep(folder)

@@ -43,6 +43,7 @@ __all__ = [
     "difference",
     "evaluate",
     "factor_columns",
+    "fit_clustered",
     "moderation",
     "monotone_defection",
     "nonlinear_link",
@@ -444,10 +445,17 @@ def _curves_with_factors(curves: pd.DataFrame, runs: pd.DataFrame, columns: Sequ
 
 
 def _cluster_glm(data: pd.DataFrame, exog: np.ndarray):
-    """Binomial logit with standard errors clustered by run."""
-    groups = pd.factorize(data["run_id"])[0]
+    """Binomial logit with standard errors clustered by run (model-based with a single run)."""
     endog = data[["stays", "switchers"]].to_numpy(dtype=float)
+    return fit_clustered(endog, exog, data["run_id"])
+
+
+def fit_clustered(endog: np.ndarray, exog: np.ndarray, run_ids: pd.Series):
+    """Binomial logit GLM of (stays, switchers); standard errors clustered by run when there are several runs."""
+    groups = pd.factorize(run_ids)[0]
     model = sm.GLM(endog, exog, family=sm.families.Binomial())
+    if groups.max(initial=0) < 1:
+        return model.fit()
     return model.fit(cov_type="cluster", cov_kwds={"groups": groups})
 
 
