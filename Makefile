@@ -15,13 +15,13 @@ install: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 
 install-dev: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,viz]"
 
 run: install
 	$(BIN)/loyaltysim run configs/baseline.yaml
 
 test: install-dev
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 lint: install-dev
 	$(BIN)/ruff check src tests benchmarks

@@ -11,7 +11,8 @@ from loyaltysim.loading import read_yaml
 
 from .conftest import ROOT
 
-EXPERIMENTS = sorted((ROOT / "experiments").glob("*.yaml"))
+# sweep experiments (calibration files, with their `parameters:`, are tested with calibration)
+EXPERIMENTS = sorted(p for p in (ROOT / "experiments").glob("*.yaml") if "parameters" not in read_yaml(p))
 REDUCED = {"customers.n": 150, "run.steps": 36, "run.burn_in": 6, "replicates": 2}
 
 

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import __version__
+from . import __version__, calibration_cli
 from .errors import ConfigError
 from .loading import load_config, parse_assignment
 
@@ -84,6 +84,47 @@ def _cmd_config(args: argparse.Namespace) -> int:
 
         print(yaml.safe_dump(_load(args).to_dict(), sort_keys=False, allow_unicode=True), end="")
     return 0
+
+
+def _cmd_app(args: argparse.Namespace) -> int:
+    import importlib.util
+    import os
+    import socket
+    import subprocess
+
+    path = Path(args.config) if args.config else None
+    if path is None:
+        from .viz.presets import PRESETS
+
+        path = PRESETS["baseline"].path
+    load_config(path)  # a bad scenario fails here, with exit 2
+    missing = [name for name in ("solara", "solara_assets", "altair") if importlib.util.find_spec(name) is None]
+    if missing:
+        print(
+            f"error: the app needs the viz extra ({', '.join(missing)} missing): pip install 'loyaltysim[viz]'", file=sys.stderr
+        )
+        return 2
+    with socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET) as probe:
+        try:
+            probe.bind((args.host, args.port))
+        except OSError as exc:
+            print(
+                f"error: cannot listen on {args.host}:{args.port} ({exc.strerror}); is the port in use? Try --port N",
+                file=sys.stderr,
+            )
+            return 2
+    # no network: no version check against PyPI, no usage telemetry
+    env = {**os.environ, "LOYALTYSIM_APP_CONFIG": str(path.resolve()), "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false"}
+    command = [sys.executable, "-m", "solara", "run", "loyaltysim.viz.app", "--host", args.host, "--port", str(args.port)]
+    command += ["--no-open", "--no-check-version", "--production", "--log-level", "warning"]
+    print(f"loyaltysim app: {path} at http://{args.host}:{args.port}/ (Ctrl+C to stop)", flush=True)
+    server = subprocess.Popen(command, env=env)
+    try:
+        return server.wait()
+    except KeyboardInterrupt:
+        server.terminate()
+        server.wait(timeout=10)
+        raise
 
 
 def _add_config_options(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
@@ -244,7 +285,30 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_cmd_report)
 
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_run, _add_validate, _add_config, _add_sweep, _add_report]
+def _add_app(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "app",
+        help="start the teaching app in the browser (needs the viz extra)",
+        description="Start the interactive teaching app (Mesa SolaraViz) on this computer and print its address. "
+        "Works offline. Stop it with Ctrl+C.",
+        epilog="examples:\n  loyaltysim app\n  loyaltysim app configs/near_monopoly.yaml --port 8800",
+        formatter_class=_Formatter,
+    )
+    p.add_argument("config", nargs="?", help="starting scenario YAML (default: configs/baseline.yaml)")
+    p.add_argument("--port", type=int, default=8765, help="port to listen on (default: 8765)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this computer only)")
+    p.set_defaults(handler=_cmd_app)
+
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_run,
+    _add_validate,
+    _add_config,
+    _add_sweep,
+    calibration_cli.add_parser,
+    _add_app,
+    _add_report,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -274,8 +338,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except ConfigError as exc:
+        if exc.source is None and getattr(args, "config", None):  # e.g. a bad network file found while building
+            exc = ConfigError(exc.message, source=args.config)
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a full disk, a read-only folder…: say what and where, keep what was written
+        where = f"{exc.filename}: " if exc.filename else ""
+        hint = "; finished runs are saved: fix this, then rerun with --resume" if args.command == "sweep" else ""
+        print(f"error: {where}{exc.strerror or exc}{hint}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

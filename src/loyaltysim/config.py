@@ -15,9 +15,10 @@ Scales: quality, performance, expectations and beliefs live on [0, 1]
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
     "LINK_FUNCTIONS",
@@ -36,12 +37,22 @@ NETWORK_TYPES = ("watts_strogatz", "barabasi_albert", "erdos_renyi", "complete",
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 UnitInterval = Probability
 NonNegative = Annotated[float, Field(ge=0.0)]
+# Scale parameters that are divided by (or whose inverse is): below this floor, float arithmetic breaks down.
+AtLeastTiny = Annotated[float, Field(ge=1e-6)]
+MAGNITUDE_LIMIT = 1e12  # no quantity of the model is meaningful beyond this; larger ones risk overflow
 
 
 class Section(BaseModel):
-    """Base of every config section: frozen, unknown keys refused."""
+    """Base of every config section: frozen, unknown keys, NaN and infinity refused."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _not_huge(cls, value: object) -> object:
+        if isinstance(value, float) and abs(value) > MAGNITUDE_LIMIT:
+            raise ValueError(f"must lie within ±{MAGNITUDE_LIMIT:g}")
+        return value
 
 
 class Distribution(Section):
@@ -75,13 +86,22 @@ class Distribution(Section):
             raise ValueError("a uniform distribution needs both low and high")
         if self.dist in ("lognormal", "gamma") and self.mean <= 0:
             raise ValueError(f"a {self.dist} distribution needs mean > 0, got {self.mean}")
+        if self.dist in ("lognormal", "gamma") and self.sd > 0:
+            ratio = self.mean / self.sd
+            if not 0 < ratio * ratio < math.inf or not 0 < 1 / (ratio * ratio) < math.inf:
+                raise ValueError(
+                    f"a {self.dist} distribution with mean {self.mean} and sd {self.sd} cannot be sampled: "
+                    "(mean/sd)² is out of floating-point range"
+                )
         if self.dist == "beta":
             if not 0 < self.mean < 1:
                 raise ValueError(f"a beta distribution needs 0 < mean < 1, got {self.mean}")
-            if self.sd**2 >= self.mean * (1 - self.mean):
+            if self.sd >= math.sqrt(self.mean * (1 - self.mean)):
                 raise ValueError(
                     f"a beta distribution needs sd² < mean·(1−mean) = {self.mean * (1 - self.mean):.4g}, got sd = {self.sd}"
                 )
+            if self.sd > 0 and self.sd * self.sd == 0:
+                raise ValueError(f"a beta distribution needs sd = 0 or sd² > 0 in floating point, got sd = {self.sd}")
         return self
 
 
@@ -143,10 +163,10 @@ class CustomerConfig(Section):
     def _check_segments(self) -> CustomerConfig:
         names = [s.name for s in self.segments]
         if len(set(names)) != len(names):
-            raise ValueError(f"segment names must be unique, got {names}")
+            raise ValueError(f"segments: names must be unique, got {names}")
         total = sum(s.share for s in self.segments)
         if total > 1.0 + 1e-9:
-            raise ValueError(f"segment shares add up to {total:.4g}, more than 1")
+            raise ValueError(f"segments: shares add up to {total:.4g}, more than 1")
         return self
 
 
@@ -181,7 +201,7 @@ class LoyaltyConfig(Section):
         "threshold", description="shape of attitudinal loyalty as a function of cumulative satisfaction"
     )
     threshold: UnitInterval = Field(0.65, description="threshold link: satisfaction where loyalty rises fastest")
-    steepness: Annotated[float, Field(gt=0.0)] = Field(12.0, description="threshold link: logistic slope")
+    steepness: AtLeastTiny = Field(12.0, description="threshold link: logistic slope")
     zone_low: UnitInterval = Field(0.35, description="zone_of_tolerance link: lower edge of the flat zone")
     zone_high: UnitInterval = Field(0.75, description="zone_of_tolerance link: upper edge of the flat zone")
     zone_slope: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
@@ -200,9 +220,13 @@ class LoyaltyConfig(Section):
     @model_validator(mode="after")
     def _check_shape(self) -> LoyaltyConfig:
         if self.zone_low >= self.zone_high:
-            raise ValueError(f"zone_low ({self.zone_low}) must be below zone_high ({self.zone_high})")
+            raise ValueError(f"zone_low: must be below zone_high ({self.zone_high}), got {self.zone_low}")
+        if self.zone_high - self.zone_low >= 1.0:
+            raise ValueError("zone_high: the zone of tolerance must leave room outside it (zone_low > 0 or zone_high < 1)")
         if self.trust_weight + self.habit_weight > 1.0:
-            raise ValueError(f"trust_weight + habit_weight = {self.trust_weight + self.habit_weight:.4g} must not exceed 1")
+            raise ValueError(
+                f"habit_weight: trust_weight + habit_weight = {self.trust_weight + self.habit_weight:.4g} must not exceed 1"
+            )
         return self
 
 
@@ -211,9 +235,7 @@ class SwitchingConfig(Section):
         12.0, description="utility per unit of perceived value (belief about performance + price fairness)"
     )
     loyalty_weight: NonNegative = Field(4.0, description="utility of full attitudinal loyalty to the current firm")
-    choice_noise: Annotated[float, Field(gt=0.0)] = Field(
-        1.0, description="scale of the logit choice noise (higher = more random choices)"
-    )
+    choice_noise: AtLeastTiny = Field(1.0, description="scale of the logit choice noise (higher = more random choices)")
     variety_seeking: Probability = Field(
         0.002, description="per period chance of leaving whatever the satisfaction (variety, changing needs)"
     )
@@ -263,7 +285,7 @@ class FirmConfig(Section):
     promise: UnitInterval = Field(0.65, description="advertised performance; above quality = over-promising")
     unit_cost: NonNegative = Field(6.0, description="cost of serving one purchase")
     initial_share: NonNegative = Field(1.0, description="relative share of customers at the start")
-    enters_at: Annotated[int, Field(ge=0)] = Field(0, description="step at which the firm enters the market")
+    enters_at: Annotated[int, Field(ge=0, le=10_000_000)] = Field(0, description="step at which the firm enters the market")
     loyalty_programme: LoyaltyProgramme = Field(default_factory=LoyaltyProgramme)
     service_recovery: ServiceRecovery = Field(default_factory=ServiceRecovery)
 
@@ -273,9 +295,7 @@ def _default_firms() -> list[FirmConfig]:
 
 
 class EconomicsConfig(Section):
-    reference_price: Annotated[float, Field(gt=0.0)] = Field(
-        10.0, description="price customers regard as fair; price fairness is relative to it"
-    )
+    reference_price: AtLeastTiny = Field(10.0, description="price customers regard as fair; price fairness is relative to it")
     acquisition_cost: NonNegative = Field(5.0, description="cost a firm pays per customer won")
     retention_cost: NonNegative = Field(1.0, description="cost a firm pays per customer kept, per period")
     annual_discount_rate: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
@@ -307,7 +327,7 @@ class ObservationConfig(Section):
     def _check_cutoffs(self) -> ObservationConfig:
         cuts = self.rating_cutoffs
         if any(b <= a for a, b in itertools.pairwise(cuts)):
-            raise ValueError(f"rating_cutoffs must increase, got {list(cuts)}")
+            raise ValueError(f"rating_cutoffs: must increase, got {list(cuts)}")
         return self
 
 

@@ -36,6 +36,7 @@ def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
 
 
 _PATH_PREFIX = re.compile(r"^([A-Za-z_][\w.]*): (.*)$", re.DOTALL)
+_SCHEMA_TAG = re.compile(r"^[a-z-]+\[.*\]$")  # pydantic's names of union/validator branches, e.g. 'function-after[...]'
 
 
 def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
@@ -66,8 +67,14 @@ def _model_in(annotation: Any) -> Any:
     return annotation
 
 
+def _printable(part: Any) -> str:
+    """A key as shown in a message: as typed, or quoted with escapes if it holds newlines or other controls."""
+    text = str(part)
+    return text if text.isprintable() else repr(text)
+
+
 def _dotted(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(p) for p in loc if p not in ("constant", "function-after", "function-before"))
+    return ".".join(_printable(p) for p in loc if p not in ("constant", "function-after", "function-before"))
 
 
 def from_validation_error(
@@ -76,17 +83,20 @@ def from_validation_error(
     """Turn pydantic's error list into one readable paragraph naming each key path."""
     lines = []
     for item in error.errors():
-        loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and "[" in p))
+        *parents, last = item["loc"] or ("",)
+        loc = (*(p for p in parents if not (isinstance(p, str) and _SCHEMA_TAG.match(p))), last)  # a key is kept
         path = _dotted(loc)
         message = item["msg"].removeprefix("Value error, ")
         match = _PATH_PREFIX.match(message)
-        if match and not path:
-            path, message = match.groups()
+        if match:  # a model validator naming the key inside its section
+            inner, message = match.groups()
+            path = f"{path}.{inner}" if path else inner
         given = item.get("input")
         if item["type"] == "extra_forbidden":
             key = str(loc[-1])
             allowed = _fields_at(model, loc[:-1])
-            message = f"unknown key '{key}'{suggest(key, allowed)}"
+            shown = f"'{key}'" if key.isprintable() else repr(key)
+            message = f"unknown key {shown}{suggest(key, allowed)}"
             if allowed:
                 message += f"; allowed here: {', '.join(allowed)}"
         elif item["type"] == "missing":

@@ -25,7 +25,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import closing
+from contextlib import closing, suppress
 from pathlib import Path
 from typing import Any, Literal
 
@@ -55,7 +55,7 @@ from .results import (
 )
 from .storage import now_iso, versions, write_json, write_parquet
 
-__all__ = ["EXECUTORS", "SweepLock", "lost_batch", "run_batch", "run_one", "summary_line", "sweep"]
+__all__ = ["EXECUTORS", "SweepLock", "execute", "lost_batch", "resolve_executor", "run_batch", "run_one", "summary_line", "sweep"]
 
 EXECUTORS = ("serial", "process", "dask")
 Executor = Literal["serial", "process", "dask"]
@@ -186,6 +186,53 @@ def _dask(
             cluster.close()
 
 
+def resolve_executor(executor: str, workers: int | None, scheduler: str | None) -> tuple[Executor, int]:
+    """Check an executor choice; returns it (``dask`` when a scheduler is given) and the worker count.
+
+    Raises
+    ------
+    ConfigError
+        Unknown executor, a scheduler without dask, dask not installed, fewer than one worker.
+    """
+    if scheduler is not None and executor == "process":
+        executor = "dask"
+    if executor not in EXECUTORS:
+        raise ConfigError(f"unknown executor {executor!r}; expected one of {', '.join(EXECUTORS)}", source="--executor")
+    if scheduler is not None and executor != "dask":
+        raise ConfigError(f"--scheduler needs the dask executor, not {executor}", source="--scheduler")
+    if executor == "dask" and importlib.util.find_spec("distributed") is None:
+        raise ConfigError("the dask executor needs dask.distributed: pip install 'loyaltysim[dask]'", source="--executor")
+    workers = 1 if executor == "serial" else workers or os.cpu_count() or 1
+    if workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {workers}", source="--workers")
+    return executor, workers
+
+
+def execute(
+    base: Mapping[str, Any],
+    specs: Sequence[RunSpec],
+    experiment: Experiment,
+    *,
+    executor: Executor = "serial",
+    workers: int = 1,
+    scheduler: str | None = None,
+    batch_size: int | None = None,
+) -> Iterator[dict[str, pd.DataFrame]]:
+    """Run planned runs on an executor; yield each batch's tables (as :func:`run_batch`) when it finishes.
+
+    :func:`sweep` plans the runs of an experiment and keeps the results folder; callers that
+    plan their own runs (e.g. calibration: arbitrary points, chosen seeds) use this directly.
+    Check ``executor`` and ``workers`` first with :func:`resolve_executor`.
+    """
+    size = batch_size or default_batch_size(len(specs), workers)
+    batches = [list(specs[i : i + size]) for i in range(0, len(specs), size)]
+    if executor == "serial":
+        return _serial(dict(base), batches, experiment)
+    if executor == "process":
+        return _process(dict(base), batches, experiment, workers)
+    return _dask(dict(base), batches, experiment, workers, scheduler)
+
+
 def default_batch_size(runs: int, workers: int) -> int:
     """About eight batches per worker (load balance, fine checkpoints), at most 64 runs each."""
     return max(1, min(64, math.ceil(runs / (8 * workers))))
@@ -225,7 +272,8 @@ class SweepLock:
 
     def __exit__(self, *exc: object) -> None:
         if self._fd is not None:
-            self.path.unlink(missing_ok=True)
+            with suppress(OSError):  # a folder turned read-only must not hide the original error
+                self.path.unlink(missing_ok=True)
             os.close(self._fd)
             self._fd = None
 
@@ -323,19 +371,11 @@ def sweep(
         experiment = validate_experiment(experiment.model_dump(), source=f"experiment {experiment.name}")
     else:
         source = Path(experiment)
-        text = source.read_text(encoding="utf-8") if source.is_file() else None
-        experiment = load_experiment(source, overrides)
-    if scheduler is not None and executor == "process":
-        executor = "dask"
-    if executor not in EXECUTORS:
-        raise ConfigError(f"unknown executor {executor!r}; expected one of {', '.join(EXECUTORS)}", source="--executor")
-    if scheduler is not None and executor != "dask":
-        raise ConfigError(f"--scheduler needs the dask executor, not {executor}", source="--scheduler")
-    if executor == "dask" and importlib.util.find_spec("distributed") is None:
-        raise ConfigError("the dask executor needs dask.distributed: pip install 'loyaltysim[dask]'", source="--executor")
-    workers = 1 if executor == "serial" else workers or os.cpu_count() or 1
-    if workers < 1:
-        raise ConfigError(f"--workers must be at least 1, got {workers}", source="--workers")
+        experiment = load_experiment(source, overrides)  # refuses missing, binary and malformed files first
+        text = source.read_text(encoding="utf-8")
+    executor, workers = resolve_executor(executor, workers, scheduler)
+    if batch_size is not None and batch_size < 1:
+        raise ConfigError(f"--batch-size must be at least 1, got {batch_size}", source="--batch-size")
 
     design = sample_design(experiment)
     specs = plan_runs(experiment, design)
@@ -375,18 +415,13 @@ def sweep(
         }
         write_json(manifest, manifest_path)
 
-        size = batch_size or default_batch_size(len(todo), workers)
-        batches = [todo[i : i + size] for i in range(0, len(todo), size)]
         clock = time.perf_counter()
         finished = failures = 0
         bar = _progress_bar(len(specs), len(specs) - len(todo), progress)
         try:
-            if executor == "serial":
-                results = _serial(base, batches, experiment)
-            elif executor == "process":
-                results = _process(base, batches, experiment, workers)
-            else:
-                results = _dask(base, batches, experiment, workers, scheduler)
+            results = execute(
+                base, todo, experiment, executor=executor, workers=workers, scheduler=scheduler, batch_size=batch_size
+            )
             with closing(results) as stream:
                 for seq, tables in enumerate(stream):
                     write_chunk(folder, f"s{session:03d}-{seq:06d}", tables)

@@ -18,16 +18,56 @@ from .errors import ConfigError, from_validation_error
 __all__ = ["apply_overrides", "config_hash", "load_config", "parse_assignment", "read_yaml"]
 
 MAX_FILE_BYTES = 5_000_000
+MAX_DEPTH = 32  # a config is at most a few levels deep; deeper nesting is a mistake (or an attack)
+
+
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """PyYAML's safe loader (libyaml when available), refusing duplicate keys (by default the last one silently wins)."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, KeyError, TypeError) as exc:  # PyYAML lets these out on bad tagged values (!!int abc)
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise yaml.constructor.ConstructorError(None, None, f"cannot read a {tag} value: {exc}", node.start_mark) from None
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, list | dict) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first given at line {seen[key] + 1})", key_node.start_mark
+                )
+            if not isinstance(key, list | dict):
+                seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _depth(value: Any, memo: dict[int, int]) -> int:
+    """Nesting depth of mappings and lists (shared YAML aliases are counted once)."""
+    if not isinstance(value, dict | list):
+        return 0
+    if id(value) not in memo:
+        memo[id(value)] = MAX_DEPTH + 1  # a structure that contains itself is too deep
+        children = value.values() if isinstance(value, dict) else value
+        memo[id(value)] = 1 + max((_depth(child, memo) for child in children), default=0)
+    return memo[id(value)]
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Read one YAML mapping, refusing missing, binary, empty or non-mapping files."""
+    """Read one YAML mapping, refusing missing, binary, empty, non-mapping or too deeply nested files."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError("file not found" if not path.exists() else "not a file", source=path)
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise ConfigError(f"file is larger than {MAX_FILE_BYTES} bytes; is it a config?", source=path)
-    raw = path.read_bytes()
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ConfigError(f"file is larger than {MAX_FILE_BYTES} bytes; is it a config?", source=path)
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the file: {exc.strerror}", source=path) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -35,12 +75,19 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     if "\x00" in text:
         raise ConfigError("not a text file (it contains NUL bytes)", source=path)
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader
+        too_deep = _depth(data, {}) > MAX_DEPTH
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"malformed YAML{where}: {problem}", source=path) from None
+    except (ValueError, KeyError, TypeError) as exc:  # from PyYAML's deferred constructors (!!set [1])
+        raise ConfigError(f"malformed YAML: cannot read a tagged value: {exc}", source=path) from None
+    except RecursionError:
+        too_deep = True
+    if too_deep:
+        raise ConfigError(f"nested more than {MAX_DEPTH} levels deep (or refers to itself); is it a config?", source=path)
     if data is None:
         raise ConfigError("the file is empty; expected a mapping of config keys", source=path)
     if not isinstance(data, dict):
@@ -73,8 +120,9 @@ def resolve_extends(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str
     if not isinstance(parent, str) or not parent.strip():
         raise ConfigError(f"extends: expected a file path, got {parent!r}", source=path)
     parent_path = Path(parent) if Path(parent).is_absolute() else path.parent / parent
-    if not parent_path.exists():
-        raise ConfigError(f"extends: file not found: {parent_path}", source=path)
+    if not parent_path.is_file():
+        problem = "not a file" if parent_path.exists() else "file not found"
+        raise ConfigError(f"extends: {problem}: {parent_path}", source=path)
     return deep_merge(resolve_extends(parent_path, (*_chain, path)), data)
 
 
@@ -92,9 +140,14 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     if not sep or not path:
         raise ConfigError(f"expected PATH=VALUE (e.g. customers.n=5000), got {text!r}", source="--set")
     try:
-        parsed = yaml.safe_load(value) if value.strip() else value
-    except yaml.YAMLError:
-        parsed = value
+        parsed = yaml.load(value, Loader=_UniqueKeyLoader) if value.strip() else value  # a SafeLoader
+        too_deep = _depth(parsed, {}) > MAX_DEPTH
+    except (yaml.YAMLError, ValueError, KeyError, TypeError):
+        parsed, too_deep = value, False
+    except RecursionError:
+        too_deep = True
+    if too_deep:
+        raise ConfigError(f"{path}: the value is nested more than {MAX_DEPTH} levels deep", source="--set")
     return path, parsed
 
 

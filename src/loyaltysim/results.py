@@ -157,7 +157,7 @@ def load_results(path: str | Path) -> SweepResults:
     finished = manifest.get("status", "").startswith("complete")
     if finished and all((folder / f"{table}.parquet").is_file() for table in TABLES):
         tables = {table: pd.read_parquet(folder / f"{table}.parquet") for table in TABLES}
-    elif (folder / CHUNKS).is_dir():
+    elif (folder / CHUNKS).is_dir() or manifest.get("kind") == "sweep":  # a sweep stopped before its first chunk is empty
         tables = merge_chunks(folder)
     else:
         raise ConfigError("not a sweep results folder (no runs.parquet and no chunks/)", source=folder)
