@@ -128,3 +128,13 @@ def test_bad_hypothesis_is_refused_at_load_with_its_path(tmp_path):
     text = TINY + "report: {heatmap: [customers.fit, customers.switching_cost.mean]}\n"
     with pytest.raises(ConfigError, match=r"report\.heatmap: 'customers\.fit' is not a factor"):
         load_experiment(tiny_experiment(tmp_path, text))
+
+
+def test_report_of_a_sampled_design_leaves_out_the_per_condition_figures(tmp_path):
+    rng = np.random.default_rng(4)
+    runs = pd.DataFrame({"run_id": np.arange(20), "status": "ok", "x.a": rng.uniform(0, 1, 20), "x.b": rng.uniform(0, 1, 20)})
+    runs["satisfied_defector_share"] = 0.4
+    curves = synthetic_curves(lambda s, run: 2.0 + 5.0 * s, runs, per_run=2000)
+    blocks = report.build_report(runs, curves, pd.DataFrame(), {"name": "sampled"}, pd.DataFrame())
+    assert not [b for b in blocks if b.kind == "figure"]
+    assert "20 conditions: the curve figures are left out" in report.render_markdown(blocks)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__, calibration_cli
+from .cli_analysis import add_discover, add_sensitivity
 from .errors import ConfigError
 from .loading import load_config, parse_assignment
 
@@ -308,6 +309,8 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     calibration_cli.add_parser,
     _add_app,
     _add_report,
+    add_sensitivity,
+    add_discover,
 ]
 
 

@@ -27,6 +27,7 @@ from .storage import now_iso, write_bytes, write_parquet, write_text
 __all__ = ["Block", "build_report", "render_html", "render_markdown", "report_sweep", "write_report"]
 
 MAX_CONDITIONS = 8  # more conditions than this make the curve and band figures unreadable
+MAX_LEVELS = 12  # a factor with more distinct values is left out of the default heatmap
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,8 @@ def _figure_blocks(
 ) -> list[Block]:
     blocks = [Block("h2", "Figures")]
     factors = factor_columns(runs)
-    if heatmap is None:
-        varied = [f for f in factors if runs[f].nunique() > 1]
+    if heatmap is None:  # the first two factors with a few levels each (not the ranges of a sampled design)
+        varied = [f for f in factors if 1 < runs[f].nunique() <= MAX_LEVELS]
         heatmap = varied[:2] if len(varied) >= 2 else None
     if heatmap and "satisfied_defector_share" in runs.columns:
         x, y = heatmap
