@@ -212,6 +212,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             resume=args.resume,
             batch_size=args.batch_size,
             progress=None if not args.quiet else False,
+            report=not args.no_report,
         )
     except KeyboardInterrupt:
         print("finished runs are saved; continue with the same command and --resume", file=sys.stderr)
@@ -251,7 +252,38 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
         help="override an experiment key or a config value, e.g. --set replicates=5 (repeatable)",
     )
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.add_argument("--no-report", action="store_true", help="skip the hypotheses and report at the end")
     p.set_defaults(handler=_cmd_sweep)
+
+
+EPILOG_REPORT = """examples:
+  loyaltysim report results/satisfaction_trap       # → report.md, report.html, hypotheses.parquet
+  loyaltysim sweep experiments/nonlinear_link.yaml --no-report && loyaltysim report results/nonlinear_link
+"""
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import report_sweep
+
+    paths = report_sweep(args.folder)
+    if not args.quiet:
+        print(f"wrote {paths['markdown']}, {paths['html']} and {paths['hypotheses']}")
+    return 0
+
+
+def _add_report(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report",
+        help="evaluate a sweep's hypotheses and write report.md and report.html",
+        description="Evaluate the hypotheses declared by the experiment of a finished sweep (hypotheses.parquet) "
+        "and write report.md, report.html (figures embedded) and figures/*.png into its results folder. "
+        "A sweep does this itself at the end unless run with --no-report.",
+        epilog=EPILOG_REPORT,
+        formatter_class=_Formatter,
+    )
+    p.add_argument("folder", help="results folder of a sweep (e.g. results/satisfaction_trap)")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(handler=_cmd_report)
 
 
 def _add_app(sub: argparse._SubParsersAction) -> None:
@@ -276,6 +308,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_sweep,
     calibration_cli.add_parser,
     _add_app,
+    _add_report,
     add_sensitivity,
     add_discover,
 ]

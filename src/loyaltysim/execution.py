@@ -106,12 +106,21 @@ def run_one(base: Mapping[str, Any], spec: RunSpec, experiment: Experiment) -> d
     kept = timeseries[experiment.timeseries.keeps(timeseries["step"].to_numpy(), model.steps)]
     if experiment.timeseries.metrics:
         kept = kept[["step", *experiment.timeseries.metrics]]
+    kept = kept.merge(_market_shares(model), on="step", how="left")
     return {
         "runs": pd.DataFrame([row]),
         "failures": pd.DataFrame(),
         "timeseries": kept.assign(run_id=spec.run_id)[["run_id", *kept.columns]],
         "curves": curve.assign(run_id=spec.run_id)[["run_id", *curve.columns]],
     }
+
+
+def _market_shares(model: LoyaltyModel) -> pd.DataFrame:
+    """Each firm's market share per step, one ``market_share_<firm>`` column per firm."""
+    shares = model.firm_timeseries().pivot(index="step", columns="firm", values="share")
+    shares = shares[list(model.market.names)].add_prefix("market_share_")
+    shares.columns.name = None
+    return shares.reset_index()
 
 
 def run_batch(base: Mapping[str, Any], specs: Sequence[RunSpec], experiment: Experiment) -> dict[str, pd.DataFrame]:
@@ -308,6 +317,7 @@ def sweep(
     resume: bool = False,
     batch_size: int | None = None,
     progress: bool | None = None,
+    report: bool = True,
 ) -> SweepResults:
     """Run every run of an experiment and return its tables.
 
@@ -332,6 +342,9 @@ def sweep(
         Runs per task and per checkpoint chunk (default: about eight batches per worker, at most 64).
     progress
         Show a progress bar on stderr (default: when stderr is a terminal).
+    report
+        At the end, evaluate the experiment's hypotheses and write ``hypotheses.parquet``,
+        ``report.md``, ``report.html`` and ``figures/`` (see :func:`loyaltysim.report.report_sweep`).
 
     Returns
     -------
@@ -439,6 +452,10 @@ def sweep(
         )
         manifest["counts"].update(ok=len(runs) - len(failed_rows), failed=len(failed_rows))
         write_json(manifest, manifest_path)
+        if report and len(runs) > len(failed_rows):  # nothing to report on when every run failed
+            from .report import report_sweep
+
+            report_sweep(folder)
     return load_results(folder)
 
 

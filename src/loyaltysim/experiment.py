@@ -39,6 +39,7 @@ __all__ = [
     "Design",
     "Experiment",
     "Factor",
+    "ReportSpec",
     "RunSpec",
     "TimeseriesSpec",
     "derive_seed",
@@ -157,6 +158,13 @@ class TimeseriesSpec(_Section):
         return keep
 
 
+class ReportSpec(_Section):
+    """What the report's figures group by: the heatmap's two factors and the conditions of the curves."""
+
+    heatmap: tuple[str, str] | None = Field(None, description="two factors (x, y) of the satisfied-defector heatmap")
+    by: list[str] | None = Field(None, description="factors that define the conditions of the curve figures (default all)")
+
+
 class Experiment(_Section):
     """A declarative experiment: base scenario, factors, design, replicates, seed, what to keep.
 
@@ -178,6 +186,10 @@ class Experiment(_Section):
     seed: int = Field(42, ge=0, description="root seed: run seeds and design samples derive from it")
     metrics: list[str] | None = Field(None, min_length=1, description="summary metrics kept in runs.parquet (default all)")
     timeseries: TimeseriesSpec = Field(default_factory=TimeseriesSpec, description="'final_only' or {every: k}")
+    hypotheses: list[dict[str, Any]] = Field(
+        default_factory=list, description="tests evaluated after the sweep: {test: name, label?, options...}"
+    )
+    report: ReportSpec = Field(default_factory=ReportSpec, description="figure options of the report")
 
     @field_validator("overrides", "factors")
     @classmethod
@@ -210,7 +222,23 @@ class Experiment(_Section):
         for option, design in (("second_order", "sobol"), ("levels", "morris"), ("harmonics", "fast")):
             if getattr(self, option) is not None and self.design != design:
                 raise ValueError(f"{option} applies to design {design}, not to {self.design}")
+        self._check_analysis()
         return self
+
+    def _check_analysis(self) -> None:
+        """Hypotheses and report options name known tests, options and factors."""
+        from .hypotheses import check_spec
+
+        factors = list(self.factors)
+        for index, spec in enumerate(self.hypotheses):
+            try:
+                check_spec(spec, factors)
+            except ValueError as exc:
+                raise ValueError(f"hypotheses.{index}: {exc}") from None
+        for key, columns in (("heatmap", self.report.heatmap), ("by", self.report.by)):
+            unknown = [c for c in columns or [] if c not in factors]
+            if unknown:
+                raise ValueError(f"report.{key}: {unknown[0]!r} is not a factor; factors: {', '.join(factors) or 'none'}")
 
     def base_config(self) -> Config:
         """The base scenario with ``overrides`` applied (before any factor)."""
@@ -223,7 +251,7 @@ def experiment_hash(experiment: Experiment) -> str:
     ``name``, ``description`` and the base file's location are left out, so renaming or
     moving files does not stop a resume; changing any value that alters a run does.
     """
-    values = experiment.model_dump(mode="json", exclude={"name", "description", "base", "overrides"})
+    values = experiment.model_dump(mode="json", exclude={"name", "description", "base", "overrides", "hypotheses", "report"})
     payload = {"experiment": values, "base": config_hash(experiment.base_config())}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 

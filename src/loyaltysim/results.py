@@ -4,7 +4,7 @@ Layout of ``results/<name>/``::
 
     runs.parquet        one row per run: run_id, point_id, replicate, factor columns
                         (named by dotted config path), seed, status, error, wall_time, metrics
-    timeseries.parquet  run_id, step, market metrics (the steps the experiment keeps)
+    timeseries.parquet  run_id, step, market metrics, market_share_<firm> (the steps the experiment keeps)
     curves.parquet      run_id + pooled retention by satisfaction bin (satisfaction_low,
                         satisfaction_high, customer_periods, switchers, retention_rate)
     manifest.json       experiment file and hash, versions, seeds, counts, timings, failed runs

@@ -25,12 +25,14 @@ __all__ = [
     "now_iso",
     "staged_output",
     "versions",
+    "write_bytes",
     "write_json",
     "write_parquet",
+    "write_text",
     "write_yaml",
 ]
 
-TRACKED_PACKAGES = ("loyaltysim", "mesa", "numpy", "networkx", "pandas", "pyarrow", "pydantic", "scipy", "SALib")
+TRACKED_PACKAGES = ("loyaltysim", "mesa", "numpy", "networkx", "pandas", "pyarrow", "pydantic", "scipy", "SALib", "statsmodels")
 
 
 def versions() -> dict[str, str]:
@@ -58,6 +60,16 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_text(text: str, path: Path) -> None:
+    """Write UTF-8 text, atomically."""
+    _atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_bytes(data: bytes, path: Path) -> None:
+    """Write bytes, atomically."""
+    _atomic(path, lambda tmp: tmp.write_bytes(data))
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
