@@ -1,5 +1,5 @@
 # Two commands for a fresh machine (only Python 3.11+ needed):
-#   make run    install into .venv and run the flagship scenario (results/ + figures)
+#   make run    install into .venv and run the flagship experiment (results/ + figures + report)
 #   make test   install into .venv (with test tools) and run the test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -18,7 +18,7 @@ install-dev: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev,viz]"
 
 run: install
-	$(BIN)/loyaltysim run configs/baseline.yaml
+	$(BIN)/loyaltysim sweep experiments/satisfaction_trap.yaml --out results/satisfaction_trap-$$(date +%Y%m%d-%H%M%S)
 
 test: install-dev
 	$(BIN)/python -m pytest -q -n 2
