@@ -138,3 +138,16 @@ def test_report_of_a_sampled_design_leaves_out_the_per_condition_figures(tmp_pat
     blocks = report.build_report(runs, curves, pd.DataFrame(), {"name": "sampled"}, pd.DataFrame())
     assert not [b for b in blocks if b.kind == "figure"]
     assert "20 conditions: the curve figures are left out" in report.render_markdown(blocks)
+
+
+def test_condition_labels_without_factors_are_categorical():
+    import pandas as pd
+
+    from loyaltysim.analysis import condition_labels, share_trajectories
+
+    runs = pd.DataFrame({"run_id": [0, 1], "point_id": [0, 0], "replicate": [0, 1], "seed": [5, 6], "status": ["ok", "ok"]})
+    labels = condition_labels(runs)
+    assert isinstance(labels.dtype, pd.CategoricalDtype) and list(labels) == ["all runs", "all runs"]
+    timeseries = pd.DataFrame({"run_id": [0, 0, 1, 1], "step": [1, 2, 1, 2], "market_share_A": [0.4, 0.5, 0.6, 0.7]})
+    shares = share_trajectories(runs, timeseries)
+    assert shares["share"].round(6).tolist() == [0.5, 0.6]

@@ -26,7 +26,8 @@ def condition_labels(runs: pd.DataFrame, by: Sequence[str] | None = None) -> pd.
     ok = runs[runs["status"] == "ok"] if "status" in runs.columns else runs
     columns = factor_columns(ok) if by is None else list(by)
     if not columns:
-        return pd.Series("all runs", index=ok["run_id"].to_numpy(), name="condition")
+        only = pd.CategoricalDtype(["all runs"], ordered=True)
+        return pd.Series("all runs", index=ok["run_id"].to_numpy(), name="condition", dtype=only)
     ok = ok.sort_values(columns, kind="stable")
     labels = ok[columns].astype(str).apply(lambda row: ", ".join(f"{c}={v}" for c, v in row.items()), axis=1)
     order = pd.CategoricalDtype(labels.unique(), ordered=True)  # the factors' own order, not the labels' text order
