@@ -13,7 +13,8 @@ from .conftest import ROOT
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
-MODULES = ("behavior", "engine", "population", "metrics", "network", "agents", "model", "runner", "loading", "reference")
+MODULES = ("behavior", "engine", "kernels", "population", "metrics", "network", "agents", "model", "runner", "loading")
+MODULES += ("reference", "reference_model")
 
 
 @pytest.mark.parametrize("doc", DOCS, ids=[str(p.relative_to(ROOT)) for p in DOCS])

@@ -116,8 +116,9 @@ def test_all_customers_start_in_one_firm():
 
 def test_zero_noise_identical_customers_stay_identical():
     # no noise, no word of mouth, identical attributes: customers who stayed put with the same
-    # firm for the same time (tenure) have lived the same life, whatever the random draws
-    config = load_config(None, {**SMALL, **EDGE_CASES["zero_noise_no_wom_identical_customers"]})
+    # firm for the same time (tenure) have lived the same life, whatever the random draws.
+    # 200 customers: with 5 firms × 24 initial tenures, 40 customers leave only 1–7 groups of two or more
+    config = load_config(None, {**SMALL, **EDGE_CASES["zero_noise_no_wom_identical_customers"], "customers.n": 200})
     model = LoyaltyModel(config)
     ever_switched = np.zeros(config.customers.n, dtype=bool)
     for _ in range(config.run.steps):
@@ -130,7 +131,7 @@ def test_zero_noise_identical_customers_stay_identical():
         groups += members.sum() > 1
         for name in ("satisfaction", "loyalty", "trust", "belief"):
             assert np.ptp(getattr(s, name)[members], axis=0).max() == 0.0, name
-    assert groups >= 3  # the check compared real groups
+    assert groups >= 10  # the check compared real groups
 
 
 def test_zero_discount_rate_makes_clv_an_undiscounted_perpetuity():

@@ -21,7 +21,7 @@ from .conftest import small_config
 
 
 def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x))
+    return 1.0 / (1.0 + math.exp(-max(x, -700.0)))
 
 
 def _link(config, s: float) -> float:
@@ -54,8 +54,12 @@ def reference_period(state, market, config, network, rng, t):
     n, k = len(state.firm), len(market.names)
     P, pref = config.periods_per_year, config.economics.reference_price
     sat, lo, wom, sw, obs = config.satisfaction, config.loyalty, config.word_of_mouth, config.switching, config.observation
+    talking = wom.enabled and len(network.indices) > 0
+    rows = {"recovery": bool(any(market.recovery_enabled)), "talk": talking, "variety": sw.variety_seeking > 0}
     zP, zR, zN = rng.standard_normal((3, n))
-    UR, UT, UV, UC = rng.random((4, n))
+    uniform = iter(rng.random((1 + sum(rows.values()), n)))  # section 4: only the rows switched on, then choice
+    UR, UT, UV = (next(uniform) if on else None for on in rows.values())
+    UC = next(uniform)
     perf, trans, S, T, L, complaint = [0.0] * n, [0.0] * n, [0.0] * n, [0.0] * n, [0.0] * n, [False] * n
     belief = [[float(b) for b in row] for row in state.belief]
     for i in range(n):
@@ -78,7 +82,7 @@ def reference_period(state, market, config, network, rng, t):
         belief[i][c] += we * (perf[i] - belief[i][c])
         habit = 1 - math.exp(-y / lo.habit_years)  # 7.7
         L[i] = (1 - lo.trust_weight - lo.habit_weight) * _link(config, S[i]) + lo.trust_weight * T[i] + lo.habit_weight * habit
-    if wom.enabled and len(network.indices):  # 7.8
+    if talking:  # 7.8
         talkers = []
         for i in range(n):
             extreme = abs(2 * S[i] - 1) ** wom.extremity * (wom.negativity if S[i] < 0.5 else 1.0)
@@ -110,10 +114,11 @@ def reference_period(state, market, config, network, rng, t):
             utility.append(sw.value_weight * value + bonus if market.enters_at[j] <= t else -math.inf)
         top = max(utility)
         weights = [math.exp(u / sw.choice_noise - top / sw.choice_noise) for u in utility]
-        if UV[i] < sw.variety_seeking and sum(weights) - weights[c] > 0:
+        if UV is not None and UV[i] < sw.variety_seeking and any(w > 0 for j, w in enumerate(weights) if j != c):
             weights[c] = 0.0
         cumulative = list(itertools.accumulate(weights))
-        new_firm[i] = min(sum(cw <= UC[i] * cumulative[-1] for cw in cumulative), k - 1)
+        above = [j for j in range(k) if cumulative[j] > UC[i] * cumulative[-1]]
+        new_firm[i] = above[0] if above else max(j for j in range(k) if weights[j] > 0)
     econ = config.economics
     costs = []
     for j in range(k):  # 7.11
