@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .cli_options import add_engine_options
 from .loading import parse_assignment
 
 __all__ = ["add_parser"]
@@ -58,10 +59,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("file", help="calibration YAML (e.g. experiments/calibrate_kotler.yaml)")
     p.add_argument("--out", help="output folder (default results/<name>); must be new or empty unless --resume")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted calibration in --out, reusing finished runs")
-    p.add_argument("--workers", type=int, help="worker processes (default: number of cores)")
-    p.add_argument("--executor", choices=["serial", "process", "dask"], default="process", help="where runs execute")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address (implies --executor dask)")
+    add_engine_options(p, resume_help="continue an interrupted calibration in --out, reusing finished runs")
     p.add_argument(
         "--set",
         action="append",

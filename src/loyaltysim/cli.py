@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import __version__, calibration_cli
 from .cli_analysis import add_discover, add_sensitivity
+from .cli_options import add_engine_options
 from .errors import ConfigError
 from .loading import load_config, parse_assignment
 
@@ -239,10 +240,7 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
         formatter_class=_Formatter,
     )
     p.add_argument("experiment", help="experiment YAML file (e.g. experiments/demo_sweep.yaml)")
-    p.add_argument("--workers", type=int, help="worker processes (default: number of cores)")
-    p.add_argument("--executor", choices=["serial", "process", "dask"], default="process", help="where runs execute")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address (implies --executor dask)")
-    p.add_argument("--resume", action="store_true", help="continue the sweep in the results folder")
+    add_engine_options(p, resume_help="continue the sweep in the results folder")
     p.add_argument("--out", help="results folder (default: results/<experiment name>)")
     p.add_argument("--batch-size", type=int, help="runs per task and checkpoint chunk (default: automatic)")
     p.add_argument(

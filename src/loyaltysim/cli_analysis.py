@@ -9,6 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .cli_options import add_engine_options
+
 __all__ = ["add_discover", "add_sensitivity"]
 
 EPILOG_SENSITIVITY = """examples:
@@ -77,10 +79,7 @@ def add_sensitivity(sub: argparse._SubParsersAction) -> None:
     p.add_argument("experiment", help="experiment YAML with factor ranges (e.g. experiments/sensitivity_churn.yaml)")
     p.add_argument("--method", choices=["sobol", "morris", "fast"], help="replaces the file's design")
     p.add_argument("--samples", type=int, help="sobol: base N (power of two); morris: trajectories; fast: per factor")
-    p.add_argument("--workers", type=int, help="worker processes (default: number of cores)")
-    p.add_argument("--executor", choices=["serial", "process", "dask"], default="process", help="where runs execute")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address (implies --executor dask)")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted study in its results folder")
+    add_engine_options(p, resume_help="continue an interrupted study in its results folder")
     p.add_argument("--out", help="results folder (default: results/<experiment name>)")
     p.add_argument("--set", action="append", metavar="PATH=VALUE", help="override an experiment key or config value")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
