@@ -147,6 +147,16 @@ def test_parallel_kernels_give_identical_results(monkeypatch):
     assert serial.timeseries().equals(parallel.timeseries())
 
 
+@pytest.mark.skipif("numba" not in engine.KERNELS, reason="numba is not installed")
+def test_parallel_builds_are_cached_apart_from_serial_ones():
+    """numba's disk cache is keyed by qualified name: the parallel variants need their own, or one build serves both."""
+    from loyaltysim import kernels
+
+    for serial, parallel in ((kernels.experience, kernels.experience_parallel), (kernels.choose, kernels.choose_parallel)):
+        assert parallel.targetoptions.get("parallel") and not serial.targetoptions.get("parallel")
+        assert parallel.py_func.__qualname__ != serial.py_func.__qualname__
+
+
 def test_rows_of_switched_off_rules_are_not_drawn():
     """The draw layout: 3 normal rows, then only the uniform rows whose rule is on, then choice."""
     a, b = np.random.default_rng(1), np.random.default_rng(1)

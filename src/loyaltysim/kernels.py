@@ -9,6 +9,8 @@ uses numpy only.
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 
 try:
@@ -427,6 +429,18 @@ def _count_period(satisfaction, switched, rating, recommend, bands, curve_bins, 
     return switchers, promoters, detractors
 
 
+def _as_parallel_variant(func):
+    """A copy of ``func`` under its own name, so numba caches its parallel build apart from the serial one.
+
+    numba's on-disk cache is keyed by the function's qualified name and signature, not by ``parallel=``:
+    compiling one function both ways would let whichever build was cached first serve both.
+    """
+    clone = types.FunctionType(func.__code__, func.__globals__, f"{func.__name__}_parallel", func.__defaults__)
+    clone.__qualname__ = f"{func.__qualname__}_parallel"
+    clone.__doc__ = func.__doc__
+    return clone
+
+
 if AVAILABLE:
     _compile = njit(cache=True, error_model="numpy")
     _power = _compile(_power)
@@ -438,8 +452,8 @@ if AVAILABLE:
     spread_word_of_mouth = _compile(_spread)
     choose = _compile(_choose)
     _compile_parallel = njit(cache=True, error_model="numpy", parallel=True)
-    experience_parallel = _compile_parallel(_experience)
-    choose_parallel = _compile_parallel(_choose)
+    experience_parallel = _compile_parallel(_as_parallel_variant(_experience))
+    choose_parallel = _compile_parallel(_as_parallel_variant(_choose))
     settle = _compile(_settle)
     count_period = _compile(_count_period)
 else:  # pragma: no cover
