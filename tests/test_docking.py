@@ -12,6 +12,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from loyaltysim import LoyaltyModel, engine
 from loyaltysim.config import LINK_FUNCTIONS
 from loyaltysim.reference_model import ReferenceModel
+from loyaltysim.streams import BLOCK, CustomerStreams
 
 from .conftest import small_config
 
@@ -19,9 +20,13 @@ STEPS = 50
 TOLERANCE = 1e-12
 
 
-def dock(config, kernel: str, steps: int = STEPS) -> LoyaltyModel:
-    """Step the engine and the reference side by side and compare everything after each step."""
+def dock(config, kernel: str, steps: int = STEPS, block: int | None = None) -> LoyaltyModel:
+    """Step the engine and the reference side by side and compare everything after each step.
+
+    ``block``: customers per random stream (default: the engine's), to cover several blocks."""
     model = LoyaltyModel(config)
+    if block is not None:
+        model.streams = CustomerStreams.spawn(model.rng, config.customers.n, block)
     reference = ReferenceModel.copy_of(model)
     for _ in range(steps):
         model.step()
@@ -97,6 +102,19 @@ def test_feature_switches(kernel, switches):
     dock(small_config(customers__n=100, **switches), kernel)
 
 
+@pytest.mark.parametrize("switches", [SWITCHES["loud word of mouth"], SWITCHES["everything"]], ids=["loud", "everything"])
+@pytest.mark.parametrize("build", ["serial", "parallel"])
+def test_several_random_blocks(kernel, build, switches, monkeypatch):
+    """Blocks of 16 customers: each block's own stream, messages across blocks, per-block firm sums;
+    the compiled kernels also with their blocks spread over threads."""
+    from loyaltysim import kernels
+
+    if build == "parallel" and kernel != "numba":
+        pytest.skip("only the compiled kernels have a parallel build")
+    monkeypatch.setattr(kernels, "PARALLEL_FROM", 0 if build == "parallel" else 10**9)
+    dock(small_config(customers__n=100, **switches), kernel, block=16)
+
+
 def test_kernels_agree_on_a_larger_market(monkeypatch):
     """Without the reference (too slow here): every kernel gives the same run for 2,000 customers."""
     runs = []
@@ -127,7 +145,7 @@ def test_docking_detects_a_different_rule(monkeypatch):
 def test_unknown_kernel_is_refused():
     model = LoyaltyModel(small_config(customers__n=50))
     with pytest.raises(ValueError, match="kernel must be one of"):
-        engine.advance(model.state, model.market, model.config, model.network, model.rng, 1, kernel="fortran")
+        engine.advance(model.state, model.market, model.config, model.network, model.streams, 1, kernel="fortran")
     assert np.isfinite(model.state.satisfaction).all()
 
 
@@ -140,7 +158,7 @@ def test_parallel_kernels_give_identical_results(monkeypatch):
     runs = []
     for parallel_from in (10**9, 0):
         monkeypatch.setattr(kernels, "PARALLEL_FROM", parallel_from)
-        runs.append(LoyaltyModel(small_config(customers__n=3 * kernels.CHUNK + 7, run__steps=15)).run())
+        runs.append(LoyaltyModel(small_config(customers__n=3 * BLOCK + 7, run__steps=15)).run())
     serial, parallel = runs
     for name in ("firm", "tenure", "belief", "satisfaction", "trust", "loyalty"):
         assert_array_equal(getattr(serial.state, name), getattr(parallel.state, name), err_msg=name)
@@ -152,22 +170,44 @@ def test_parallel_builds_are_cached_apart_from_serial_ones():
     """numba's disk cache is keyed by qualified name: the parallel variants need their own, or one build serves both."""
     from loyaltysim import kernels
 
-    for serial, parallel in ((kernels.experience, kernels.experience_parallel), (kernels.choose, kernels.choose_parallel)):
+    for serial, parallel in ((kernels.experience, kernels.experience_parallel), (kernels.respond, kernels.respond_parallel)):
         assert parallel.targetoptions.get("parallel") and not serial.targetoptions.get("parallel")
         assert parallel.py_func.__qualname__ != serial.py_func.__qualname__
 
 
 def test_rows_of_switched_off_rules_are_not_drawn():
-    """The draw layout: 3 normal rows, then only the uniform rows whose rule is on, then choice."""
-    a, b = np.random.default_rng(1), np.random.default_rng(1)
-    draws = engine.draw_period(a, 10, recovery=False, talk=True, variety=False)
+    """The draw layout, per block: 3 normal rows, then only the uniform rows whose rule is on, then choice."""
+    streams = CustomerStreams.spawn(np.random.default_rng(1), 10, block=4)
+    twins = streams.copy()
+    draws = engine.draw_period(streams, recovery=False, talk=True, variety=False)
     assert draws.recovery is None and draws.variety is None
-    normal = b.standard_normal((3, 10))
-    uniform = b.random((2, 10))
-    assert_array_equal(draws.performance_noise, normal[0])
-    assert_array_equal(draws.talk, uniform[0])
-    assert_array_equal(draws.choice, uniform[1])
-    assert a.random() == b.random()  # nothing else consumed
+    for generator, (a, z) in zip(twins.generators, twins.bounds, strict=True):
+        normal = generator.standard_normal((3, z - a))
+        uniform = generator.random((2, z - a))
+        assert_array_equal(draws.performance_noise[a:z], normal[0])
+        assert_array_equal(draws.recommend_noise[a:z], normal[2])
+        assert_array_equal(draws.talk[a:z], uniform[0])
+        assert_array_equal(draws.choice[a:z], uniform[1])
+    assert [g.random() for g in streams.generators] == [g.random() for g in twins.generators]  # nothing else consumed
+
+
+def test_blocks_draw_from_independent_streams():
+    """Each block has its own generator: the blocks' numbers differ, and a block's numbers do not depend
+    on how many customers come after it."""
+    small = engine.draw_period(CustomerStreams.spawn(np.random.default_rng(7), 10, block=4))
+    large = engine.draw_period(CustomerStreams.spawn(np.random.default_rng(7), 12, block=4))
+    assert_array_equal(small.choice[:8], large.choice[:8])
+    assert not np.array_equal(small.choice[:4], small.choice[4:8])
+
+
+def test_deliveries_are_drawn_by_the_talkers_block():
+    streams = CustomerStreams.spawn(np.random.default_rng(3), 10, block=4)
+    twins = streams.copy()
+    degree = np.array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+    talkers = np.array([1, 2, 9])  # blocks 0, 0, 2
+    delivery = streams.deliveries(talkers, degree)
+    expected = np.concatenate([twins.generators[0].random(5), twins.generators[1].random(0), twins.generators[2].random(10)])
+    assert_array_equal(delivery, expected)
 
 
 WITHOUT_NUMBA = """

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from loyaltysim import LoyaltyModel
+from loyaltysim.streams import BLOCK, CustomerStreams
 
 from .conftest import small_config
 
@@ -49,15 +50,21 @@ def _transaction(config, performance: float, expectation: float, fairness: float
     return _sigmoid(sat.sensitivity * (sat.quality_weight * (performance - sat.neutral_performance) + felt + fairness))
 
 
-def reference_period(state, market, config, network, rng, t):
-    """One period, customer by customer, from docs/ODD.md section 7."""
+def reference_period(state, market, config, network, generators, block, t):
+    """One period, customer by customer, from docs/ODD.md section 7; block b of ``block`` customers
+    draws from ``generators[b]`` (section 4, *Stochasticity*)."""
     n, k = len(state.firm), len(market.names)
+    bounds = [(a, min(a + block, n)) for a in range(0, n, block)]
     P, pref = config.periods_per_year, config.economics.reference_price
     sat, lo, wom, sw, obs = config.satisfaction, config.loyalty, config.word_of_mouth, config.switching, config.observation
     talking = wom.enabled and len(network.indices) > 0
     rows = {"recovery": bool(any(market.recovery_enabled)), "talk": talking, "variety": sw.variety_seeking > 0}
-    zP, zR, zN = rng.standard_normal((3, n))
-    uniform = iter(rng.random((1 + sum(rows.values()), n)))  # section 4: only the rows switched on, then choice
+    normal, uniform = [], []
+    for g, (a, z) in zip(generators, bounds, strict=True):  # section 4: each block its rows, only the uniform rows switched on
+        normal.append(g.standard_normal((3, z - a)))
+        uniform.append(g.random((1 + sum(rows.values()), z - a)))
+    zP, zR, zN = np.concatenate(normal, axis=1)
+    uniform = iter(np.concatenate(uniform, axis=1))
     UR, UT, UV = (next(uniform) if on else None for on in rows.values())
     UC = next(uniform)
     perf, trans, S, T, L, complaint = [0.0] * n, [0.0] * n, [0.0] * n, [0.0] * n, [0.0] * n, [False] * n
@@ -89,7 +96,9 @@ def reference_period(state, market, config, network, rng, t):
             if UT[i] < min(max(wom.talk_rate * state.talkativeness[i] * extreme, 0.0), 1.0):
                 talkers.append(i)
         pairs = [(i, int(listener)) for i in talkers for listener in sorted(network.neighbours(i))]
-        reach = rng.random(len(pairs))
+        reach = np.concatenate(  # each block draws for its talkers' pairs, in order
+            [g.random(sum(1 for i, _ in pairs if a <= i < z)) for g, (a, z) in zip(generators, bounds, strict=True)]
+        )
         heard: dict[tuple[int, int], list[float]] = {}
         for (i, listener), u in zip(pairs, reach, strict=True):
             if u < wom.reach:
@@ -183,15 +192,17 @@ CASES = {
 
 
 @pytest.mark.parametrize("overrides", CASES.values(), ids=CASES.keys())
-def test_engine_matches_the_odd_equations(overrides):
+@pytest.mark.parametrize("block", [BLOCK, 64], ids=["one block", "three blocks"])
+def test_engine_matches_the_odd_equations(overrides, block):
     config = small_config(**{"customers.n": 150, **overrides})
     model = LoyaltyModel(config)
+    if block != BLOCK:
+        model.streams = CustomerStreams.spawn(model.rng, 150, block)
     model.run(5)
     state, market = copy.deepcopy(model.state), copy.deepcopy(model.market)
-    rng = np.random.default_rng()
-    rng.bit_generator.state = model.rng.bit_generator.state
+    generators = copy.deepcopy(model.streams.generators)
     model.step()
-    ref = reference_period(state, market, config, model.network, rng, model.steps)
+    ref = reference_period(state, market, config, model.network, generators, block, model.steps)
     out = model.last_outcome
     np.testing.assert_allclose(out.satisfaction, ref["satisfaction"], rtol=1e-10)
     np.testing.assert_allclose(out.loyalty, ref["loyalty"], rtol=1e-10)
@@ -205,5 +216,5 @@ def test_engine_matches_the_odd_equations(overrides):
     np.testing.assert_allclose(model.state.loyalty, ref["start_loyalty"], rtol=1e-10)
     np.testing.assert_allclose(model.market.quality, ref["quality"], rtol=1e-12)
     assert out.switched.any()  # the comparison covers switchers, not only stayers
-    # both consumed the same random numbers, so the streams are still in step
-    assert model.rng.random() == rng.random()
+    # both consumed the same random numbers, so every block's stream is still in step
+    assert [g.random() for g in model.streams.generators] == [g.random() for g in generators]

@@ -1,9 +1,9 @@
 """One purchase period for all customers at once (vectorised over arrays).
 
 Synchronous: every customer reacts to the state at the start of the period.
-Random numbers are drawn as whole arrays, in a fixed order, from the model's
-generator (:func:`draw_period`, then one uniform per out-edge of each talker, in
-CSR order), so a per-customer loop consuming the same numbers
+Random numbers come from the run's :class:`~loyaltysim.streams.CustomerStreams` (one generator
+per block of customers) in a fixed layout (:func:`draw_period`, then one uniform per neighbour of
+each talker), so a per-customer loop consuming the same numbers
 (:mod:`loyaltysim.reference_model`) gives the same results.
 
 Order within a period:
@@ -34,6 +34,7 @@ from . import behavior, kernels
 from .config import Config
 from .network import Network
 from .population import CustomerState, Market, expected_satisfaction, link_of, loyalty_of
+from .streams import CustomerStreams
 
 __all__ = ["KERNEL", "KERNELS", "PeriodDraws", "PeriodOutcome", "advance", "draw_layout", "draw_period"]
 
@@ -69,13 +70,12 @@ def draw_layout(config: Config, market: Market, network: Network) -> dict[str, b
     }
 
 
-def draw_period(
-    rng: np.random.Generator, n: int, *, recovery: bool = True, talk: bool = True, variety: bool = True
-) -> PeriodDraws:
-    """Draw a period's customer-level random numbers: 3 normal rows (performance, rating and
-    recommendation noise), then uniform rows: recovery, talk, variety (those switched on), choice."""
-    normal = rng.standard_normal((3, n))
-    uniform = iter(rng.random((1 + recovery + talk + variety, n)))
+def draw_period(streams: CustomerStreams, *, recovery: bool = True, talk: bool = True, variety: bool = True) -> PeriodDraws:
+    """Draw a period's customer-level random numbers, each block from its own stream: 3 normal rows
+    (performance, rating and recommendation noise), then uniform rows: recovery, talk, variety (those
+    switched on), choice."""
+    normal = streams.normal_rows(3)
+    uniform = iter(streams.uniform_rows(1 + recovery + talk + variety))
     optional = [next(uniform) if on else None for on in (recovery, talk, variety)]
     return PeriodDraws(*normal, *optional, choice=next(uniform))
 
@@ -117,7 +117,7 @@ def advance(
     market: Market,
     config: Config,
     network: Network,
-    rng: np.random.Generator,
+    streams: CustomerStreams,
     step: int,
     *,
     kernel: str | None = None,
@@ -129,29 +129,62 @@ def advance(
     kernel = kernel or KERNEL
     if kernel not in KERNELS:
         raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
-    compiled = kernel == "numba"
-    draws = draw_period(rng, state.n, **draw_layout(config, market, network))
-    firm = state.firm
+    if streams.n != state.n:
+        raise ValueError(f"the streams are for {streams.n} customers but the state has {state.n}")
     active = market.active(step)
+    period = (_period_compiled if kernel == "numba" else _period)(state, market, config, network, streams, active)
+    if config.strategy.adaptive:
+        _adapt_firms(market, config, period.satisfaction_by_firm, active)
+    return period
+
+
+def _period(
+    state: CustomerState, market: Market, config: Config, network: Network, streams: CustomerStreams, active: NDArray[np.bool_]
+) -> PeriodOutcome:
+    """One period with numpy array operations over all customers."""
+    draws = draw_period(streams, **draw_layout(config, market, network))
+    firm = state.firm
 
     # 1–3. Experience, satisfaction, trust, beliefs, loyalty; who talks
-    lived = (_experience_compiled if compiled else _experience)(state, market, config, draws)
-    satisfaction, loyalty, belief = lived.satisfaction, lived.loyalty, lived.belief
+    lived = _experience(state, market, config, draws)
 
     # 4. Word of mouth
     positive = negative = 0
     if draws.talk is not None:
         talkers = np.flatnonzero(lived.talk)
-        starts, ends = network.indptr[talkers], network.indptr[talkers + 1]
-        delivery = rng.random(int((ends - starts).sum()))
-        spread = _spread_compiled if compiled else _spread_word_of_mouth
-        positive, negative = spread(state, belief, talkers, delivery, lived, firm, network, config)
+        delivery = streams.deliveries(talkers, network.degree)
+        positive, negative = _spread_word_of_mouth(state, lived.belief, talkers, delivery, lived, firm, network, config)
 
     # 5–6. Survey answers at the moment of the decision, then switching
-    rating, recommend, new_firm = (_choose_compiled if compiled else _choose)(state, market, config, lived, active, draws)
+    rating, recommend, new_firm = _choose(state, market, config, lived, active, draws)
 
     # 7. Economics, and the next period's state
-    tally, following = (_settle_compiled if compiled else _settle)(state, market, config, lived, new_firm)
+    tally, following = _settle(state, market, config, lived, new_firm, streams.block)
+    state.firm = new_firm
+    state.belief = lived.belief
+    state.tenure = following.tenure
+    state.satisfaction = following.satisfaction
+    state.trust = following.trust
+    state.loyalty = following.loyalty
+    return _outcome(
+        market, config, tally, firm, lived.satisfaction, lived.loyalty, rating, recommend, following.switched, positive, negative
+    )
+
+
+def _outcome(
+    market: Market,
+    config: Config,
+    tally: _Tally,
+    firm_before: NDArray[np.int32],
+    satisfaction: F64,
+    loyalty: F64,
+    rating: NDArray[np.int8],
+    recommend: NDArray[np.int8],
+    switched: NDArray[np.bool_],
+    positive: int,
+    negative: int,
+) -> PeriodOutcome:
+    """The period's outcome, with the firms' economics from their tallies."""
     econ = config.economics
     revenue = market.price * tally.purchases
     costs = (
@@ -164,13 +197,13 @@ def advance(
     satisfaction_by_firm = np.divide(
         tally.satisfaction_sum, tally.purchases, out=np.full(market.k, np.nan), where=tally.purchases > 0
     )
-    outcome = PeriodOutcome(
-        firm_before=firm,
+    return PeriodOutcome(
+        firm_before=firm_before,
         satisfaction=satisfaction,
         loyalty=loyalty,
         rating=rating,
         recommend=recommend,
-        switched=following.switched,
+        switched=switched,
         messages_positive=positive,
         messages_negative=negative,
         purchases=tally.purchases,
@@ -180,15 +213,6 @@ def advance(
         costs=costs,
         satisfaction_by_firm=satisfaction_by_firm,
     )
-    state.firm = new_firm
-    state.belief = belief
-    state.tenure = following.tenure
-    state.satisfaction = following.satisfaction
-    state.trust = following.trust
-    state.loyalty = following.loyalty
-    if config.strategy.adaptive:
-        _adapt_firms(market, config, satisfaction_by_firm, active)
-    return outcome
 
 
 class _Tally(NamedTuple):
@@ -336,17 +360,23 @@ def _choose(
 
 
 def _settle(
-    state: CustomerState, market: Market, config: Config, lived: _Experienced, new_firm: NDArray[np.int32]
+    state: CustomerState, market: Market, config: Config, lived: _Experienced, new_firm: NDArray[np.int32], block: int
 ) -> tuple[_Tally, _Following]:
-    """Firms' tallies; new relationships start with their expectation met, neutral trust and no tenure."""
+    """Firms' tallies; new relationships start with their expectation met, neutral trust and no tenure.
+
+    Satisfaction is summed by firm within each block of ``block`` customers, then over the blocks in order
+    (as the compiled kernels sum it)."""
     k, firm = market.k, state.firm
     switched = new_firm != firm
+    blocks = -(-state.n // block)
+    slot = np.arange(state.n) // block * k + firm
+    by_block = np.bincount(slot, weights=lived.satisfaction, minlength=blocks * k).reshape(blocks, k)
     tally = _Tally(
         purchases=np.bincount(firm, minlength=k),
         won=np.bincount(new_firm[switched], minlength=k),
         lost=np.bincount(firm[switched], minlength=k),
         complaints=np.bincount(firm[lived.complaint], minlength=k),
-        satisfaction_sum=np.bincount(firm, weights=lived.satisfaction, minlength=k),
+        satisfaction_sum=by_block.sum(axis=0),
     )
     following = _Following(
         switched=switched,
@@ -368,8 +398,6 @@ def _settle(
 
 
 # --- compiled implementation (numba) --------------------------------------------------------
-
-_EMPTY = np.empty(0)
 
 
 class _Constants(NamedTuple):
@@ -449,19 +477,38 @@ def _constants(state: CustomerState, config: Config) -> _Constants:
     return constants
 
 
-def _experience_compiled(state: CustomerState, market: Market, config: Config, draws: PeriodDraws) -> _Experienced:
-    n = state.n
+def _scratch(state: CustomerState, name: str, shape: tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
+    """A work buffer kept between periods (contents undefined on return)."""
+    buffer = state.scratch.get(name)
+    if buffer is None or buffer.shape != shape:
+        buffer = state.scratch[name] = np.empty(shape, dtype=dtype)
+    return buffer
+
+
+def _period_compiled(
+    state: CustomerState, market: Market, config: Config, network: Network, streams: CustomerStreams, active: NDArray[np.bool_]
+) -> PeriodOutcome:
+    """One period with the compiled kernels: two passes over the blocks of customers."""
+    n, k = state.n, market.k
     constants = _constants(state, config)
-    lived = _Experienced(
-        performance=np.empty(n),
-        satisfaction=np.empty(n),
-        trust=np.empty(n),
-        loyalty=np.empty(n),
-        belief=np.empty_like(state.belief),
-        complaint=np.empty(n, dtype=bool),
-        talk=np.zeros(n, dtype=bool),
-    )
-    (kernels.experience_parallel if n >= kernels.PARALLEL_FROM else kernels.experience)(
+    layout = draw_layout(config, market, network)
+    uniform_rows = 1 + sum(layout.values())
+    recovery_row = 0 if layout["recovery"] else -1
+    talk_row = int(layout["recovery"]) if layout["talk"] else -1
+    variety_row = int(layout["recovery"]) + int(layout["talk"]) if layout["variety"] else -1
+    rows = np.array([recovery_row, talk_row, variety_row, uniform_rows - 1], dtype=np.int64)
+    normal = _scratch(state, "normal", (3, n))
+    uniform = _scratch(state, "uniform", (uniform_rows, n))
+    performance = _scratch(state, "performance", (n,))
+    complaint = _scratch(state, "complaint", (n,), np.bool_)
+    talk = _scratch(state, "talk", (n,), np.bool_)
+    delivered = _scratch(state, "delivered", (len(network.indices),), np.bool_)
+    reverse = network.reverse if layout["talk"] else np.empty(0, dtype=np.int32)
+    satisfaction, loyalty = np.empty(n), np.empty(n)
+    parallel = n >= kernels.PARALLEL_FROM
+    (kernels.experience_parallel if parallel else kernels.experience)(
+        streams.typed(),
+        streams.block,
         state.firm,
         state.tenure,
         state.belief,
@@ -477,21 +524,73 @@ def _experience_compiled(state: CustomerState, market: Market, config: Config, d
         market.recovery_enabled,
         market.recovery_success,
         market.recovery_softening,
-        draws.performance_noise,
-        _EMPTY if draws.recovery is None else draws.recovery,
-        _EMPTY if draws.talk is None else draws.talk,
+        network.indptr,
+        config.word_of_mouth.reach,
+        normal,
+        uniform,
+        rows,
         constants.experience,
         constants.link,
         constants.link_params,
-        lived.belief,
-        lived.performance,
-        lived.satisfaction,
-        lived.trust,
-        lived.loyalty,
-        lived.complaint,
-        lived.talk,
+        performance,
+        satisfaction,
+        loyalty,
+        complaint,
+        talk,
+        delivered,
     )
-    return lived
+    blocks = len(streams.generators)
+    rating, recommend = np.empty(n, dtype=np.int8), np.empty(n, dtype=np.int8)
+    new_firm, switched = np.empty(n, dtype=np.int32), np.empty(n, dtype=np.bool_)
+    tallies, satisfaction_sums = np.zeros((blocks, 4, k), dtype=np.int64), np.zeros((blocks, k))
+    messages = np.zeros((blocks, 2), dtype=np.int64)
+    (kernels.respond_parallel if parallel else kernels.respond)(
+        streams.block,
+        state.firm,
+        state.tenure,
+        state.belief,
+        state.satisfaction,
+        state.trust,
+        state.loyalty,
+        state.response_bias,
+        state.switching_cost,
+        state.price_sensitivity,
+        market.price,
+        market.programme_switching_cost,
+        active,
+        normal,
+        uniform,
+        rows,
+        network.indptr,
+        network.indices,
+        reverse,
+        talk,
+        delivered,
+        config.word_of_mouth.negative_weight,
+        config.word_of_mouth.influence,
+        satisfaction,
+        loyalty,
+        performance,
+        complaint,
+        constants.choose,
+        constants.cutoffs,
+        constants.settle,
+        constants.link,
+        constants.link_params,
+        rating,
+        recommend,
+        new_firm,
+        switched,
+        tallies,
+        satisfaction_sums,
+        messages,
+    )
+    firm_before = state.firm
+    state.firm = new_firm
+    purchases, won, lost, complaints = tallies.sum(axis=0)
+    tally = _Tally(purchases, won, lost, complaints, satisfaction_sums.sum(axis=0))
+    positive, negative = (int(m) for m in messages.sum(axis=0))
+    return _outcome(market, config, tally, firm_before, satisfaction, loyalty, rating, recommend, switched, positive, negative)
 
 
 def _link_constants(config: Config) -> F64:
@@ -510,71 +609,6 @@ def _link_constants(config: Config) -> F64:
     return constants
 
 
-def _spread_compiled(
-    state: CustomerState,
-    belief: F64,
-    talkers: NDArray[np.int64],
-    delivery: F64,
-    lived: _Experienced,
-    firm: NDArray[np.int32],
-    network: Network,
-    config: Config,
-) -> tuple[int, int]:
-    wom = config.word_of_mouth
-    scratch = state.scratch.get("messages")
-    if scratch is None or scratch[0].shape != belief.shape:
-        scratch = state.scratch["messages"] = (np.zeros(belief.shape), np.zeros(belief.shape))
-    return kernels.spread_word_of_mouth(
-        talkers,
-        network.indptr,
-        network.indices,
-        delivery,
-        wom.reach,
-        wom.negative_weight,
-        wom.influence,
-        lived.satisfaction,
-        lived.performance,
-        firm,
-        belief,
-        *scratch,
-    )
-
-
-def _choose_compiled(
-    state: CustomerState,
-    market: Market,
-    config: Config,
-    lived: _Experienced,
-    active: NDArray[np.bool_],
-    draws: PeriodDraws,
-) -> tuple[NDArray[np.int8], NDArray[np.int8], NDArray[np.int32]]:
-    n = state.n
-    constants = _constants(state, config)
-    rating, recommend, chosen = np.empty(n, dtype=np.int8), np.empty(n, dtype=np.int8), np.empty(n, dtype=np.int32)
-    (kernels.choose_parallel if n >= kernels.PARALLEL_FROM else kernels.choose)(
-        state.firm,
-        lived.belief,
-        lived.satisfaction,
-        lived.loyalty,
-        state.response_bias,
-        state.switching_cost,
-        state.price_sensitivity,
-        market.price,
-        market.programme_switching_cost,
-        active,
-        draws.rating_noise,
-        draws.recommend_noise,
-        _EMPTY if draws.variety is None else draws.variety,
-        draws.choice,
-        constants.choose,
-        constants.cutoffs,
-        rating,
-        recommend,
-        chosen,
-    )
-    return rating, recommend, chosen
-
-
 def _adapt_firms(market: Market, config: Config, satisfaction_by_firm: F64, active: NDArray[np.bool_]) -> None:
     """Adaptive firms raise quality (and unit cost) while their customers' satisfaction is below target."""
     strategy = config.strategy
@@ -582,30 +616,3 @@ def _adapt_firms(market: Market, config: Config, satisfaction_by_firm: F64, acti
     step_up = np.where(below, np.minimum(strategy.adjustment, 1.0 - market.quality), 0.0)
     market.quality = market.quality + step_up
     market.unit_cost = market.unit_cost + strategy.quality_unit_cost * step_up
-
-
-def _settle_compiled(
-    state: CustomerState, market: Market, config: Config, lived: _Experienced, new_firm: NDArray[np.int32]
-) -> tuple[_Tally, _Following]:
-    n, k = state.n, market.k
-    constants = _constants(state, config)
-    tally = _Tally(*(np.zeros(k, dtype=np.int64) for _ in range(4)), satisfaction_sum=np.zeros(k))
-    following = _Following(np.empty(n, dtype=bool), np.empty(n), np.empty(n), np.empty(n), np.empty(n, dtype=np.int32))
-    kernels.settle(
-        state.firm,
-        new_firm,
-        lived.satisfaction,
-        lived.trust,
-        lived.loyalty,
-        state.tenure,
-        lived.complaint,
-        lived.belief,
-        state.price_sensitivity,
-        market.price,
-        constants.settle,
-        constants.link,
-        constants.link_params,
-        *following,
-        *tally,
-    )
-    return tally, following

@@ -1,10 +1,15 @@
 """Compiled loops of one period (numba), used by :mod:`loyaltysim.engine` when numba is installed.
 
-Each kernel runs the rules of :mod:`loyaltysim.behavior` for one customer at a time, in customer
-order, reading the period's pre-drawn random numbers: the same arithmetic as the numpy path, in the
-same order. The docking tests check that both give the per-customer reference model's results.
-Without numba (``pip install loyaltysim[fast]`` adds it) :data:`AVAILABLE` is False and the engine
-uses numpy only.
+A period is two passes over blocks of customers (the blocks of :mod:`loyaltysim.streams`):
+:func:`experience` (each block draws its random numbers, then its customers' experience and talk
+decisions, then its talkers' delivery draws) and :func:`respond` (each customer gathers the messages
+of its talking neighbours, answers the survey, chooses and starts the next period). Each customer's
+update reads only the start-of-period state, its own draws and, in the second pass, what the first
+pass wrote, and per-firm sums are kept per block; so the blocks can run on all cores (the
+``*_parallel`` builds, from :data:`PARALLEL_FROM` customers) with results identical to a serial run.
+The arithmetic is the numpy path's, in the same order; the docking tests check both against the
+per-customer reference model. Without numba (``pip install loyaltysim[fast]`` adds it)
+:data:`AVAILABLE` is False and the engine uses numpy only.
 """
 
 from __future__ import annotations
@@ -21,20 +26,17 @@ except ImportError:  # pragma: no cover - exercised where numba is absent
 else:
     AVAILABLE = True
 
-CHUNK = 4096  # customers per parallel work item
 PARALLEL_FROM = 50_000
-"""From this many customers the per-customer kernels run on all cores (same results, in any case)."""
+"""From this many customers the kernels run their blocks on all cores (same results, in any case)."""
 
 __all__ = [
     "AVAILABLE",
     "PARALLEL_FROM",
-    "choose",
-    "choose_parallel",
     "count_period",
     "experience",
     "experience_parallel",
-    "settle",
-    "spread_word_of_mouth",
+    "respond",
+    "respond_parallel",
 ]
 
 LINK_CODES = {"linear": 0, "threshold": 1, "zone_of_tolerance": 2, "concave": 3}
@@ -89,7 +91,19 @@ def _loyalty(s, trust, habit, link, lp, trust_weight, habit_weight):
     return (1.0 - trust_weight - habit_weight) * linked + trust_weight * trust + habit_weight * habit
 
 
+def _draw_block(generator, a, z, normal, uniform):
+    """A block's customer rows of the period, in the layout of :mod:`loyaltysim.streams`."""
+    for row in range(normal.shape[0]):
+        for i in range(a, z):
+            normal[row, i] = generator.standard_normal()
+    for row in range(uniform.shape[0]):
+        for i in range(a, z):
+            uniform[row, i] = generator.random()
+
+
 def _experience(
+    generators,
+    block,
     firm,
     tenure,
     belief,
@@ -105,21 +119,28 @@ def _experience(
     recovery_enabled,
     recovery_success,
     recovery_softening,
-    performance_noise,
-    recovery_draw,
-    talk_draw,
+    indptr,
+    reach,
+    normal,
+    uniform,
+    rows,
     real,
     link,
     link_params,
-    out_belief,
     out_performance,
     out_satisfaction,
-    out_trust,
     out_loyalty,
     out_complaint,
     out_talk,
+    out_delivered,
 ):
-    """Steps 1–4a of a period for every customer: experience, satisfaction, trust, beliefs, loyalty, talk."""
+    """Steps 1–4a of a period, block by block: each block draws its numbers, then its customers'
+    experience, satisfaction, trust, beliefs, loyalty and talk decisions, then its talkers' delivery
+    draws (``out_delivered``, one flag per stored neighbour entry of each talker).
+
+    ``belief`` and ``trust`` are updated in place (each customer's own row only); ``rows`` gives the
+    uniform rows of recovery and talk (−1: not drawn).
+    """
     (
         reference_price,
         sensitivity,
@@ -158,6 +179,7 @@ def _experience(
         real[16],
     )
     n, k = belief.shape
+    recovery_row, talk_row = rows[0], rows[1]
     trust_down = min(1.0, trust_growth * loss_aversion)
     # Everything that depends on tenure only, once per tenure value (the same arithmetic per customer).
     longest = 0
@@ -171,99 +193,54 @@ def _experience(
         memory_by_tenure[years_index] = memory_weight / (1.0 + tenure_anchoring * tenure_years)
         experience_by_tenure[years_index] = experience_weight / (1.0 + tenure_anchoring * tenure_years)
         habit_by_tenure[years_index] = 1.0 - np.exp(-tenure_years / habit_years)
-    use_recovery = len(recovery_draw) > 0
-    use_talk = len(talk_draw) > 0
-    for chunk in prange((n + CHUNK - 1) // CHUNK):  # chunks of customers, in parallel when compiled so
-        for i in range(chunk * CHUNK, min(n, (chunk + 1) * CHUNK)):
+    for b in prange((n + block - 1) // block):  # blocks of customers, in parallel when compiled so
+        a, z = b * block, min(n, (b + 1) * block)
+        generator = generators[np.int64(b)]  # prange indices are unsigned in parallel builds
+        _draw_block(generator, a, z, normal, uniform)
+        for i in range(a, z):
             f = firm[i]
-            performance = quality[f] + fit[i, f] + consistency[f] * performance_noise[i]
+            performance = quality[f] + fit[i, f] + consistency[f] * normal[0, i]
             performance = min(max(performance, 0.0), 1.0)
             fairness = price_sensitivity[i] * (reference_price - price[f]) / reference_price
             expectation = belief[i, f]
             transaction = _transaction(performance, expectation, fairness, sensitivity, loss_aversion, quality_weight, neutral)
             complaint = transaction < 0.5 and recovery_enabled[f]
-            if complaint and use_recovery and recovery_draw[i] < recovery_success[f]:
+            if complaint and recovery_row >= 0 and uniform[recovery_row, i] < recovery_success[f]:
                 transaction = transaction + recovery_softening[f] * (0.5 - transaction)
             weight = memory_by_tenure[tenure[i]]
             s = (1.0 - weight) * satisfaction[i] + weight * transaction
             gap = transaction - trust[i]
             t = trust[i] + (trust_down if gap < 0.0 else trust_growth) * gap
             for j in range(k):
-                b = belief[i, j]
-                out_belief[i, j] = b + advertising_weight * (promise[j] - b)
-            b = out_belief[i, f]
+                belief[i, j] = belief[i, j] + advertising_weight * (promise[j] - belief[i, j])
             weight = experience_by_tenure[tenure[i]]
-            out_belief[i, f] = b + weight * (performance - b)
+            belief[i, f] = belief[i, f] + weight * (performance - belief[i, f])
             out_performance[i] = performance
             out_satisfaction[i] = s
-            out_trust[i] = t
+            trust[i] = t
             out_loyalty[i] = _loyalty(s, t, habit_by_tenure[tenure[i]], link, link_params, trust_weight, habit_weight)
             out_complaint[i] = complaint
-            if use_talk:
+            talks = False
+            if talk_row >= 0:
                 chance = (
                     talk_rate * talkativeness[i] * _power(np.abs(2.0 * s - 1.0), extremity) * (negativity if s < 0.5 else 1.0)
                 )
-                out_talk[i] = talk_draw[i] < min(max(chance, 0.0), 1.0)
+                talks = uniform[talk_row, i] < min(max(chance, 0.0), 1.0)
+            out_talk[i] = talks
+        if talk_row >= 0:
+            for i in range(a, z):
+                if out_talk[i]:
+                    for position in range(indptr[i], indptr[i + 1]):
+                        out_delivered[position] = generator.random() < reach
 
 
-def _spread(
-    talkers,
-    indptr,
-    indices,
-    delivery,
-    reach,
-    negative_weight,
-    influence,
-    satisfaction,
-    performance,
+def _respond(
+    block,
     firm,
-    belief,
-    weight_sum,
-    signal_sum,
-):
-    """Word of mouth: each talker's messages (one delivery draw per neighbour, CSR order), then absorption.
-
-    ``weight_sum`` and ``signal_sum`` are zero on entry and left zero on exit. Returns (positive, negative).
-    """
-    positive = 0
-    negative = 0
-    edge = 0
-    for t in talkers:
-        is_negative = satisfaction[t] < 0.5
-        weight = negative_weight if is_negative else 1.0
-        signal = weight * performance[t]
-        f = firm[t]
-        for position in range(indptr[t], indptr[t + 1]):
-            if delivery[edge] < reach:
-                listener = indices[position]
-                weight_sum[listener, f] += weight
-                signal_sum[listener, f] += signal
-                if is_negative:
-                    negative += 1
-                else:
-                    positive += 1
-            edge += 1
-    edge = 0
-    for t in talkers:
-        f = firm[t]
-        for position in range(indptr[t], indptr[t + 1]):
-            if delivery[edge] < reach:
-                listener = indices[position]
-                heard = weight_sum[listener, f]
-                if heard > 0.0:
-                    b = belief[listener, f]
-                    pull = min(1.0, influence * heard)
-                    belief[listener, f] = b + pull * (signal_sum[listener, f] / heard - b)
-                weight_sum[listener, f] = 0.0
-                signal_sum[listener, f] = 0.0
-            edge += 1
-    return positive, negative
-
-
-def _choose(
-    firm,
+    tenure,
     belief,
     satisfaction,
+    trust,
     loyalty,
     response_bias,
     switching_cost,
@@ -271,17 +248,41 @@ def _choose(
     price,
     programme_switching_cost,
     active,
-    rating_noise,
-    recommend_noise,
-    variety_draw,
-    choice_draw,
+    normal,
+    uniform,
+    rows,
+    indptr,
+    indices,
+    reverse,
+    talk,
+    delivered,
+    negative_weight,
+    influence,
+    lived_satisfaction,
+    lived_loyalty,
+    performance,
+    complaint,
     real,
     cutoffs,
+    settle_real,
+    link,
+    link_params,
     out_rating,
     out_recommend,
     out_firm,
+    out_switched,
+    tallies,
+    satisfaction_sums,
+    messages,
 ):
-    """Steps 5–6 for every customer: survey answers, then the logit choice of next period's firm."""
+    """Steps 4b–7 of a period, block by block, for each customer: hear the messages of talking
+    neighbours (in neighbour order) and absorb them, answer the survey, choose next period's firm,
+    and start the next period (``satisfaction``, ``trust``, ``loyalty``, ``tenure`` in place).
+
+    Per block: ``tallies[b]`` = purchases, won, lost, complaints by firm; ``satisfaction_sums[b]`` the
+    customers' satisfaction by firm (in customer order); ``messages[b]`` = (positive, negative) heard.
+    ``rows`` gives the uniform rows of talk, variety and choice (−1: not drawn).
+    """
     reference_price, noise_sd, curvature, value_weight, loyalty_weight, choice_noise, variety_seeking = (
         real[0],
         real[1],
@@ -291,27 +292,56 @@ def _choose(
         real[5],
         real[6],
     )
+    sensitivity, loss_aversion, quality_weight, neutral, trust_weight, habit_weight, new_habit = (
+        settle_real[1],
+        settle_real[2],
+        settle_real[3],
+        settle_real[4],
+        settle_real[5],
+        settle_real[6],
+        settle_real[7],
+    )
+    talk_row, variety_row, choice_row = rows[1], rows[2], rows[3]
     n, k = belief.shape
-    use_variety = len(variety_draw) > 0
-    for chunk in prange((n + CHUNK - 1) // CHUNK):  # chunks of customers, in parallel when compiled so
+    for b in prange((n + block - 1) // block):  # blocks of customers, in parallel when compiled so
         weights = np.empty(k)
-        for i in range(chunk * CHUNK, min(n, (chunk + 1) * CHUNK)):
+        heard_weight = np.zeros(k)
+        heard_signal = np.zeros(k)
+        for i in range(b * block, min(n, (b + 1) * block)):
             f = firm[i]
-            s = satisfaction[i]
-            answer = s + response_bias[i] + noise_sd * rating_noise[i]
+            if talk_row >= 0:
+                heard = False
+                for q in range(indptr[i], indptr[i + 1]):
+                    j = indices[q]
+                    if talk[j] and delivered[reverse[q]]:
+                        is_negative = lived_satisfaction[j] < 0.5
+                        weight = negative_weight if is_negative else 1.0
+                        heard_weight[firm[j]] += weight
+                        heard_signal[firm[j]] += weight * performance[j]
+                        messages[b, 1 if is_negative else 0] += 1
+                        heard = True
+                if heard:
+                    for j in range(k):
+                        if heard_weight[j] > 0.0:
+                            pull = min(1.0, influence * heard_weight[j])
+                            belief[i, j] = belief[i, j] + pull * (heard_signal[j] / heard_weight[j] - belief[i, j])
+                            heard_weight[j] = 0.0
+                            heard_signal[j] = 0.0
+            s = lived_satisfaction[i]
+            answer = s + response_bias[i] + noise_sd * normal[1, i]
             rating = 1
             for c in cutoffs:
                 if c <= answer:
                     rating += 1
             out_rating[i] = rating
-            answer = 0.5 * (s + loyalty[i]) + response_bias[i] + noise_sd * recommend_noise[i]
+            answer = 0.5 * (s + lived_loyalty[i]) + response_bias[i] + noise_sd * normal[2, i]
             out_recommend[i] = int(np.rint(10.0 * _power(min(max(answer, 0.0), 1.0), curvature)))
             top = -np.inf
             for j in range(k):
                 fairness = price_sensitivity[i] * (reference_price - price[j]) / reference_price
                 u = value_weight * (belief[i, j] + fairness)
                 if j == f:
-                    u += loyalty_weight * loyalty[i] + switching_cost[i] + programme_switching_cost[f]
+                    u += loyalty_weight * lived_loyalty[i] + switching_cost[i] + programme_switching_cost[f]
                 if not active[j]:
                     u = -np.inf
                 elif choice_noise != 1.0:  # dividing by 1 changes nothing
@@ -322,85 +352,42 @@ def _choose(
             for j in range(k):
                 weights[j] = np.exp(weights[j] - top)
                 alternatives = alternatives or (j != f and weights[j] > 0.0)
-            if use_variety and alternatives and variety_draw[i] < variety_seeking:
+            if variety_row >= 0 and alternatives and uniform[variety_row, i] < variety_seeking:
                 weights[f] = 0.0
             total = 0.0
             for j in range(k):
                 total += weights[j]
-            target = choice_draw[i] * total
+            target = uniform[choice_row, i] * total
             cumulative = 0.0
-            chosen = -1
+            g = -1
             for j in range(k):
                 cumulative += weights[j]
                 if weights[j] > 0.0:
-                    chosen = j
+                    g = j
                     if cumulative > target:
                         break
-            out_firm[i] = chosen
-
-
-def _settle(
-    firm,
-    new_firm,
-    satisfaction,
-    trust,
-    loyalty,
-    tenure,
-    complaint,
-    belief,
-    price_sensitivity,
-    price,
-    real,
-    link,
-    link_params,
-    out_switched,
-    out_satisfaction,
-    out_trust,
-    out_loyalty,
-    out_tenure,
-    purchases,
-    won,
-    lost,
-    complaints,
-    satisfaction_sum,
-):
-    """Step 7 for every customer: the firms' tallies (in customer order), then the next period's state.
-
-    A customer who switched starts the new relationship with its expectation met, trust 0.5, tenure 0.
-    """
-    reference_price, sensitivity, loss_aversion, quality_weight, neutral, trust_weight, habit_weight, new_habit = (
-        real[0],
-        real[1],
-        real[2],
-        real[3],
-        real[4],
-        real[5],
-        real[6],
-        real[7],
-    )
-    for i in range(len(firm)):
-        f, g = firm[i], new_firm[i]
-        purchases[f] += 1
-        satisfaction_sum[f] += satisfaction[i]
-        if complaint[i]:
-            complaints[f] += 1
-        if g == f:
-            out_switched[i] = False
-            out_satisfaction[i] = satisfaction[i]
-            out_trust[i] = trust[i]
-            out_loyalty[i] = loyalty[i]
-            out_tenure[i] = tenure[i] + 1
-        else:
-            won[g] += 1
-            lost[f] += 1
-            out_switched[i] = True
-            expectation = belief[i, g]
-            fairness = price_sensitivity[i] * (reference_price - price[g]) / reference_price
-            s = _transaction(expectation, expectation, fairness, sensitivity, loss_aversion, quality_weight, neutral)
-            out_satisfaction[i] = s
-            out_trust[i] = 0.5
-            out_loyalty[i] = _loyalty(s, 0.5, new_habit, link, link_params, trust_weight, habit_weight)
-            out_tenure[i] = 0
+            out_firm[i] = g
+            # 7. the firms' tallies, then the next period's state (a mover starts afresh)
+            tallies[b, 0, f] += 1
+            satisfaction_sums[b, f] += s
+            if complaint[i]:
+                tallies[b, 3, f] += 1
+            if g == f:
+                out_switched[i] = False
+                satisfaction[i] = s
+                loyalty[i] = lived_loyalty[i]
+                tenure[i] = tenure[i] + 1
+            else:
+                tallies[b, 1, g] += 1
+                tallies[b, 2, f] += 1
+                out_switched[i] = True
+                expectation = belief[i, g]
+                fairness = price_sensitivity[i] * (reference_price - price[g]) / reference_price
+                fresh = _transaction(expectation, expectation, fairness, sensitivity, loss_aversion, quality_weight, neutral)
+                satisfaction[i] = fresh
+                trust[i] = 0.5
+                loyalty[i] = _loyalty(fresh, 0.5, new_habit, link, link_params, trust_weight, habit_weight)
+                tenure[i] = 0
 
 
 def _count_period(satisfaction, switched, rating, recommend, bands, curve_bins, band, rating_table, curve):
@@ -448,13 +435,12 @@ if AVAILABLE:
     _transaction = _compile(_transaction)
     _link = _compile(_link)
     _loyalty = _compile(_loyalty)
+    _draw_block = _compile(_draw_block)
     experience = _compile(_experience)
-    spread_word_of_mouth = _compile(_spread)
-    choose = _compile(_choose)
+    respond = _compile(_respond)
     _compile_parallel = njit(cache=True, error_model="numpy", parallel=True)
     experience_parallel = _compile_parallel(_as_parallel_variant(_experience))
-    choose_parallel = _compile_parallel(_as_parallel_variant(_choose))
-    settle = _compile(_settle)
+    respond_parallel = _compile_parallel(_as_parallel_variant(_respond))
     count_period = _compile(_count_period)
 else:  # pragma: no cover
-    experience = experience_parallel = spread_word_of_mouth = choose = choose_parallel = settle = count_period = None
+    experience = experience_parallel = respond = respond_parallel = count_period = None

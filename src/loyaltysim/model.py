@@ -14,6 +14,7 @@ from .config import Config
 from .loading import apply_overrides, validate_config
 from .network import Network, build_network
 from .population import initial_customers, initial_market
+from .streams import CustomerStreams
 
 __all__ = ["LoyaltyModel"]
 
@@ -56,7 +57,8 @@ class LoyaltyModel(mesa.Model):
         A validated :class:`~loyaltysim.config.Config` (defaults if None).
     rng
         Seed (int) or :class:`numpy.random.SeedSequence`; defaults to ``config.run.seed``.
-        Every random draw of the run comes from ``self.rng``.
+        The network and the customers are drawn from ``self.rng``; each period's draws come from
+        ``self.streams``, one generator per block of customers spawned from ``self.rng``.
     network
         Optional prebuilt network (e.g. from :func:`loyaltysim.network.from_networkx`).
     **overrides
@@ -91,6 +93,7 @@ class LoyaltyModel(mesa.Model):
         if self.network.n != config.customers.n:
             raise ValueError(f"network has {self.network.n} nodes but customers.n is {config.customers.n}")
         self.state = initial_customers(config, self.market, self.rng)
+        self.streams = CustomerStreams.spawn(self.rng, config.customers.n)
         self.latest: dict[str, float] = {}
         self.last_outcome: engine.PeriodOutcome | None = None
         self.last_firm_rows: list[dict[str, Any]] = []
@@ -111,7 +114,7 @@ class LoyaltyModel(mesa.Model):
         """One purchase period for every customer (Mesa increments ``self.steps`` first)."""
         config = self.config
         step = self.steps
-        outcome = engine.advance(self.state, self.market, config, self.network, self.rng, step)
+        outcome = engine.advance(self.state, self.market, config, self.network, self.streams, step)
         customers_after = np.bincount(self.state.firm, minlength=self.market.k)
         shares = customers_after / self.state.n
         row, counts = metrics.market_metrics(step, outcome, shares, float(self.state.expectation.mean()), config.periods_per_year)

@@ -30,6 +30,7 @@ from .config import Config
 from .engine import PeriodDraws, draw_layout, draw_period
 from .network import Network
 from .population import CustomerState, Market, loyalty_of
+from .streams import CustomerStreams
 
 __all__ = ["Customer", "ReferenceModel"]
 
@@ -214,8 +215,8 @@ class ReferenceModel:
     (:meth:`copy_of`): it takes a copy of the customers, firms, network and random generator.
     """
 
-    def __init__(self, config: Config, state: CustomerState, market: Market, network: Network, rng: np.random.Generator):
-        self.config, self.market, self.network, self.rng = config, market, network, rng
+    def __init__(self, config: Config, state: CustomerState, market: Market, network: Network, streams: CustomerStreams):
+        self.config, self.market, self.network, self.streams = config, market, network, streams
         self.steps = 0
         self.customers = [
             Customer(
@@ -237,17 +238,15 @@ class ReferenceModel:
 
     @classmethod
     def copy_of(cls, model) -> ReferenceModel:
-        """A reference model in the same state as ``model`` (a LoyaltyModel), with a copy of its generator."""
-        rng = np.random.Generator(type(model.rng.bit_generator)())
-        rng.bit_generator.state = model.rng.bit_generator.state
-        return cls(model.config, model.state, copy.deepcopy(model.market), model.network, rng)
+        """A reference model in the same state as ``model`` (a LoyaltyModel), with a copy of its random streams."""
+        return cls(model.config, model.state, copy.deepcopy(model.market), model.network, model.streams.copy())
 
     def step(self) -> PeriodRecord:
         """One period for every customer."""
         self.steps += 1
         config, market, customers = self.config, self.market, self.customers
         k = len(market.names)
-        draws = draw_period(self.rng, len(customers), **draw_layout(config, market, self.network))
+        draws = draw_period(self.streams, **draw_layout(config, market, self.network))
         active = market.active(self.steps)
         firm_before = [c.firm for c in customers]
         for customer in customers:
@@ -267,7 +266,8 @@ class ReferenceModel:
 
     def spread_word_of_mouth(self, draws: PeriodDraws) -> tuple[int, int]:
         """Talkers, in customer order, tell each neighbour (in stored order) about their firm, each
-        message arriving with chance ``reach`` (one uniform per neighbour); then everyone listens."""
+        message arriving with chance ``reach`` (one uniform per neighbour, drawn by the talker's block);
+        then everyone listens."""
         wom, customers = self.config.word_of_mouth, self.customers
         for customer in customers:
             customer.heard_weight = [0.0] * len(customer.belief)
@@ -275,7 +275,11 @@ class ReferenceModel:
         if draws.talk is None:
             return 0, 0
         talkers = [c for c in customers if c.talks]
-        delivery = iter(self.rng.random(sum(len(self.network.neighbours(c.index)) for c in talkers)))
+        block = self.streams.block
+        per_block = [0] * len(self.streams.generators)
+        for talker in talkers:
+            per_block[talker.index // block] += len(self.network.neighbours(talker.index))
+        delivery = iter([u for generator, m in zip(self.streams.generators, per_block, strict=True) for u in generator.random(m)])
         positive = negative = 0
         for talker in talkers:
             complaint = talker.satisfaction < 0.5
@@ -291,10 +295,10 @@ class ReferenceModel:
 
     def _tally(self, firm_before: list[int], k: int) -> PeriodRecord:
         purchases, won, lost, complaints = (np.zeros(k, dtype=np.int64) for _ in range(4))
-        satisfaction_sum = np.zeros(k)
+        by_block = np.zeros((len(self.streams.generators), k))  # satisfaction by firm, summed block by block
         for customer, firm in zip(self.customers, firm_before, strict=True):
             purchases[firm] += 1
-            satisfaction_sum[firm] += customer.satisfaction
+            by_block[customer.index // self.streams.block, firm] += customer.satisfaction
             complaints[firm] += customer.complained
             if customer.next_firm != firm:
                 won[customer.next_firm] += 1
@@ -312,7 +316,7 @@ class ReferenceModel:
             won=won,
             lost=lost,
             complaints=complaints,
-            satisfaction_by_firm=np.array([s / p if p else np.nan for s, p in zip(satisfaction_sum, purchases, strict=True)]),
+            satisfaction_by_firm=np.array([s / p if p else np.nan for s, p in zip(by_block.sum(axis=0), purchases, strict=True)]),
         )
 
     def _adapt_firms(self, satisfaction_by_firm: np.ndarray, active: np.ndarray) -> None:
