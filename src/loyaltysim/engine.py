@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -98,6 +98,8 @@ class PeriodOutcome:
     revenue: F64
     costs: F64
     satisfaction_by_firm: F64
+    mean_expectation: float
+    """Mean over customers of the expectation of the firm each buys from next period."""
 
 
 class _Experienced(NamedTuple):
@@ -166,25 +168,25 @@ def _period(
     state.satisfaction = following.satisfaction
     state.trust = following.trust
     state.loyalty = following.loyalty
+    expectation_sums = np.bincount(np.arange(state.n) // streams.block, weights=state.expectation)
     return _outcome(
-        market, config, tally, firm, lived.satisfaction, lived.loyalty, rating, recommend, following.switched, positive, negative
+        market,
+        config,
+        tally,
+        firm_before=firm,
+        satisfaction=lived.satisfaction,
+        loyalty=lived.loyalty,
+        rating=rating,
+        recommend=recommend,
+        switched=following.switched,
+        messages_positive=positive,
+        messages_negative=negative,
+        mean_expectation=float(expectation_sums.sum()) / state.n,
     )
 
 
-def _outcome(
-    market: Market,
-    config: Config,
-    tally: _Tally,
-    firm_before: NDArray[np.int32],
-    satisfaction: F64,
-    loyalty: F64,
-    rating: NDArray[np.int8],
-    recommend: NDArray[np.int8],
-    switched: NDArray[np.bool_],
-    positive: int,
-    negative: int,
-) -> PeriodOutcome:
-    """The period's outcome, with the firms' economics from their tallies."""
+def _outcome(market: Market, config: Config, tally: _Tally, **customers: Any) -> PeriodOutcome:
+    """The period's outcome: the customers' results (keywords) and the firms' economics from their tallies."""
     econ = config.economics
     revenue = market.price * tally.purchases
     costs = (
@@ -198,20 +200,13 @@ def _outcome(
         tally.satisfaction_sum, tally.purchases, out=np.full(market.k, np.nan), where=tally.purchases > 0
     )
     return PeriodOutcome(
-        firm_before=firm_before,
-        satisfaction=satisfaction,
-        loyalty=loyalty,
-        rating=rating,
-        recommend=recommend,
-        switched=switched,
-        messages_positive=positive,
-        messages_negative=negative,
         purchases=tally.purchases,
         won=tally.won,
         lost=tally.lost,
         revenue=revenue,
         costs=costs,
         satisfaction_by_firm=satisfaction_by_firm,
+        **customers,
     )
 
 
@@ -485,10 +480,19 @@ def _scratch(state: CustomerState, name: str, shape: tuple[int, ...], dtype: typ
     return buffer
 
 
+def _zeroed_message_sums(state: CustomerState, shape: tuple[int, int, int]) -> F64:
+    """Per-(listener, firm) message (weight, signal) sums, kept between periods and zero between uses
+    (the kernels zero what they used), so a period costs O(messages), not O(customers × firms)."""
+    sums = state.scratch.get("message_sums")
+    if sums is None or sums.shape != shape:
+        sums = state.scratch["message_sums"] = np.zeros(shape)
+    return sums
+
+
 def _period_compiled(
     state: CustomerState, market: Market, config: Config, network: Network, streams: CustomerStreams, active: NDArray[np.bool_]
 ) -> PeriodOutcome:
-    """One period with the compiled kernels: two passes over the blocks of customers."""
+    """One period with the compiled kernels: two passes over the blocks of customers, word of mouth between."""
     n, k = state.n, market.k
     constants = _constants(state, config)
     layout = draw_layout(config, market, network)
@@ -503,7 +507,6 @@ def _period_compiled(
     complaint = _scratch(state, "complaint", (n,), np.bool_)
     talk = _scratch(state, "talk", (n,), np.bool_)
     delivered = _scratch(state, "delivered", (len(network.indices),), np.bool_)
-    reverse = network.reverse if layout["talk"] else np.empty(0, dtype=np.int32)
     satisfaction, loyalty = np.empty(n), np.empty(n)
     parallel = n >= kernels.PARALLEL_FROM
     (kernels.experience_parallel if parallel else kernels.experience)(
@@ -539,11 +542,25 @@ def _period_compiled(
         talk,
         delivered,
     )
+    heard = _zeroed_message_sums(state, (n, k, 2) if layout["talk"] else (0, k, 2))
+    positive = negative = 0
+    if layout["talk"]:
+        positive, negative = kernels.send_messages(
+            talk,
+            network.indptr,
+            network.indices,
+            delivered,
+            state.firm,
+            satisfaction,
+            performance,
+            config.word_of_mouth.negative_weight,
+            heard,
+        )
     blocks = len(streams.generators)
     rating, recommend = np.empty(n, dtype=np.int8), np.empty(n, dtype=np.int8)
     new_firm, switched = np.empty(n, dtype=np.int32), np.empty(n, dtype=np.bool_)
     tallies, satisfaction_sums = np.zeros((blocks, 4, k), dtype=np.int64), np.zeros((blocks, k))
-    messages = np.zeros((blocks, 2), dtype=np.int64)
+    expectation_sums = np.zeros(blocks)
     (kernels.respond_parallel if parallel else kernels.respond)(
         streams.block,
         state.firm,
@@ -561,16 +578,10 @@ def _period_compiled(
         normal,
         uniform,
         rows,
-        network.indptr,
-        network.indices,
-        reverse,
-        talk,
-        delivered,
-        config.word_of_mouth.negative_weight,
+        heard,
         config.word_of_mouth.influence,
         satisfaction,
         loyalty,
-        performance,
         complaint,
         constants.choose,
         constants.cutoffs,
@@ -583,14 +594,26 @@ def _period_compiled(
         switched,
         tallies,
         satisfaction_sums,
-        messages,
+        expectation_sums,
     )
     firm_before = state.firm
     state.firm = new_firm
     purchases, won, lost, complaints = tallies.sum(axis=0)
     tally = _Tally(purchases, won, lost, complaints, satisfaction_sums.sum(axis=0))
-    positive, negative = (int(m) for m in messages.sum(axis=0))
-    return _outcome(market, config, tally, firm_before, satisfaction, loyalty, rating, recommend, switched, positive, negative)
+    return _outcome(
+        market,
+        config,
+        tally,
+        firm_before=firm_before,
+        satisfaction=satisfaction,
+        loyalty=loyalty,
+        rating=rating,
+        recommend=recommend,
+        switched=switched,
+        messages_positive=positive,
+        messages_negative=negative,
+        mean_expectation=float(expectation_sums.sum()) / n,
+    )
 
 
 def _link_constants(config: Config) -> F64:

@@ -1,11 +1,12 @@
 """Compiled loops of one period (numba), used by :mod:`loyaltysim.engine` when numba is installed.
 
-A period is two passes over blocks of customers (the blocks of :mod:`loyaltysim.streams`):
-:func:`experience` (each block draws its random numbers, then its customers' experience and talk
-decisions, then its talkers' delivery draws) and :func:`respond` (each customer gathers the messages
-of its talking neighbours, answers the survey, chooses and starts the next period). Each customer's
-update reads only the start-of-period state, its own draws and, in the second pass, what the first
-pass wrote, and per-firm sums are kept per block; so the blocks can run on all cores (the
+A period is two passes over blocks of customers (the blocks of :mod:`loyaltysim.streams`) with the
+word of mouth between them: :func:`experience` (each block draws its random numbers, then its
+customers' experience and talk decisions, then its talkers' delivery draws), :func:`send_messages`
+(talkers in customer order add their messages to their listeners' sums) and :func:`respond` (each
+customer absorbs what it heard, answers the survey, chooses and starts the next period). In the two
+passes each customer's update reads only the start-of-period state, its own draws and what earlier
+steps wrote, and per-firm sums are kept per block; so the blocks can run on all cores (the
 ``*_parallel`` builds, from :data:`PARALLEL_FROM` customers) with results identical to a serial run.
 The arithmetic is the numpy path's, in the same order; the docking tests check both against the
 per-customer reference model. Without numba (``pip install loyaltysim[fast]`` adds it)
@@ -37,6 +38,7 @@ __all__ = [
     "experience_parallel",
     "respond",
     "respond_parallel",
+    "send_messages",
 ]
 
 LINK_CODES = {"linear": 0, "threshold": 1, "zone_of_tolerance": 2, "concave": 3}
@@ -234,6 +236,32 @@ def _experience(
                         out_delivered[position] = generator.random() < reach
 
 
+def _send_messages(talk, indptr, indices, delivered, firm, satisfaction, performance, negative_weight, heard):
+    """Word of mouth: each talker (in customer order) adds its delivered messages (one per stored
+    neighbour entry flagged in ``delivered``) to its listeners' per-firm sums ``heard[listener, firm]`` =
+    (weight, weighted signal). Serial, so each listener's sums run in talker order. Returns the
+    (positive, negative) message counts."""
+    positive = 0
+    negative = 0
+    for t in range(len(talk)):
+        if not talk[t]:
+            continue
+        is_negative = satisfaction[t] < 0.5
+        weight = negative_weight if is_negative else 1.0
+        signal = weight * performance[t]
+        f = firm[t]
+        for position in range(indptr[t], indptr[t + 1]):
+            if delivered[position]:
+                listener = indices[position]
+                heard[listener, f, 0] += weight
+                heard[listener, f, 1] += signal
+                if is_negative:
+                    negative += 1
+                else:
+                    positive += 1
+    return positive, negative
+
+
 def _respond(
     block,
     firm,
@@ -251,16 +279,10 @@ def _respond(
     normal,
     uniform,
     rows,
-    indptr,
-    indices,
-    reverse,
-    talk,
-    delivered,
-    negative_weight,
+    heard,
     influence,
     lived_satisfaction,
     lived_loyalty,
-    performance,
     complaint,
     real,
     cutoffs,
@@ -273,15 +295,16 @@ def _respond(
     out_switched,
     tallies,
     satisfaction_sums,
-    messages,
+    expectation_sums,
 ):
-    """Steps 4b–7 of a period, block by block, for each customer: hear the messages of talking
-    neighbours (in neighbour order) and absorb them, answer the survey, choose next period's firm,
-    and start the next period (``satisfaction``, ``trust``, ``loyalty``, ``tenure`` in place).
+    """Steps 4b–7 of a period, block by block, for each customer: absorb the messages heard (the
+    per-firm sums of :func:`send_messages`, zeroed again after use), answer the survey, choose next
+    period's firm, and start the next period (``satisfaction``, ``trust``, ``loyalty``, ``tenure`` in place).
 
     Per block: ``tallies[b]`` = purchases, won, lost, complaints by firm; ``satisfaction_sums[b]`` the
-    customers' satisfaction by firm (in customer order); ``messages[b]`` = (positive, negative) heard.
-    ``rows`` gives the uniform rows of talk, variety and choice (−1: not drawn).
+    customers' satisfaction by firm; ``expectation_sums[b]`` their expectations of the firm they will
+    buy from next (each in customer order). ``rows`` gives the uniform rows of talk, variety and choice
+    (−1: not drawn).
     """
     reference_price, noise_sd, curvature, value_weight, loyalty_weight, choice_noise, variety_seeking = (
         real[0],
@@ -305,28 +328,16 @@ def _respond(
     n, k = belief.shape
     for b in prange((n + block - 1) // block):  # blocks of customers, in parallel when compiled so
         weights = np.empty(k)
-        heard_weight = np.zeros(k)
-        heard_signal = np.zeros(k)
         for i in range(b * block, min(n, (b + 1) * block)):
             f = firm[i]
             if talk_row >= 0:
-                heard = False
-                for q in range(indptr[i], indptr[i + 1]):
-                    j = indices[q]
-                    if talk[j] and delivered[reverse[q]]:
-                        is_negative = lived_satisfaction[j] < 0.5
-                        weight = negative_weight if is_negative else 1.0
-                        heard_weight[firm[j]] += weight
-                        heard_signal[firm[j]] += weight * performance[j]
-                        messages[b, 1 if is_negative else 0] += 1
-                        heard = True
-                if heard:
-                    for j in range(k):
-                        if heard_weight[j] > 0.0:
-                            pull = min(1.0, influence * heard_weight[j])
-                            belief[i, j] = belief[i, j] + pull * (heard_signal[j] / heard_weight[j] - belief[i, j])
-                            heard_weight[j] = 0.0
-                            heard_signal[j] = 0.0
+                for j in range(k):
+                    weight = heard[i, j, 0]
+                    if weight > 0.0:
+                        pull = min(1.0, influence * weight)
+                        belief[i, j] = belief[i, j] + pull * (heard[i, j, 1] / weight - belief[i, j])
+                        heard[i, j, 0] = 0.0
+                        heard[i, j, 1] = 0.0
             s = lived_satisfaction[i]
             answer = s + response_bias[i] + noise_sd * normal[1, i]
             rating = 1
@@ -388,6 +399,7 @@ def _respond(
                 trust[i] = 0.5
                 loyalty[i] = _loyalty(fresh, 0.5, new_habit, link, link_params, trust_weight, habit_weight)
                 tenure[i] = 0
+            expectation_sums[b] += belief[i, g]
 
 
 def _count_period(satisfaction, switched, rating, recommend, bands, curve_bins, band, rating_table, curve):
@@ -437,10 +449,11 @@ if AVAILABLE:
     _loyalty = _compile(_loyalty)
     _draw_block = _compile(_draw_block)
     experience = _compile(_experience)
+    send_messages = _compile(_send_messages)
     respond = _compile(_respond)
     _compile_parallel = njit(cache=True, error_model="numpy", parallel=True)
     experience_parallel = _compile_parallel(_as_parallel_variant(_experience))
     respond_parallel = _compile_parallel(_as_parallel_variant(_respond))
     count_period = _compile(_count_period)
 else:  # pragma: no cover
-    experience = experience_parallel = respond = respond_parallel = count_period = None
+    experience = experience_parallel = send_messages = respond = respond_parallel = count_period = None

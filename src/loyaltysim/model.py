@@ -115,9 +115,9 @@ class LoyaltyModel(mesa.Model):
         config = self.config
         step = self.steps
         outcome = engine.advance(self.state, self.market, config, self.network, self.streams, step)
-        customers_after = np.bincount(self.state.firm, minlength=self.market.k)
+        customers_after = outcome.purchases - outcome.lost + outcome.won
         shares = customers_after / self.state.n
-        row, counts = metrics.market_metrics(step, outcome, shares, float(self.state.expectation.mean()), config.periods_per_year)
+        row, counts = metrics.market_metrics(step, outcome, shares, outcome.mean_expectation, config.periods_per_year)
         firm_rows = metrics.firm_metrics(
             step,
             outcome,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 import networkx as nx
@@ -57,21 +56,6 @@ class Network:
     def neighbours(self, i: int) -> NDArray[np.int32]:
         """The neighbours of customer ``i``, in stored order."""
         return self.indices[self.indptr[i] : self.indptr[i + 1]]
-
-    @cached_property
-    def reverse(self) -> NDArray[np.integer]:
-        """For each stored neighbour entry ``q`` (``i`` → ``j``), the position of ``j`` → ``i`` (computed once).
-
-        This is what lets each listener gather its messages itself. It needs the network to be undirected
-        with each neighbour list in increasing order, as every builder here stores it.
-        """
-        order = np.argsort(self.indices, kind="stable")  # entries by (neighbour, customer)
-        reverse = np.empty(len(order), dtype=np.int32 if len(order) < 2**31 else np.int64)
-        reverse[order] = np.arange(len(order), dtype=reverse.dtype)
-        rows = np.repeat(np.arange(self.n, dtype=np.int32), self.degree)
-        if not np.array_equal(self.indices[reverse], rows):
-            raise ValueError("the network must be undirected, with neighbours stored in increasing order")
-        return reverse
 
     def to_networkx(self) -> nx.Graph:
         """The network as a networkx graph (nodes 0 … n−1)."""
