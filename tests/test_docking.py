@@ -176,28 +176,30 @@ def test_parallel_builds_are_cached_apart_from_serial_ones():
 
 
 def test_rows_of_switched_off_rules_are_not_drawn():
-    """The draw layout, per block: 3 normal rows, then only the uniform rows whose rule is on, then choice."""
+    """The draw layout, per block: the performance-noise row and the uniform rows whose rule is on (then the
+    deliveries); later the two survey-noise rows, variety if on, and choice."""
     streams = CustomerStreams.spawn(np.random.default_rng(1), 10, block=4)
     twins = streams.copy()
-    draws = engine.draw_period(streams, recovery=False, talk=True, variety=False)
-    assert draws.recovery is None and draws.variety is None
+    first = engine.draw_experience(streams, recovery=False, talk=True)
+    last = engine.draw_response(streams, variety=False)
+    assert first.recovery is None and last.variety is None
     for generator, (a, z) in zip(twins.generators, twins.bounds, strict=True):
-        normal = generator.standard_normal((3, z - a))
-        uniform = generator.random((2, z - a))
-        assert_array_equal(draws.performance_noise[a:z], normal[0])
-        assert_array_equal(draws.recommend_noise[a:z], normal[2])
-        assert_array_equal(draws.talk[a:z], uniform[0])
-        assert_array_equal(draws.choice[a:z], uniform[1])
+        assert_array_equal(first.performance_noise[a:z], generator.standard_normal(z - a))
+        assert_array_equal(first.talk[a:z], generator.random(z - a))
+        noise = generator.standard_normal((2, z - a))
+        assert_array_equal(last.rating_noise[a:z], noise[0])
+        assert_array_equal(last.recommend_noise[a:z], noise[1])
+        assert_array_equal(last.choice[a:z], generator.random(z - a))
     assert [g.random() for g in streams.generators] == [g.random() for g in twins.generators]  # nothing else consumed
 
 
 def test_blocks_draw_from_independent_streams():
     """Each block has its own generator: the blocks' numbers differ, and a block's numbers do not depend
     on how many customers come after it."""
-    small = engine.draw_period(CustomerStreams.spawn(np.random.default_rng(7), 10, block=4))
-    large = engine.draw_period(CustomerStreams.spawn(np.random.default_rng(7), 12, block=4))
-    assert_array_equal(small.choice[:8], large.choice[:8])
-    assert not np.array_equal(small.choice[:4], small.choice[4:8])
+    small = engine.draw_experience(CustomerStreams.spawn(np.random.default_rng(7), 10, block=4))
+    large = engine.draw_experience(CustomerStreams.spawn(np.random.default_rng(7), 12, block=4))
+    assert_array_equal(small.talk[:8], large.talk[:8])
+    assert not np.array_equal(small.talk[:4], small.talk[4:8])
 
 
 def test_deliveries_are_drawn_by_the_talkers_block():

@@ -2,8 +2,8 @@
 
 Synchronous: every customer reacts to the state at the start of the period.
 Random numbers come from the run's :class:`~loyaltysim.streams.CustomerStreams` (one generator
-per block of customers) in a fixed layout (:func:`draw_period`, then one uniform per neighbour of
-each talker), so a per-customer loop consuming the same numbers
+per block of customers) in a fixed layout (:func:`draw_experience`, one uniform per neighbour of
+each talker, :func:`draw_response`), so a per-customer loop consuming the same numbers
 (:mod:`loyaltysim.reference_model`) gives the same results.
 
 Order within a period:
@@ -36,26 +36,46 @@ from .network import Network
 from .population import CustomerState, Market, expected_satisfaction, link_of, loyalty_of
 from .streams import CustomerStreams
 
-__all__ = ["KERNEL", "KERNELS", "PeriodDraws", "PeriodOutcome", "advance", "draw_layout", "draw_period"]
+__all__ = [
+    "KERNEL",
+    "KERNELS",
+    "ExperienceDraws",
+    "PeriodOutcome",
+    "ResponseDraws",
+    "advance",
+    "draw_experience",
+    "draw_layout",
+    "draw_response",
+]
 
 F64 = NDArray[np.float64]
+BANDS, RATINGS, CURVE_BINS = 5, 5, 20
+COUNT_ROWS = BANDS + RATINGS + CURVE_BINS + 1
+"""Rows of :attr:`PeriodOutcome.counts`: satisfaction bands (0.2 wide), ratings 1–5, fine satisfaction
+bins (1/CURVE_BINS wide; the satisfaction → retention curve), then (promoters, detractors)."""
 KERNELS = ("numba", "numpy") if kernels.AVAILABLE else ("numpy",)
 KERNEL = os.environ.get("LOYALTYSIM_KERNEL", KERNELS[0])
 """Default implementation of a period: "numba" when available, else "numpy" (env ``LOYALTYSIM_KERNEL``)."""
 
 
 @dataclass(frozen=True)
-class PeriodDraws:
-    """Random numbers of one period, one entry per customer (edge uniforms are drawn later).
+class ExperienceDraws:
+    """The random numbers of a period's first half (steps 1–4a), one entry per customer.
 
     A uniform row whose rule is switched off for the whole run is not drawn (None).
     """
 
     performance_noise: F64
-    rating_noise: F64
-    recommend_noise: F64
     recovery: F64 | None
     talk: F64 | None
+
+
+@dataclass(frozen=True)
+class ResponseDraws:
+    """The random numbers of a period's survey and choice (steps 5–6), one entry per customer."""
+
+    rating_noise: F64
+    recommend_noise: F64
     variety: F64 | None
     choice: F64
 
@@ -70,14 +90,20 @@ def draw_layout(config: Config, market: Market, network: Network) -> dict[str, b
     }
 
 
-def draw_period(streams: CustomerStreams, *, recovery: bool = True, talk: bool = True, variety: bool = True) -> PeriodDraws:
-    """Draw a period's customer-level random numbers, each block from its own stream: 3 normal rows
-    (performance, rating and recommendation noise), then uniform rows: recovery, talk, variety (those
-    switched on), choice."""
-    normal = streams.normal_rows(3)
-    uniform = iter(streams.uniform_rows(1 + recovery + talk + variety))
-    optional = [next(uniform) if on else None for on in (recovery, talk, variety)]
-    return PeriodDraws(*normal, *optional, choice=next(uniform))
+def draw_experience(streams: CustomerStreams, *, recovery: bool = True, talk: bool = True) -> ExperienceDraws:
+    """The period's first draws, each block from its own stream: the performance-noise row, then the
+    uniform rows switched on (recovery, talk)."""
+    (noise,) = streams.normal_rows(1)
+    uniform = iter(streams.uniform_rows(recovery + talk))
+    return ExperienceDraws(noise, *(next(uniform) if on else None for on in (recovery, talk)))
+
+
+def draw_response(streams: CustomerStreams, *, variety: bool = True) -> ResponseDraws:
+    """The period's last draws (after the word-of-mouth deliveries), each block from its own stream:
+    rating and recommendation noise rows, then the uniform rows: variety (if on), choice."""
+    rating, recommend = streams.normal_rows(2)
+    uniform = streams.uniform_rows(1 + variety)
+    return ResponseDraws(rating, recommend, uniform[0] if variety else None, uniform[-1])
 
 
 @dataclass(frozen=True)
@@ -100,6 +126,9 @@ class PeriodOutcome:
     satisfaction_by_firm: F64
     mean_expectation: float
     """Mean over customers of the expectation of the firm each buys from next period."""
+    counts: NDArray[np.int64]
+    """(:data:`COUNT_ROWS`, 2): customers and switchers by satisfaction band, rating and satisfaction bin;
+    last row: promoters (recommend ≥ 9) and detractors (≤ 6)."""
 
 
 class _Experienced(NamedTuple):
@@ -144,7 +173,8 @@ def _period(
     state: CustomerState, market: Market, config: Config, network: Network, streams: CustomerStreams, active: NDArray[np.bool_]
 ) -> PeriodOutcome:
     """One period with numpy array operations over all customers."""
-    draws = draw_period(streams, **draw_layout(config, market, network))
+    layout = draw_layout(config, market, network)
+    draws = draw_experience(streams, recovery=layout["recovery"], talk=layout["talk"])
     firm = state.firm
 
     # 1–3. Experience, satisfaction, trust, beliefs, loyalty; who talks
@@ -158,7 +188,8 @@ def _period(
         positive, negative = _spread_word_of_mouth(state, lived.belief, talkers, delivery, lived, firm, network, config)
 
     # 5–6. Survey answers at the moment of the decision, then switching
-    rating, recommend, new_firm = _choose(state, market, config, lived, active, draws)
+    response = draw_response(streams, variety=layout["variety"])
+    rating, recommend, new_firm = _choose(state, market, config, lived, active, response)
 
     # 7. Economics, and the next period's state
     tally, following = _settle(state, market, config, lived, new_firm, streams.block)
@@ -182,7 +213,27 @@ def _period(
         messages_positive=positive,
         messages_negative=negative,
         mean_expectation=float(expectation_sums.sum()) / state.n,
+        counts=_count(lived.satisfaction, following.switched, rating, recommend),
     )
+
+
+def _count(
+    satisfaction: F64, switched: NDArray[np.bool_], rating: NDArray[np.int8], recommend: NDArray[np.int8]
+) -> NDArray[np.int64]:
+    """The period's :attr:`PeriodOutcome.counts`."""
+    rows = np.concatenate(
+        [
+            behavior.satisfaction_band(satisfaction).astype(np.int64),
+            BANDS + rating.astype(np.int64) - 1,
+            BANDS + RATINGS + np.minimum((satisfaction * CURVE_BINS).astype(np.int64), CURVE_BINS - 1),
+        ]
+    )
+    moved = np.tile(switched, 3)
+    counts = np.zeros((COUNT_ROWS, 2), dtype=np.int64)
+    counts[:-1, 0] = np.bincount(rows, minlength=COUNT_ROWS - 1)
+    counts[:-1, 1] = np.bincount(rows[moved], minlength=COUNT_ROWS - 1)
+    counts[-1] = (recommend >= 9).sum(), (recommend <= 6).sum()
+    return counts
 
 
 def _outcome(market: Market, config: Config, tally: _Tally, **customers: Any) -> PeriodOutcome:
@@ -233,7 +284,7 @@ class _Following(NamedTuple):
 # --- numpy implementation -------------------------------------------------------------------
 
 
-def _experience(state: CustomerState, market: Market, config: Config, draws: PeriodDraws) -> _Experienced:
+def _experience(state: CustomerState, market: Market, config: Config, draws: ExperienceDraws) -> _Experienced:
     sat, exp_cfg, wom = config.satisfaction, config.expectations, config.word_of_mouth
     rows = np.arange(state.n)
     firm = state.firm
@@ -316,7 +367,7 @@ def _choose(
     config: Config,
     lived: _Experienced,
     active: NDArray[np.bool_],
-    draws: PeriodDraws,
+    draws: ResponseDraws,
 ) -> tuple[NDArray[np.int8], NDArray[np.int8], NDArray[np.int32]]:
     """Survey answers, then the logit choice among active firms (the current firm carries loyalty and
     switching cost; a variety seeker drops its current firm if another has positive weight)."""
@@ -496,13 +547,8 @@ def _period_compiled(
     n, k = state.n, market.k
     constants = _constants(state, config)
     layout = draw_layout(config, market, network)
-    uniform_rows = 1 + sum(layout.values())
     recovery_row = 0 if layout["recovery"] else -1
     talk_row = int(layout["recovery"]) if layout["talk"] else -1
-    variety_row = int(layout["recovery"]) + int(layout["talk"]) if layout["variety"] else -1
-    rows = np.array([recovery_row, talk_row, variety_row, uniform_rows - 1], dtype=np.int64)
-    normal = _scratch(state, "normal", (3, n))
-    uniform = _scratch(state, "uniform", (uniform_rows, n))
     performance = _scratch(state, "performance", (n,))
     complaint = _scratch(state, "complaint", (n,), np.bool_)
     talk = _scratch(state, "talk", (n,), np.bool_)
@@ -529,9 +575,8 @@ def _period_compiled(
         market.recovery_softening,
         network.indptr,
         config.word_of_mouth.reach,
-        normal,
-        uniform,
-        rows,
+        recovery_row,
+        talk_row,
         constants.experience,
         constants.link,
         constants.link_params,
@@ -561,7 +606,9 @@ def _period_compiled(
     new_firm, switched = np.empty(n, dtype=np.int32), np.empty(n, dtype=np.bool_)
     tallies, satisfaction_sums = np.zeros((blocks, 4, k), dtype=np.int64), np.zeros((blocks, k))
     expectation_sums = np.zeros(blocks)
+    counts = np.zeros((blocks, COUNT_ROWS, 2), dtype=np.int64)
     (kernels.respond_parallel if parallel else kernels.respond)(
+        streams.typed(),
         streams.block,
         state.firm,
         state.tenure,
@@ -575,9 +622,7 @@ def _period_compiled(
         market.price,
         market.programme_switching_cost,
         active,
-        normal,
-        uniform,
-        rows,
+        0 if layout["variety"] else -1,
         heard,
         config.word_of_mouth.influence,
         satisfaction,
@@ -595,6 +640,7 @@ def _period_compiled(
         tallies,
         satisfaction_sums,
         expectation_sums,
+        counts,
     )
     firm_before = state.firm
     state.firm = new_firm
@@ -613,6 +659,7 @@ def _period_compiled(
         messages_positive=positive,
         messages_negative=negative,
         mean_expectation=float(expectation_sums.sum()) / n,
+        counts=counts.sum(axis=0),
     )
 
 

@@ -33,7 +33,6 @@ PARALLEL_FROM = 50_000
 __all__ = [
     "AVAILABLE",
     "PARALLEL_FROM",
-    "count_period",
     "experience",
     "experience_parallel",
     "respond",
@@ -93,16 +92,6 @@ def _loyalty(s, trust, habit, link, lp, trust_weight, habit_weight):
     return (1.0 - trust_weight - habit_weight) * linked + trust_weight * trust + habit_weight * habit
 
 
-def _draw_block(generator, a, z, normal, uniform):
-    """A block's customer rows of the period, in the layout of :mod:`loyaltysim.streams`."""
-    for row in range(normal.shape[0]):
-        for i in range(a, z):
-            normal[row, i] = generator.standard_normal()
-    for row in range(uniform.shape[0]):
-        for i in range(a, z):
-            uniform[row, i] = generator.random()
-
-
 def _experience(
     generators,
     block,
@@ -123,9 +112,8 @@ def _experience(
     recovery_softening,
     indptr,
     reach,
-    normal,
-    uniform,
-    rows,
+    recovery_row,
+    talk_row,
     real,
     link,
     link_params,
@@ -136,12 +124,12 @@ def _experience(
     out_talk,
     out_delivered,
 ):
-    """Steps 1–4a of a period, block by block: each block draws its numbers, then its customers'
+    """Steps 1–4a of a period, block by block: each block draws its rows (performance noise, then the
+    uniform rows: recovery at ``recovery_row``, talk at ``talk_row``, −1 if not drawn), then its customers'
     experience, satisfaction, trust, beliefs, loyalty and talk decisions, then its talkers' delivery
     draws (``out_delivered``, one flag per stored neighbour entry of each talker).
 
-    ``belief`` and ``trust`` are updated in place (each customer's own row only); ``rows`` gives the
-    uniform rows of recovery and talk (−1: not drawn).
+    ``belief`` and ``trust`` are updated in place (each customer's own row only).
     """
     (
         reference_price,
@@ -181,7 +169,7 @@ def _experience(
         real[16],
     )
     n, k = belief.shape
-    recovery_row, talk_row = rows[0], rows[1]
+    uniform_rows = (recovery_row >= 0) + (talk_row >= 0)
     trust_down = min(1.0, trust_growth * loss_aversion)
     # Everything that depends on tenure only, once per tenure value (the same arithmetic per customer).
     longest = 0
@@ -198,16 +186,22 @@ def _experience(
     for b in prange((n + block - 1) // block):  # blocks of customers, in parallel when compiled so
         a, z = b * block, min(n, (b + 1) * block)
         generator = generators[np.int64(b)]  # prange indices are unsigned in parallel builds
-        _draw_block(generator, a, z, normal, uniform)
+        noise = np.empty(z - a)
+        for i in range(z - a):
+            noise[i] = generator.standard_normal()
+        uniform = np.empty((uniform_rows, z - a))
+        for row in range(uniform_rows):
+            for i in range(z - a):
+                uniform[row, i] = generator.random()
         for i in range(a, z):
             f = firm[i]
-            performance = quality[f] + fit[i, f] + consistency[f] * normal[0, i]
+            performance = quality[f] + fit[i, f] + consistency[f] * noise[i - a]
             performance = min(max(performance, 0.0), 1.0)
             fairness = price_sensitivity[i] * (reference_price - price[f]) / reference_price
             expectation = belief[i, f]
             transaction = _transaction(performance, expectation, fairness, sensitivity, loss_aversion, quality_weight, neutral)
             complaint = transaction < 0.5 and recovery_enabled[f]
-            if complaint and recovery_row >= 0 and uniform[recovery_row, i] < recovery_success[f]:
+            if complaint and recovery_row >= 0 and uniform[recovery_row, i - a] < recovery_success[f]:
                 transaction = transaction + recovery_softening[f] * (0.5 - transaction)
             weight = memory_by_tenure[tenure[i]]
             s = (1.0 - weight) * satisfaction[i] + weight * transaction
@@ -227,7 +221,7 @@ def _experience(
                 chance = (
                     talk_rate * talkativeness[i] * _power(np.abs(2.0 * s - 1.0), extremity) * (negativity if s < 0.5 else 1.0)
                 )
-                talks = uniform[talk_row, i] < min(max(chance, 0.0), 1.0)
+                talks = uniform[talk_row, i - a] < min(max(chance, 0.0), 1.0)
             out_talk[i] = talks
         if talk_row >= 0:
             for i in range(a, z):
@@ -263,6 +257,7 @@ def _send_messages(talk, indptr, indices, delivered, firm, satisfaction, perform
 
 
 def _respond(
+    generators,
     block,
     firm,
     tenure,
@@ -276,9 +271,7 @@ def _respond(
     price,
     programme_switching_cost,
     active,
-    normal,
-    uniform,
-    rows,
+    variety_row,
     heard,
     influence,
     lived_satisfaction,
@@ -296,15 +289,19 @@ def _respond(
     tallies,
     satisfaction_sums,
     expectation_sums,
+    counts,
 ):
-    """Steps 4b–7 of a period, block by block, for each customer: absorb the messages heard (the
-    per-firm sums of :func:`send_messages`, zeroed again after use), answer the survey, choose next
-    period's firm, and start the next period (``satisfaction``, ``trust``, ``loyalty``, ``tenure`` in place).
+    """Steps 4b–7 of a period, block by block: each block draws its rows (rating and recommendation
+    noise, then the uniform rows: variety at ``variety_row`` (−1 if not drawn), then choice); then for
+    each customer: absorb the messages heard (the per-firm sums of :func:`send_messages` if ``heard`` has
+    rows, zeroed again after use), answer the survey, choose next period's firm, and start the next period
+    (``satisfaction``, ``trust``, ``loyalty``, ``tenure`` in place).
 
     Per block: ``tallies[b]`` = purchases, won, lost, complaints by firm; ``satisfaction_sums[b]`` the
     customers' satisfaction by firm; ``expectation_sums[b]`` their expectations of the firm they will
-    buy from next (each in customer order). ``rows`` gives the uniform rows of talk, variety and choice
-    (−1: not drawn).
+    buy from next (each in customer order); ``counts[b]`` customers (column 0) and switchers (column 1)
+    by satisfaction band, rating and satisfaction bin, then promoters and detractors (the rows of
+    ``engine.COUNT_ROWS``).
     """
     reference_price, noise_sd, curvature, value_weight, loyalty_weight, choice_noise, variety_seeking = (
         real[0],
@@ -324,13 +321,26 @@ def _respond(
         settle_real[6],
         settle_real[7],
     )
-    talk_row, variety_row, choice_row = rows[1], rows[2], rows[3]
     n, k = belief.shape
+    bands, ratings = 5, 5
+    curve_bins = counts.shape[1] - bands - ratings - 1
+    listen = heard.shape[0] > 0
+    uniform_rows = 1 + (variety_row >= 0)
     for b in prange((n + block - 1) // block):  # blocks of customers, in parallel when compiled so
+        a, z = b * block, min(n, (b + 1) * block)
+        generator = generators[np.int64(b)]  # prange indices are unsigned in parallel builds
+        noise = np.empty((2, z - a))
+        for row in range(2):
+            for i in range(z - a):
+                noise[row, i] = generator.standard_normal()
+        uniform = np.empty((uniform_rows, z - a))
+        for row in range(uniform_rows):
+            for i in range(z - a):
+                uniform[row, i] = generator.random()
         weights = np.empty(k)
-        for i in range(b * block, min(n, (b + 1) * block)):
+        for i in range(a, z):
             f = firm[i]
-            if talk_row >= 0:
+            if listen:
                 for j in range(k):
                     weight = heard[i, j, 0]
                     if weight > 0.0:
@@ -339,13 +349,13 @@ def _respond(
                         heard[i, j, 0] = 0.0
                         heard[i, j, 1] = 0.0
             s = lived_satisfaction[i]
-            answer = s + response_bias[i] + noise_sd * normal[1, i]
+            answer = s + response_bias[i] + noise_sd * noise[0, i - a]
             rating = 1
             for c in cutoffs:
                 if c <= answer:
                     rating += 1
             out_rating[i] = rating
-            answer = 0.5 * (s + lived_loyalty[i]) + response_bias[i] + noise_sd * normal[2, i]
+            answer = 0.5 * (s + lived_loyalty[i]) + response_bias[i] + noise_sd * noise[1, i - a]
             out_recommend[i] = int(np.rint(10.0 * _power(min(max(answer, 0.0), 1.0), curvature)))
             top = -np.inf
             for j in range(k):
@@ -363,12 +373,12 @@ def _respond(
             for j in range(k):
                 weights[j] = np.exp(weights[j] - top)
                 alternatives = alternatives or (j != f and weights[j] > 0.0)
-            if variety_row >= 0 and alternatives and uniform[variety_row, i] < variety_seeking:
+            if variety_row >= 0 and alternatives and uniform[variety_row, i - a] < variety_seeking:
                 weights[f] = 0.0
             total = 0.0
             for j in range(k):
                 total += weights[j]
-            target = uniform[choice_row, i] * total
+            target = uniform[uniform_rows - 1, i - a] * total
             cumulative = 0.0
             g = -1
             for j in range(k):
@@ -400,32 +410,20 @@ def _respond(
                 loyalty[i] = _loyalty(fresh, 0.5, new_habit, link, link_params, trust_weight, habit_weight)
                 tenure[i] = 0
             expectation_sums[b] += belief[i, g]
-
-
-def _count_period(satisfaction, switched, rating, recommend, bands, curve_bins, band, rating_table, curve):
-    """A period's counts for the metrics: customers and switchers by satisfaction band, rating and
-    fine satisfaction bin (``[:, 0]`` customers, ``[:, 1]`` switchers). Returns (switchers, promoters, detractors)."""
-    switchers = 0
-    promoters = 0
-    detractors = 0
-    for i in range(len(satisfaction)):
-        s = satisfaction[i]
-        moved = 1 if switched[i] else 0
-        switchers += moved
-        b = min(int(s * bands), bands - 1)
-        c = min(int(s * curve_bins), curve_bins - 1)
-        r = rating[i] - 1
-        band[b, 0] += 1
-        band[b, 1] += moved
-        curve[c, 0] += 1
-        curve[c, 1] += moved
-        rating_table[r, 0] += 1
-        rating_table[r, 1] += moved
-        if recommend[i] >= 9:
-            promoters += 1
-        elif recommend[i] <= 6:
-            detractors += 1
-    return switchers, promoters, detractors
+            moved = 0 if g == f else 1
+            row = min(int(s * bands), bands - 1)
+            counts[b, row, 0] += 1
+            counts[b, row, 1] += moved
+            row = bands + rating - 1
+            counts[b, row, 0] += 1
+            counts[b, row, 1] += moved
+            row = bands + ratings + min(int(s * curve_bins), curve_bins - 1)
+            counts[b, row, 0] += 1
+            counts[b, row, 1] += moved
+            if out_recommend[i] >= 9:
+                counts[b, bands + ratings + curve_bins, 0] += 1
+            elif out_recommend[i] <= 6:
+                counts[b, bands + ratings + curve_bins, 1] += 1
 
 
 def _as_parallel_variant(func):
@@ -447,13 +445,11 @@ if AVAILABLE:
     _transaction = _compile(_transaction)
     _link = _compile(_link)
     _loyalty = _compile(_loyalty)
-    _draw_block = _compile(_draw_block)
     experience = _compile(_experience)
     send_messages = _compile(_send_messages)
     respond = _compile(_respond)
     _compile_parallel = njit(cache=True, error_model="numpy", parallel=True)
     experience_parallel = _compile_parallel(_as_parallel_variant(_experience))
     respond_parallel = _compile_parallel(_as_parallel_variant(_respond))
-    count_period = _compile(_count_period)
 else:  # pragma: no cover
-    experience = experience_parallel = send_messages = respond = respond_parallel = count_period = None
+    experience = experience_parallel = send_messages = respond = respond_parallel = None

@@ -13,8 +13,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from . import behavior, kernels
-from .engine import PeriodOutcome
+from .engine import CURVE_BINS, PeriodOutcome
 from .population import Market
 
 __all__ = [
@@ -28,9 +27,9 @@ __all__ = [
 ]
 
 BANDS = ("highly_dissatisfied", "dissatisfied", "neutral", "satisfied", "highly_satisfied")
+_N_BANDS = len(BANDS)
 SATISFIED_BANDS = (3, 4)
 RATINGS = (1, 2, 3, 4, 5)
-CURVE_BINS = 20  # satisfaction bins of the pooled satisfaction → retention curve
 _SHARE_KEYS = tuple(f"share_{name}" for name in BANDS)
 _BAND_CHURN_KEYS = tuple(f"churn_{name}" for name in BANDS)
 _RATING_CHURN_KEYS = tuple(f"churn_rating_{rating}" for rating in RATINGS)
@@ -63,38 +62,21 @@ class PeriodCounts:
 
     @classmethod
     def of(cls, outcome: PeriodOutcome) -> PeriodCounts:
-        if kernels.AVAILABLE:
-            band, rating, curve = np.zeros((5, 2), np.int64), np.zeros((5, 2), np.int64), np.zeros((CURVE_BINS, 2), np.int64)
-            switchers, promoters, detractors = kernels.count_period(
-                outcome.satisfaction, outcome.switched, outcome.rating, outcome.recommend, 5, CURVE_BINS, band, rating, curve
-            )
-            return cls(
-                customers=len(outcome.switched),
-                switchers=switchers,
-                band_customers=band[:, 0],
-                band_switchers=band[:, 1],
-                rating_customers=rating[:, 0],
-                rating_switchers=rating[:, 1],
-                promoters=promoters,
-                detractors=detractors,
-                curve_customers=curve[:, 0],
-                curve_switchers=curve[:, 1],
-            )
-        band = behavior.satisfaction_band(outcome.satisfaction)
-        moved = outcome.switched
-        rating = outcome.rating.astype(np.int64) - 1
-        fine = np.minimum((outcome.satisfaction * CURVE_BINS).astype(np.int64), CURVE_BINS - 1)
+        customers, switchers = outcome.counts[:_N_BANDS].T  # the engine counted them (engine.COUNT_ROWS)
+        rating_customers, rating_switchers = outcome.counts[_N_BANDS : _N_BANDS + len(RATINGS)].T
+        curve_customers, curve_switchers = outcome.counts[_N_BANDS + len(RATINGS) : -1].T
+        promoters, detractors = outcome.counts[-1].tolist()
         return cls(
-            customers=len(moved),
-            switchers=int(moved.sum()),
-            band_customers=np.bincount(band, minlength=5),
-            band_switchers=np.bincount(band[moved], minlength=5),
-            rating_customers=np.bincount(rating, minlength=5),
-            rating_switchers=np.bincount(rating[moved], minlength=5),
-            promoters=int((outcome.recommend >= 9).sum()),
-            detractors=int((outcome.recommend <= 6).sum()),
-            curve_customers=np.bincount(fine, minlength=CURVE_BINS),
-            curve_switchers=np.bincount(fine[moved], minlength=CURVE_BINS),
+            customers=int(customers.sum()),
+            switchers=int(switchers.sum()),
+            band_customers=customers,
+            band_switchers=switchers,
+            rating_customers=rating_customers,
+            rating_switchers=rating_switchers,
+            promoters=promoters,
+            detractors=detractors,
+            curve_customers=curve_customers,
+            curve_switchers=curve_switchers,
         )
 
     @property

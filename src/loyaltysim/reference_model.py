@@ -3,10 +3,10 @@
 The engine (:mod:`loyaltysim.engine`) runs a period for all customers at once over arrays. This
 module runs the same period with one :class:`Customer` object per customer, each step written as
 a plain method that calls the rules of :mod:`loyaltysim.behavior` on single numbers. It reads
-the same pre-drawn random numbers (:func:`loyaltysim.engine.draw_period`, then one uniform per
-neighbour of each talker), so for the same seed it must give the engine's results: the docking
-tests (``tests/test_docking.py``) check that it does. It is slow (a Python loop over customers):
-use it to read or check the model, not to run studies.
+the same pre-drawn random numbers (:func:`loyaltysim.engine.draw_experience`, one uniform per
+neighbour of each talker, :func:`loyaltysim.engine.draw_response`), so for the same seed it must
+give the engine's results: the docking tests (``tests/test_docking.py``) check that it does. It is
+slow (a Python loop over customers): use it to read or check the model, not to run studies.
 
 A period, for every customer in turn (everyone reacts to the state at the start of the period):
 
@@ -27,7 +27,7 @@ import numpy as np
 
 from . import behavior
 from .config import Config
-from .engine import PeriodDraws, draw_layout, draw_period
+from .engine import ExperienceDraws, ResponseDraws, draw_experience, draw_layout, draw_response
 from .network import Network
 from .population import CustomerState, Market, loyalty_of
 from .streams import CustomerStreams
@@ -61,7 +61,7 @@ class Customer:
     recommend: int = 0
     next_firm: int = 0
 
-    def experience(self, market: Market, config: Config, draws: PeriodDraws) -> float:
+    def experience(self, market: Market, config: Config, draws: ExperienceDraws) -> float:
         """Buy from the current firm; return the satisfaction with this purchase."""
         i, f, sat = self.index, self.firm, config.satisfaction
         performance = market.quality[f] + self.fit[f] + market.consistency[f] * draws.performance_noise[i]
@@ -83,7 +83,7 @@ class Customer:
             transaction = transaction + market.recovery_softening[f] * (0.5 - transaction)
         return transaction
 
-    def update_attitudes(self, transaction: float, market: Market, config: Config, draws: PeriodDraws) -> None:
+    def update_attitudes(self, transaction: float, market: Market, config: Config, draws: ExperienceDraws) -> None:
         """Cumulative satisfaction, trust, beliefs about every firm, loyalty; decide whether to talk."""
         sat, expectations, wom = config.satisfaction, config.expectations, config.word_of_mouth
         tenure_years = self.tenure / config.periods_per_year
@@ -121,7 +121,7 @@ class Customer:
                     behavior.absorb_messages(self.belief[j], weight, self.heard_signal[j], config.word_of_mouth.influence)
                 )
 
-    def answer_survey(self, config: Config, draws: PeriodDraws) -> None:
+    def answer_survey(self, config: Config, draws: ResponseDraws) -> None:
         """Rating (1–5) and likelihood to recommend (0–10), at the moment of the decision."""
         obs, i = config.observation, self.index
         noise = obs.rating_noise * draws.rating_noise[i]
@@ -136,7 +136,7 @@ class Customer:
             )
         )
 
-    def choose_firm(self, market: Market, config: Config, active: np.ndarray, draws: PeriodDraws) -> None:
+    def choose_firm(self, market: Market, config: Config, active: np.ndarray, draws: ResponseDraws) -> None:
         """Logit choice among the firms in the market; the current one carries loyalty and switching cost."""
         sw, i, k = config.switching, self.index, len(self.belief)
         utility = []
@@ -246,16 +246,18 @@ class ReferenceModel:
         self.steps += 1
         config, market, customers = self.config, self.market, self.customers
         k = len(market.names)
-        draws = draw_period(self.streams, **draw_layout(config, market, self.network))
+        layout = draw_layout(config, market, self.network)
+        draws = draw_experience(self.streams, recovery=layout["recovery"], talk=layout["talk"])
         active = market.active(self.steps)
         firm_before = [c.firm for c in customers]
         for customer in customers:
             transaction = customer.experience(market, config, draws)
             customer.update_attitudes(transaction, market, config, draws)
         positive, negative = self.spread_word_of_mouth(draws)
+        response = draw_response(self.streams, variety=layout["variety"])
         for customer in customers:
-            customer.answer_survey(config, draws)
-            customer.choose_firm(market, config, active, draws)
+            customer.answer_survey(config, response)
+            customer.choose_firm(market, config, active, response)
         record = self._tally(firm_before, k)
         for customer in customers:
             customer.start_next_period(market, config)
@@ -264,7 +266,7 @@ class ReferenceModel:
             self._adapt_firms(record.satisfaction_by_firm, active)
         return record
 
-    def spread_word_of_mouth(self, draws: PeriodDraws) -> tuple[int, int]:
+    def spread_word_of_mouth(self, draws: ExperienceDraws) -> tuple[int, int]:
         """Talkers, in customer order, tell each neighbour (in stored order) about their firm, each
         message arriving with chance ``reach`` (one uniform per neighbour, drawn by the talker's block);
         then everyone listens."""

@@ -7,13 +7,16 @@ the numbers a customer gets do not depend on how many threads run or in what ord
 
 Each period, block ``b`` (customers ``a … z−1``, ``L = z − a`` of them) draws, in this order:
 
-1. ``standard_normal((3, L))``: performance, rating and recommendation noise;
-2. ``random((r, L))``: the uniform rows switched on for the run (recovery, talk, variety), then choice;
-3. if the talk row was drawn: ``random(m)``, one delivery draw per neighbour of each of the block's
-   talkers, talkers in customer order, neighbours in stored order.
+1. ``standard_normal(L)``: performance noise; ``random((r, L))``: the uniform rows switched on for the
+   run, recovery then talk (r = 0, 1 or 2);
+2. if the talk row was drawn: ``random(m)``, one delivery draw per neighbour of each of the block's
+   talkers, talkers in customer order, neighbours in stored order;
+3. ``standard_normal((2, L))``: rating and recommendation noise; ``random((r', L))``: variety (if
+   switched on), then choice.
 
-:func:`loyaltysim.engine.draw_period` and :meth:`CustomerStreams.deliveries` draw these with numpy;
-the compiled kernels draw the same numbers in the same order (numba's generators reproduce numpy's).
+:func:`loyaltysim.engine.draw_experience`, :meth:`CustomerStreams.deliveries` and
+:func:`loyaltysim.engine.draw_response` draw these with numpy; the compiled kernels draw the same
+numbers in the same order (numba's generators reproduce numpy's).
 """
 
 from __future__ import annotations
