@@ -71,7 +71,7 @@ def reference_period(state, market, config, network, generators, block, t):
     for i in range(n):
         c = state.firm[i]
         perf[i] = min(max(market.quality[c] + state.fit[i][c] + market.consistency[c] * zP[i], 0.0), 1.0)  # 7.1
-        fairness = state.price_sensitivity[i] * (pref - market.price[c]) / pref  # 7.2
+        fairness = state.price_sensitivity[i] * ((pref - market.price[c]) / pref)  # 7.2
         s = _transaction(config, perf[i], belief[i][c], fairness)
         complaint[i] = s < 0.5 and bool(market.recovery_enabled[c])  # 7.3
         if complaint[i] and UR[i] < market.recovery_success[c]:
@@ -124,7 +124,7 @@ def reference_period(state, market, config, network, generators, block, t):
         recommend[i] = round(10 * min(max(nps_answer, 0.0), 1.0) ** obs.recommend_curvature)
         utility = []  # 7.10
         for j in range(k):
-            value = belief[i][j] + state.price_sensitivity[i] * (pref - market.price[j]) / pref
+            value = belief[i][j] + state.price_sensitivity[i] * ((pref - market.price[j]) / pref)
             bonus = sw.loyalty_weight * L[i] + state.switching_cost[i] + market.programme_switching_cost[c] if j == c else 0.0
             utility.append(sw.value_weight * value + bonus if market.enters_at[j] <= t else -math.inf)
         top = max(utility)
@@ -158,7 +158,7 @@ def reference_period(state, market, config, network, generators, block, t):
     for i in range(n):
         c_new = new_firm[i]
         if c_new != state.firm[i]:
-            fairness = state.price_sensitivity[i] * (pref - market.price[c_new]) / pref
+            fairness = state.price_sensitivity[i] * ((pref - market.price[c_new]) / pref)
             start_S[i] = _transaction(config, belief[i][c_new], belief[i][c_new], fairness)
             start_T[i] = 0.5
             start_L[i] = (1 - lo.trust_weight - lo.habit_weight) * _link(config, start_S[i]) + lo.trust_weight * 0.5

@@ -52,9 +52,9 @@ def _sigmoid(x: ArrayLike) -> Array:
 def price_fairness(price: ArrayLike, reference_price: float, price_sensitivity: ArrayLike) -> Array:
     """Felt fairness of a price: positive below the reference price, negative above.
 
-    ``price_sensitivity · (reference − price) / reference``.
+    ``price_sensitivity · ((reference − price) / reference)``: sensitivity times the relative discount.
     """
-    return np.asarray(price_sensitivity) * (reference_price - np.asarray(price)) / reference_price
+    return np.asarray(price_sensitivity) * ((reference_price - np.asarray(price)) / reference_price)
 
 
 def disconfirmation(performance: ArrayLike, expectation: ArrayLike) -> Array:

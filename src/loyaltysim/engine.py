@@ -531,12 +531,13 @@ def _scratch(state: CustomerState, name: str, shape: tuple[int, ...], dtype: typ
     return buffer
 
 
-def _zeroed_message_sums(state: CustomerState, shape: tuple[int, int, int]) -> F64:
-    """Per-(listener, firm) message (weight, signal) sums, kept between periods and zero between uses
-    (the kernels zero what they used), so a period costs O(messages), not O(customers × firms)."""
+def _zeroed_message_sums(state: CustomerState, shape: tuple[int, int, int]) -> tuple[F64, NDArray[np.bool_]]:
+    """Per-(listener, firm) message (weight, signal) sums and per-listener "reached" flags, kept between
+    periods and zero between uses (the kernels zero what they used), so a period costs O(messages), not
+    O(customers × firms)."""
     sums = state.scratch.get("message_sums")
-    if sums is None or sums.shape != shape:
-        sums = state.scratch["message_sums"] = np.zeros(shape)
+    if sums is None or sums[0].shape != shape:
+        sums = state.scratch["message_sums"] = (np.zeros(shape), np.zeros(shape[0], dtype=np.bool_))
     return sums
 
 
@@ -551,8 +552,8 @@ def _period_compiled(
     talk_row = int(layout["recovery"]) if layout["talk"] else -1
     performance = _scratch(state, "performance", (n,))
     complaint = _scratch(state, "complaint", (n,), np.bool_)
-    talk = _scratch(state, "talk", (n,), np.bool_)
-    delivered = _scratch(state, "delivered", (len(network.indices),), np.bool_)
+    sent = _scratch(state, "sent", (n,), np.int32)
+    listeners = _scratch(state, "listeners", (len(network.indices),), np.int32)
     satisfaction, loyalty = np.empty(n), np.empty(n)
     parallel = n >= kernels.PARALLEL_FROM
     (kernels.experience_parallel if parallel else kernels.experience)(
@@ -574,6 +575,7 @@ def _period_compiled(
         market.recovery_success,
         market.recovery_softening,
         network.indptr,
+        network.indices,
         config.word_of_mouth.reach,
         recovery_row,
         talk_row,
@@ -584,22 +586,23 @@ def _period_compiled(
         satisfaction,
         loyalty,
         complaint,
-        talk,
-        delivered,
+        sent,
+        listeners,
     )
-    heard = _zeroed_message_sums(state, (n, k, 2) if layout["talk"] else (0, k, 2))
+    heard, reached = _zeroed_message_sums(state, (n, k, 2) if layout["talk"] else (0, k, 2))
     positive = negative = 0
     if layout["talk"]:
         positive, negative = kernels.send_messages(
-            talk,
+            streams.block,
+            sent,
+            listeners,
             network.indptr,
-            network.indices,
-            delivered,
             state.firm,
             satisfaction,
             performance,
             config.word_of_mouth.negative_weight,
             heard,
+            reached,
         )
     blocks = len(streams.generators)
     rating, recommend = np.empty(n, dtype=np.int8), np.empty(n, dtype=np.int8)
@@ -624,6 +627,7 @@ def _period_compiled(
         active,
         0 if layout["variety"] else -1,
         heard,
+        reached,
         config.word_of_mouth.influence,
         satisfaction,
         loyalty,

@@ -111,6 +111,7 @@ def _experience(
     recovery_success,
     recovery_softening,
     indptr,
+    indices,
     reach,
     recovery_row,
     talk_row,
@@ -121,13 +122,14 @@ def _experience(
     out_satisfaction,
     out_loyalty,
     out_complaint,
-    out_talk,
-    out_delivered,
+    out_sent,
+    out_listener,
 ):
     """Steps 1–4a of a period, block by block: each block draws its rows (performance noise, then the
     uniform rows: recovery at ``recovery_row``, talk at ``talk_row``, −1 if not drawn), then its customers'
     experience, satisfaction, trust, beliefs, loyalty and talk decisions, then its talkers' delivery
-    draws (``out_delivered``, one flag per stored neighbour entry of each talker).
+    draws: ``out_sent[i]`` is the number of messages customer ``i`` delivers, and their listeners are
+    stored in order in ``out_listener``, each block's from ``indptr[first customer of the block]`` on.
 
     ``belief`` and ``trust`` are updated in place (each customer's own row only).
     """
@@ -197,7 +199,7 @@ def _experience(
             f = firm[i]
             performance = quality[f] + fit[i, f] + consistency[f] * noise[i - a]
             performance = min(max(performance, 0.0), 1.0)
-            fairness = price_sensitivity[i] * (reference_price - price[f]) / reference_price
+            fairness = price_sensitivity[i] * ((reference_price - price[f]) / reference_price)
             expectation = belief[i, f]
             transaction = _transaction(performance, expectation, fairness, sensitivity, loss_aversion, quality_weight, neutral)
             complaint = transaction < 0.5 and recovery_enabled[f]
@@ -222,37 +224,47 @@ def _experience(
                     talk_rate * talkativeness[i] * _power(np.abs(2.0 * s - 1.0), extremity) * (negativity if s < 0.5 else 1.0)
                 )
                 talks = uniform[talk_row, i - a] < min(max(chance, 0.0), 1.0)
-            out_talk[i] = talks
+            out_sent[i] = talks
         if talk_row >= 0:
+            slot = indptr[a]  # the block's messages fill its own stretch of out_listener, in order
             for i in range(a, z):
-                if out_talk[i]:
+                if out_sent[i]:
+                    first = slot
                     for position in range(indptr[i], indptr[i + 1]):
-                        out_delivered[position] = generator.random() < reach
+                        if generator.random() < reach:
+                            out_listener[slot] = indices[position]
+                            slot += 1
+                    out_sent[i] = slot - first
 
 
-def _send_messages(talk, indptr, indices, delivered, firm, satisfaction, performance, negative_weight, heard):
-    """Word of mouth: each talker (in customer order) adds its delivered messages (one per stored
-    neighbour entry flagged in ``delivered``) to its listeners' per-firm sums ``heard[listener, firm]`` =
-    (weight, weighted signal). Serial, so each listener's sums run in talker order. Returns the
-    (positive, negative) message counts."""
+def _send_messages(block, sent, listeners, indptr, firm, satisfaction, performance, negative_weight, heard, reached):
+    """Word of mouth: each talker (in customer order) adds its delivered messages (see :func:`experience`)
+    to its listeners' per-firm sums ``heard[listener, firm]`` = (weight, weighted signal) and flags them in
+    ``reached``. Serial, so each listener's sums run in talker order. Returns the (positive, negative)
+    message counts."""
     positive = 0
     negative = 0
-    for t in range(len(talk)):
-        if not talk[t]:
-            continue
-        is_negative = satisfaction[t] < 0.5
-        weight = negative_weight if is_negative else 1.0
-        signal = weight * performance[t]
-        f = firm[t]
-        for position in range(indptr[t], indptr[t + 1]):
-            if delivered[position]:
-                listener = indices[position]
+    n = len(sent)
+    for b in range((n + block - 1) // block):
+        a, z = b * block, min(n, (b + 1) * block)
+        slot = indptr[a]
+        for t in range(a, z):
+            if sent[t] == 0:
+                continue
+            is_negative = satisfaction[t] < 0.5
+            weight = negative_weight if is_negative else 1.0
+            signal = weight * performance[t]
+            f = firm[t]
+            for m in range(slot, slot + sent[t]):
+                listener = listeners[m]
                 heard[listener, f, 0] += weight
                 heard[listener, f, 1] += signal
-                if is_negative:
-                    negative += 1
-                else:
-                    positive += 1
+                reached[listener] = True
+            slot += sent[t]
+            if is_negative:
+                negative += sent[t]
+            else:
+                positive += sent[t]
     return positive, negative
 
 
@@ -273,6 +285,7 @@ def _respond(
     active,
     variety_row,
     heard,
+    reached,
     influence,
     lived_satisfaction,
     lived_loyalty,
@@ -294,7 +307,7 @@ def _respond(
     """Steps 4b–7 of a period, block by block: each block draws its rows (rating and recommendation
     noise, then the uniform rows: variety at ``variety_row`` (−1 if not drawn), then choice); then for
     each customer: absorb the messages heard (the per-firm sums of :func:`send_messages` if ``heard`` has
-    rows, zeroed again after use), answer the survey, choose next period's firm, and start the next period
+    rows; those and the ``reached`` flags are zeroed again after use), answer the survey, choose next period's firm, and start the next period
     (``satisfaction``, ``trust``, ``loyalty``, ``tenure`` in place).
 
     Per block: ``tallies[b]`` = purchases, won, lost, complaints by firm; ``satisfaction_sums[b]`` the
@@ -322,6 +335,7 @@ def _respond(
         settle_real[7],
     )
     n, k = belief.shape
+    discount = (reference_price - price) / reference_price  # relative discount of each firm's price
     bands, ratings = 5, 5
     curve_bins = counts.shape[1] - bands - ratings - 1
     listen = heard.shape[0] > 0
@@ -340,7 +354,8 @@ def _respond(
         weights = np.empty(k)
         for i in range(a, z):
             f = firm[i]
-            if listen:
+            if listen and reached[i]:
+                reached[i] = False
                 for j in range(k):
                     weight = heard[i, j, 0]
                     if weight > 0.0:
@@ -359,8 +374,7 @@ def _respond(
             out_recommend[i] = int(np.rint(10.0 * _power(min(max(answer, 0.0), 1.0), curvature)))
             top = -np.inf
             for j in range(k):
-                fairness = price_sensitivity[i] * (reference_price - price[j]) / reference_price
-                u = value_weight * (belief[i, j] + fairness)
+                u = value_weight * (belief[i, j] + price_sensitivity[i] * discount[j])
                 if j == f:
                     u += loyalty_weight * lived_loyalty[i] + switching_cost[i] + programme_switching_cost[f]
                 if not active[j]:
@@ -371,7 +385,7 @@ def _respond(
                 top = max(top, u)
             alternatives = False
             for j in range(k):
-                weights[j] = np.exp(weights[j] - top)
+                weights[j] = 1.0 if weights[j] == top else np.exp(weights[j] - top)  # exp(0) is exactly 1
                 alternatives = alternatives or (j != f and weights[j] > 0.0)
             if variety_row >= 0 and alternatives and uniform[variety_row, i - a] < variety_seeking:
                 weights[f] = 0.0
@@ -403,7 +417,7 @@ def _respond(
                 tallies[b, 2, f] += 1
                 out_switched[i] = True
                 expectation = belief[i, g]
-                fairness = price_sensitivity[i] * (reference_price - price[g]) / reference_price
+                fairness = price_sensitivity[i] * discount[g]
                 fresh = _transaction(expectation, expectation, fairness, sensitivity, loss_aversion, quality_weight, neutral)
                 satisfaction[i] = fresh
                 trust[i] = 0.5
