@@ -124,6 +124,9 @@ class PeriodOutcome:
     revenue: F64
     costs: F64
     satisfaction_by_firm: F64
+    mean_satisfaction: float
+    sd_satisfaction: float
+    mean_loyalty: float
     mean_expectation: float
     """Mean over customers of the expectation of the firm each buys from next period."""
     counts: NDArray[np.int64]
@@ -199,7 +202,14 @@ def _period(
     state.satisfaction = following.satisfaction
     state.trust = following.trust
     state.loyalty = following.loyalty
-    expectation_sums = np.bincount(np.arange(state.n) // streams.block, weights=state.expectation)
+    block_of = np.arange(state.n) // streams.block
+    sums = np.stack(
+        [
+            np.bincount(block_of, weights=values)
+            for values in (lived.satisfaction, lived.satisfaction * lived.satisfaction, lived.loyalty, state.expectation)
+        ],
+        axis=1,
+    )
     return _outcome(
         market,
         config,
@@ -212,9 +222,20 @@ def _period(
         switched=following.switched,
         messages_positive=positive,
         messages_negative=negative,
-        mean_expectation=float(expectation_sums.sum()) / state.n,
+        **_means(sums, state.n),
         counts=_count(lived.satisfaction, following.switched, rating, recommend),
     )
+
+
+def _means(sums: F64, n: int) -> dict[str, float]:
+    """The period's means from per-block sums (columns: satisfaction, its square, loyalty, expectation)."""
+    satisfaction, square, loyalty, expectation = (float(total) / n for total in sums.sum(axis=0))
+    return {
+        "mean_satisfaction": satisfaction,
+        "sd_satisfaction": float(np.sqrt(max(square - satisfaction * satisfaction, 0.0))),
+        "mean_loyalty": loyalty,
+        "mean_expectation": expectation,
+    }
 
 
 def _count(
@@ -608,7 +629,7 @@ def _period_compiled(
     rating, recommend = np.empty(n, dtype=np.int8), np.empty(n, dtype=np.int8)
     new_firm, switched = np.empty(n, dtype=np.int32), np.empty(n, dtype=np.bool_)
     tallies, satisfaction_sums = np.zeros((blocks, 4, k), dtype=np.int64), np.zeros((blocks, k))
-    expectation_sums = np.zeros(blocks)
+    sums = np.zeros((blocks, 4))
     counts = np.zeros((blocks, COUNT_ROWS, 2), dtype=np.int64)
     (kernels.respond_parallel if parallel else kernels.respond)(
         streams.typed(),
@@ -643,7 +664,7 @@ def _period_compiled(
         switched,
         tallies,
         satisfaction_sums,
-        expectation_sums,
+        sums,
         counts,
     )
     firm_before = state.firm
@@ -662,7 +683,7 @@ def _period_compiled(
         switched=switched,
         messages_positive=positive,
         messages_negative=negative,
-        mean_expectation=float(expectation_sums.sum()) / n,
+        **_means(sums, n),
         counts=counts.sum(axis=0),
     )
 

@@ -301,20 +301,21 @@ def _respond(
     out_switched,
     tallies,
     satisfaction_sums,
-    expectation_sums,
+    sums,
     counts,
 ):
     """Steps 4b–7 of a period, block by block: each block draws its rows (rating and recommendation
     noise, then the uniform rows: variety at ``variety_row`` (−1 if not drawn), then choice); then for
-    each customer: absorb the messages heard (the per-firm sums of :func:`send_messages` if ``heard`` has
-    rows; those and the ``reached`` flags are zeroed again after use), answer the survey, choose next period's firm, and start the next period
-    (``satisfaction``, ``trust``, ``loyalty``, ``tenure`` in place).
+    each customer: absorb the messages heard (the per-firm sums of :func:`send_messages` if ``heard``
+    has rows; those and the ``reached`` flags are zeroed again after use), answer the survey, choose
+    next period's firm, and start the next period (``satisfaction``, ``trust``, ``loyalty``, ``tenure``
+    in place).
 
-    Per block: ``tallies[b]`` = purchases, won, lost, complaints by firm; ``satisfaction_sums[b]`` the
-    customers' satisfaction by firm; ``expectation_sums[b]`` their expectations of the firm they will
-    buy from next (each in customer order); ``counts[b]`` customers (column 0) and switchers (column 1)
-    by satisfaction band, rating and satisfaction bin, then promoters and detractors (the rows of
-    ``engine.COUNT_ROWS``).
+    Per block, each summed in customer order: ``tallies[b]`` = purchases, won, lost, complaints by firm;
+    ``satisfaction_sums[b]`` the customers' satisfaction by firm; ``sums[b]`` = the sums of
+    satisfaction, squared satisfaction, loyalty, and expectation of the firm bought from next;
+    ``counts[b]`` customers (column 0) and switchers (column 1) by satisfaction band, rating and
+    satisfaction bin, then promoters and detractors (the rows of ``engine.COUNT_ROWS``).
     """
     reference_price, noise_sd, curvature, value_weight, loyalty_weight, choice_noise, variety_seeking = (
         real[0],
@@ -423,7 +424,10 @@ def _respond(
                 trust[i] = 0.5
                 loyalty[i] = _loyalty(fresh, 0.5, new_habit, link, link_params, trust_weight, habit_weight)
                 tenure[i] = 0
-            expectation_sums[b] += belief[i, g]
+            sums[b, 0] += s
+            sums[b, 1] += s * s
+            sums[b, 2] += lived_loyalty[i]
+            sums[b, 3] += belief[i, g]
             moved = 0 if g == f else 1
             row = min(int(s * bands), bands - 1)
             counts[b, row, 0] += 1

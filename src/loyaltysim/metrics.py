@@ -108,19 +108,18 @@ def _rates(counts: PeriodCounts, periods_per_year: int) -> dict[str, float]:
 
 
 def market_metrics(
-    step: int, outcome: PeriodOutcome, shares: NDArray[np.float64], mean_expectation: float, periods_per_year: int
+    step: int, outcome: PeriodOutcome, shares: NDArray[np.float64], periods_per_year: int
 ) -> tuple[dict[str, float], PeriodCounts]:
     """The market row of one period and its counts."""
     counts = PeriodCounts.of(outcome)
-    s = outcome.satisfaction
     row: dict[str, float] = {
         "step": step,
         "customers": counts.customers,
         "switchers": counts.switchers,
-        "mean_satisfaction": float(s.mean()),
-        "sd_satisfaction": float(s.std()),
-        "mean_loyalty": float(outcome.loyalty.mean()),
-        "mean_expectation": mean_expectation,
+        "mean_satisfaction": outcome.mean_satisfaction,
+        "sd_satisfaction": outcome.sd_satisfaction,
+        "mean_loyalty": outcome.mean_loyalty,
+        "mean_expectation": outcome.mean_expectation,
         "mean_rating": float(np.dot(RATINGS, counts.rating_customers)) / counts.customers,
         "hhi": float(np.sum(shares**2)),
         "wom_positive": outcome.messages_positive,

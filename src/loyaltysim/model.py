@@ -117,7 +117,7 @@ class LoyaltyModel(mesa.Model):
         outcome = engine.advance(self.state, self.market, config, self.network, self.streams, step)
         customers_after = outcome.purchases - outcome.lost + outcome.won
         shares = customers_after / self.state.n
-        row, counts = metrics.market_metrics(step, outcome, shares, outcome.mean_expectation, config.periods_per_year)
+        row, counts = metrics.market_metrics(step, outcome, shares, config.periods_per_year)
         firm_rows = metrics.firm_metrics(
             step,
             outcome,
