@@ -151,18 +151,27 @@ def test_unknown_kernel_is_refused():
 
 @pytest.mark.skipif("numba" not in engine.KERNELS, reason="numba is not installed")
 def test_parallel_kernels_give_identical_results(monkeypatch):
-    """Large markets run the per-customer kernels on all cores: bit for bit the same run."""
+    """Large markets run the kernels on all cores: bit for bit the same run as the serial build, whatever
+    the number of threads."""
+    import numba
+
     from loyaltysim import kernels
 
     monkeypatch.setattr(engine, "KERNEL", "numba")
     runs = []
-    for parallel_from in (10**9, 0):
+    threads = numba.get_num_threads()
+    for parallel_from, n_threads in ((10**9, threads), (0, 1), (0, threads)):
         monkeypatch.setattr(kernels, "PARALLEL_FROM", parallel_from)
-        runs.append(LoyaltyModel(small_config(customers__n=3 * BLOCK + 7, run__steps=15)).run())
-    serial, parallel = runs
-    for name in ("firm", "tenure", "belief", "satisfaction", "trust", "loyalty"):
-        assert_array_equal(getattr(serial.state, name), getattr(parallel.state, name), err_msg=name)
-    assert serial.timeseries().equals(parallel.timeseries())
+        numba.set_num_threads(n_threads)
+        try:
+            runs.append(LoyaltyModel(small_config(customers__n=3 * BLOCK + 7, run__steps=15)).run())
+        finally:
+            numba.set_num_threads(threads)
+    serial = runs[0]
+    for parallel in runs[1:]:
+        for name in ("firm", "tenure", "belief", "satisfaction", "trust", "loyalty"):
+            assert_array_equal(getattr(serial.state, name), getattr(parallel.state, name), err_msg=name)
+        assert serial.timeseries().equals(parallel.timeseries())
 
 
 @pytest.mark.skipif("numba" not in engine.KERNELS, reason="numba is not installed")
@@ -170,7 +179,11 @@ def test_parallel_builds_are_cached_apart_from_serial_ones():
     """numba's disk cache is keyed by qualified name: the parallel variants need their own, or one build serves both."""
     from loyaltysim import kernels
 
-    for serial, parallel in ((kernels.experience, kernels.experience_parallel), (kernels.respond, kernels.respond_parallel)):
+    for serial, parallel in (
+        (kernels.experience, kernels.experience_parallel),
+        (kernels.respond, kernels.respond_parallel),
+        (kernels.send_messages, kernels.send_messages_parallel),
+    ):
         assert parallel.targetoptions.get("parallel") and not serial.targetoptions.get("parallel")
         assert parallel.py_func.__qualname__ != serial.py_func.__qualname__
 

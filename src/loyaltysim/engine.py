@@ -613,8 +613,11 @@ def _period_compiled(
     heard, reached = _zeroed_message_sums(state, (n, k, 2) if layout["talk"] else (0, k, 2))
     positive = negative = 0
     if layout["talk"]:
-        positive, negative = kernels.send_messages(
+        parts = kernels.threads() if parallel else 1
+        counted = np.zeros((parts, 2), dtype=np.int64)
+        (kernels.send_messages_parallel if parallel else kernels.send_messages)(
             streams.block,
+            parts,
             sent,
             listeners,
             network.indptr,
@@ -624,7 +627,9 @@ def _period_compiled(
             config.word_of_mouth.negative_weight,
             heard,
             reached,
+            counted,
         )
+        positive, negative = (int(total) for total in counted.sum(axis=0))
     blocks = len(streams.generators)
     rating, recommend = np.empty(n, dtype=np.int8), np.empty(n, dtype=np.int8)
     new_firm, switched = np.empty(n, dtype=np.int32), np.empty(n, dtype=np.bool_)

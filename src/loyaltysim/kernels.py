@@ -20,7 +20,7 @@ import types
 import numpy as np
 
 try:
-    from numba import njit, prange
+    from numba import get_num_threads, njit, prange
 except ImportError:  # pragma: no cover - exercised where numba is absent
     AVAILABLE = False
     prange = range
@@ -38,7 +38,15 @@ __all__ = [
     "respond",
     "respond_parallel",
     "send_messages",
+    "send_messages_parallel",
+    "threads",
 ]
+
+
+def threads() -> int:
+    """How many threads the parallel builds use (numba's setting; 1 without numba)."""
+    return get_num_threads() if AVAILABLE else 1
+
 
 LINK_CODES = {"linear": 0, "threshold": 1, "zone_of_tolerance": 2, "concave": 3}
 
@@ -237,35 +245,36 @@ def _experience(
                     out_sent[i] = slot - first
 
 
-def _send_messages(block, sent, listeners, indptr, firm, satisfaction, performance, negative_weight, heard, reached):
+def _send_messages(
+    block, parts, sent, listeners, indptr, firm, satisfaction, performance, negative_weight, heard, reached, counted
+):
     """Word of mouth: each talker (in customer order) adds its delivered messages (see :func:`experience`)
     to its listeners' per-firm sums ``heard[listener, firm]`` = (weight, weighted signal) and flags them in
-    ``reached``. Serial, so each listener's sums run in talker order. Returns the (positive, negative)
-    message counts."""
-    positive = 0
-    negative = 0
+    ``reached``. The listeners are split into ``parts`` ranges, one work item each: every part goes through
+    all messages in talker order and applies those to its own listeners, so each listener's sums run in
+    talker order however many parts or threads there are. ``counted[part]`` = (positive, negative)
+    messages applied by the part."""
     n = len(sent)
-    for b in range((n + block - 1) // block):
-        a, z = b * block, min(n, (b + 1) * block)
-        slot = indptr[a]
-        for t in range(a, z):
-            if sent[t] == 0:
-                continue
-            is_negative = satisfaction[t] < 0.5
-            weight = negative_weight if is_negative else 1.0
-            signal = weight * performance[t]
-            f = firm[t]
-            for m in range(slot, slot + sent[t]):
-                listener = listeners[m]
-                heard[listener, f, 0] += weight
-                heard[listener, f, 1] += signal
-                reached[listener] = True
-            slot += sent[t]
-            if is_negative:
-                negative += sent[t]
-            else:
-                positive += sent[t]
-    return positive, negative
+    for part in prange(parts):  # listener ranges, in parallel when compiled so
+        low, high = n * part // parts, n * (part + 1) // parts
+        for b in range((n + block - 1) // block):
+            a, z = b * block, min(n, (b + 1) * block)
+            slot = indptr[a]
+            for t in range(a, z):
+                if sent[t] == 0:
+                    continue
+                is_negative = satisfaction[t] < 0.5
+                weight = negative_weight if is_negative else 1.0
+                signal = weight * performance[t]
+                f = firm[t]
+                for m in range(slot, slot + sent[t]):
+                    listener = listeners[m]
+                    if low <= listener < high:
+                        heard[listener, f, 0] += weight
+                        heard[listener, f, 1] += signal
+                        reached[listener] = True
+                        counted[part, 1 if is_negative else 0] += 1
+                slot += sent[t]
 
 
 def _respond(
@@ -458,6 +467,7 @@ def _as_parallel_variant(func):
 
 if AVAILABLE:
     _compile = njit(cache=True, error_model="numpy")
+    _compile_parallel = njit(cache=True, error_model="numpy", parallel=True)
     _power = _compile(_power)
     _sigmoid = _compile(_sigmoid)
     _transaction = _compile(_transaction)
@@ -465,9 +475,9 @@ if AVAILABLE:
     _loyalty = _compile(_loyalty)
     experience = _compile(_experience)
     send_messages = _compile(_send_messages)
+    send_messages_parallel = _compile_parallel(_as_parallel_variant(_send_messages))
     respond = _compile(_respond)
-    _compile_parallel = njit(cache=True, error_model="numpy", parallel=True)
     experience_parallel = _compile_parallel(_as_parallel_variant(_experience))
     respond_parallel = _compile_parallel(_as_parallel_variant(_respond))
 else:  # pragma: no cover
-    experience = experience_parallel = send_messages = respond = respond_parallel = None
+    experience = experience_parallel = send_messages = send_messages_parallel = respond = respond_parallel = None
