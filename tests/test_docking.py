@@ -142,6 +142,18 @@ def test_docking_detects_a_different_rule(monkeypatch):
         dock(small_config(customers__n=100), engine.KERNEL, steps=10)
 
 
+def test_streams_for_another_population_are_refused():
+    model = LoyaltyModel(small_config(customers__n=50))
+    other = CustomerStreams.spawn(np.random.default_rng(1), 60)
+    with pytest.raises(ValueError, match="streams are for 60 customers but the state has 50"):
+        engine.advance(model.state, model.market, model.config, model.network, other, 1)
+
+
+def test_a_block_size_below_one_is_refused():
+    with pytest.raises(ValueError, match="block must be at least 1"):
+        CustomerStreams.spawn(np.random.default_rng(1), 10, block=0)
+
+
 def test_unknown_kernel_is_refused():
     model = LoyaltyModel(small_config(customers__n=50))
     with pytest.raises(ValueError, match="kernel must be one of"):

@@ -82,7 +82,3 @@ class CustomerStreams:
         block_of = talkers // self.block
         needed = np.bincount(block_of, weights=degree[talkers], minlength=len(self.generators)).astype(np.int64)
         return np.concatenate([g.random(m) for g, m in zip(self.generators, needed.tolist(), strict=True)])
-
-    def states(self) -> list[dict]:
-        """Every generator's state (for checking two runs consumed the same numbers)."""
-        return [g.bit_generator.state for g in self.generators]
