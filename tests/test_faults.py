@@ -27,15 +27,21 @@ from loyaltysim import load_results, sweep
 from loyaltysim import results as results_module
 from loyaltysim.cli import main
 
-from .test_execution import assert_same_results, comparable, write_experiment
+from .test_execution import OVERRIDES, assert_same_results, comparable, write_experiment
 
 RUNS = 40
 KILL_SEED = 20260107  # kill points are drawn from this seed, so a failure can be replayed
 
 
 def many_runs(folder: Path, runs: int = RUNS) -> Path:
-    """An experiment of ``runs`` short runs (one factor, one replicate)."""
-    return write_experiment(folder, replicates=1, factors={"switching.loyalty_weight": [float(w) for w in range(1, runs + 1)]})
+    """An experiment of ``runs`` short runs (one factor, one replicate), each long enough (about 10–20 ms)
+    that a kill aimed between chunks lands before the sweep ends."""
+    return write_experiment(
+        folder,
+        replicates=1,
+        overrides={**OVERRIDES, "customers.n": 300, "run.steps": 60},
+        factors={"switching.loyalty_weight": [float(w) for w in range(1, runs + 1)]},
+    )
 
 
 def chunk_count(out: Path) -> int:
