@@ -103,6 +103,19 @@ def test_validate_and_config_commands(capsys):
     assert load_config(CONFIGS / "fierce_competition.yaml").to_dict()["firms"] == shown["firms"]
 
 
+def test_validate_reads_a_network_file(tmp_path, capsys):
+    """A missing or mismatched network file is reported by validate, not first by run."""
+    ring = tmp_path / "ring.txt"
+    ring.write_text("".join(f"{i} {(i + 1) % 50}\n" for i in range(50)))
+    base = ["validate", str(CONFIGS / "baseline.yaml"), "--set", "network.type=file"]
+    assert main([*base, "--set", f"network.path={ring}", "--set", "customers.n=50"]) == 0
+    assert "network 'file'" in capsys.readouterr().out
+    assert main([*base, "--set", f"network.path={ring}", "--set", "customers.n=60"]) == 2
+    assert "has 50 nodes but customers.n is 60" in capsys.readouterr().err
+    assert main([*base, "--set", f"network.path={tmp_path / 'nowhere.txt'}", "--set", "customers.n=50"]) == 2
+    assert "network.path: file not found" in capsys.readouterr().err
+
+
 def test_console_script_and_module_entry_points(tmp_path):
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     result = subprocess.run(

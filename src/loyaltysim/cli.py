@@ -66,6 +66,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     config = _load(args)
+    if config.network.type == "file":  # read it now: a missing or mismatched file should not wait for `run`
+        import numpy as np
+
+        from .network import build_network
+
+        build_network(config.network, config.customers.n, np.random.default_rng())  # a file draws nothing
     print(
         f"{args.config}: valid ({config.customers.n} customers, {len(config.firms)} firms, "
         f"{config.run.steps} periods of one {config.run.period}, link '{config.loyalty.link}', "
