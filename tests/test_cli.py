@@ -130,3 +130,15 @@ def test_console_script_and_module_entry_points(tmp_path):
         [sys.executable, "-m", "loyaltysim", "run", "--help"], capture_output=True, text=True, env=env
     ).stdout
     assert "examples:" in help_text and "--set" in help_text
+
+
+def test_validate_and_config_do_not_load_the_simulation_stack():
+    """`validate` and `config` start fast: they need the schema, not Mesa, pandas or the engine."""
+    code = (
+        "import sys; from loyaltysim.cli import main; "
+        f"assert main(['validate', {str(CONFIGS / 'baseline.yaml')!r}]) == 0; "
+        "assert main(['config', '--explain', 'switching']) == 0; "
+        "heavy = [m for m in ('mesa', 'pandas', 'scipy', 'loyaltysim.model', 'loyaltysim.engine') if m in sys.modules]; "
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
