@@ -77,6 +77,7 @@ SWITCHES = {
     "service recovery": {"firms.1.service_recovery.enabled": True, "firms.4.service_recovery.enabled": True},
     "adaptive firms": {"strategy.adaptive": True, "strategy.satisfaction_target": 0.8},
     "market entry": {"firms.2.enters_at": 15, "firms.4.enters_at": 30},
+    "quality shocks": {"firms.1.quality_shock": {"at": 10, "change": -0.4}, "firms.4.quality_shock": {"at": 20, "change": 0.5}},
     "segments": {
         "customers.segments": [
             {"name": "hunters", "share": 0.3, "price_sensitivity": 0.9, "switching_cost": 0.5},

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from loyaltysim import LoyaltyModel, load_config
+from loyaltysim import ConfigError, LoyaltyModel, load_config
 from loyaltysim.agents import Firm
 from loyaltysim.config import LINK_FUNCTIONS
 from loyaltysim.network import from_networkx
@@ -154,6 +154,28 @@ def test_switching_costs_reduce_churn():
     low = LoyaltyModel(small_config(**{"customers.switching_cost": 0.5})).run()
     high = LoyaltyModel(small_config(**{"customers.switching_cost": 10.0})).run()
     assert high.summary()["churn_rate"] < 0.5 * low.summary()["churn_rate"]
+
+
+def test_a_quality_shock_hits_at_its_step_and_drives_customers_away():
+    """A service failure at step 20: the firm's quality drops then (clipped at 0), not before; its customers'
+    satisfaction falls and it loses share against the same market without the shock."""
+    shock = {"firms.4.quality_shock": {"at": 20, "change": -0.9}}
+    hit = LoyaltyModel(small_config(**shock, **{"run.steps": 40})).run()
+    calm = LoyaltyModel(small_config(**{"run.steps": 40})).run()
+    quality = hit.firm_timeseries().query("firm == 'E'").set_index("step")["quality"]
+    assert quality[19] == 0.75 and quality[20] == 0.0 and quality[40] == 0.0  # 0.75 − 0.9, clipped
+    assert (calm.firm_timeseries().query("firm == 'E'")["quality"] == 0.75).all()
+    firm_e = hit.firm_timeseries().query("firm == 'E'").set_index("step")
+    calm_e = calm.firm_timeseries().query("firm == 'E'").set_index("step")
+    pd.testing.assert_series_equal(firm_e.loc[:19, "share"], calm_e.loc[:19, "share"])  # the same run until then
+    assert firm_e.loc[25, "mean_satisfaction"] < calm_e.loc[25, "mean_satisfaction"] - 0.1
+    assert firm_e.loc[40, "share"] < 0.5 * calm_e.loc[40, "share"]
+
+
+@pytest.mark.parametrize("shock", [{"at": 0, "change": -0.1}, {"at": 5, "change": -1.5}, {"at": 5, "change": "big"}])
+def test_a_bad_quality_shock_is_refused_naming_the_key(shock):
+    with pytest.raises(ConfigError, match=r"firms\.0\.quality_shock\.(at|change)"):
+        small_config(**{"firms.0.quality_shock": shock})
 
 
 def test_one_firm_nobody_can_leave():

@@ -58,6 +58,9 @@ def reference_period(state, market, config, network, generators, block, t):
     P, pref = config.periods_per_year, config.economics.reference_price
     sat, lo, wom, sw, obs = config.satisfaction, config.loyalty, config.word_of_mouth, config.switching, config.observation
     talking = wom.enabled and len(network.indices) > 0
+    for j in range(k):  # 7.0: a quality shock scheduled for this period
+        if market.shock_at[j] == t:
+            market.quality[j] = min(max(market.quality[j] + market.shock_change[j], 0.0), 1.0)
     rows = {"recovery": bool(any(market.recovery_enabled)), "talk": talking, "variety": sw.variety_seeking > 0}
     first = [  # section 4, step 1: each block its z^P row, then the uniform rows switched on (recovery, talk)
         (g.standard_normal(z - a), g.random((rows["recovery"] + rows["talk"], z - a)))
@@ -192,6 +195,8 @@ CASES = {
         "strategy.adaptive": True,
         "word_of_mouth.talk_rate": 1.0,
         "network.type": "erdos_renyi",
+        "firms.1.quality_shock": {"at": 7, "change": -0.3},
+        "firms.3.quality_shock": {"at": 8, "change": 0.9},
     },
     "linear_no_wom": {"loyalty.link": "linear", "word_of_mouth.enabled": False},
 }

@@ -45,3 +45,14 @@ def test_shipped_experiment_runs_and_reports(path, tmp_path):
     assert (out / "report.html").read_text().count("data:image/png;base64,") == len(figures)
     if experiment.report.heatmap or len(experiment.factors) >= 2:
         assert "satisfied_defector_heatmap.png" in figures
+
+
+def test_quality_shock_word_of_mouth_makes_a_service_failure_cost_more_share(tmp_path):
+    """The shipped quality-shock experiment, at its own size: customers of the other firms hear of E's
+    failure, so E ends with less share on a small-world network than without word of mouth."""
+    path = ROOT / "experiments" / "quality_shock.yaml"
+    sweep(path, out=tmp_path / "out", executor="process", workers=2, progress=False)
+    hypotheses = pd.read_parquet(tmp_path / "out" / "hypotheses.parquet")
+    spread = hypotheses[hypotheses["hypothesis"] == 0]
+    assert len(spread) == 2 and (spread["verdict"] == "supported").all()
+    assert (spread["effect"] > 0.01).all()  # at least one point of share

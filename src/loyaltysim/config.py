@@ -277,6 +277,13 @@ class ServiceRecovery(Section):
     cost: NonNegative = Field(2.0, description="cost per recovery attempt")
 
 
+class QualityShock(Section):
+    at: int | None = Field(None, ge=1, le=10_000_000, description="step at whose start the firm's quality changes (null: never)")
+    change: Annotated[float, Field(ge=-1.0, le=1.0)] = Field(
+        -0.2, description="change of quality then (result clipped to [0, 1]); negative = a service failure"
+    )
+
+
 class FirmConfig(Section):
     name: str = Field(description="firm label")
     quality: UnitInterval = Field(0.65, description="mean delivered performance [0, 1]")
@@ -288,6 +295,7 @@ class FirmConfig(Section):
     enters_at: Annotated[int, Field(ge=0, le=10_000_000)] = Field(0, description="step at which the firm enters the market")
     loyalty_programme: LoyaltyProgramme = Field(default_factory=LoyaltyProgramme)
     service_recovery: ServiceRecovery = Field(default_factory=ServiceRecovery)
+    quality_shock: QualityShock = Field(default_factory=QualityShock)
 
 
 def _default_firms() -> list[FirmConfig]:

@@ -8,6 +8,7 @@ each talker, :func:`draw_response`), so a per-customer loop consuming the same n
 
 Order within a period:
 
+0. scheduled quality shocks (firms' quality changes);
 1. purchase and experience (performance, price fairness, service recovery);
 2. satisfaction (transaction, cumulative), trust, beliefs (experience, advertising);
 3. attitudinal loyalty;
@@ -165,6 +166,7 @@ def advance(
         raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
     if streams.n != state.n:
         raise ValueError(f"the streams are for {streams.n} customers but the state has {state.n}")
+    market.apply_shocks(step)
     active = market.active(step)
     period = (_period_compiled if kernel == "numba" else _period)(state, market, config, network, streams, active)
     if config.strategy.adaptive:

@@ -74,6 +74,9 @@ class Market:
     recovery_success: F64
     recovery_softening: F64
     recovery_cost: F64
+    shock_at: NDArray[np.int64]
+    """Step at whose start each firm's quality changes (−1: never)."""
+    shock_change: F64
     initial_share: F64 = field(repr=False)
 
     @property
@@ -84,6 +87,12 @@ class Market:
     def active(self, step: int) -> NDArray[np.bool_]:
         """Firms in the market at ``step``."""
         return self.enters_at <= step
+
+    def apply_shocks(self, step: int) -> None:
+        """Quality shocks scheduled for the start of ``step``: quality changes, clipped to [0, 1]."""
+        hit = self.shock_at == step
+        if hit.any():
+            self.quality = np.where(hit, np.clip(self.quality + self.shock_change, 0.0, 1.0), self.quality)
 
 
 def sample(dist: Distribution, n: int, rng: np.random.Generator) -> F64:
@@ -130,6 +139,8 @@ def initial_market(config: Config) -> Market:
         recovery_success=column(lambda f: f.service_recovery.success_rate),
         recovery_softening=column(lambda f: f.service_recovery.softening),
         recovery_cost=column(lambda f: f.service_recovery.cost),
+        shock_at=np.array([-1 if f.quality_shock.at is None else f.quality_shock.at for f in firms], dtype=np.int64),
+        shock_change=column(lambda f: f.quality_shock.change),
         initial_share=column(lambda f: f.initial_share if f.enters_at == 0 else 0.0),
     )
 

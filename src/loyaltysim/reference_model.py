@@ -245,6 +245,7 @@ class ReferenceModel:
         """One period for every customer."""
         self.steps += 1
         config, market, customers = self.config, self.market, self.customers
+        market.apply_shocks(self.steps)
         k = len(market.names)
         layout = draw_layout(config, market, self.network)
         draws = draw_experience(self.streams, recovery=layout["recovery"], talk=layout["talk"])
