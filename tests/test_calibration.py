@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from loyaltysim import ConfigError, LoyaltyModel, load_config
+from loyaltysim import ConfigError, LoyaltyModel, execution, load_config
 from loyaltysim.calibration import (
     FINAL_METRICS,
     POOLED_METRICS,
@@ -228,6 +228,25 @@ def test_process_pool_gives_the_same_calibration_and_a_batch_resumes_from_its_fi
     points = (pd.read_parquet(serial / "evaluations.parquet")["batch"] == "de_0001").sum()
     assert sorted(chunk_runs["run_id"]) == list(range(2 * points))  # every run of the generation, none run twice
     pd.testing.assert_frame_equal(pd.read_parquet(serial / "evaluations.parquet"), pd.read_parquet(pool / "evaluations.parquet"))
+
+
+def test_one_process_pool_serves_every_generation_and_is_stopped_at_the_end(tmp_path, monkeypatch):
+    """The workers start once per calibration, not once per generation, and do not outlive it."""
+    from loyaltysim import calibration as calibration_module
+
+    started = []
+
+    def counting_pool(workers):
+        pool = execution.process_pool(workers)
+        started.append(pool)
+        return pool
+
+    monkeypatch.setattr(calibration_module, "process_pool", counting_pool)
+    result = calibrate(load_calibration(one_parameter(tmp_path)), executor="process", workers=2)
+    assert len(set(result.evaluations["batch"])) >= 3  # the first generation, the next one, the check run
+    assert len(started) == 1
+    with pytest.raises(RuntimeError, match="shutdown"):
+        started[0].submit(int, 1)  # stopped when the calibration ended
 
 
 def test_resume_refuses_a_changed_calibration(tmp_path, capsys):

@@ -47,7 +47,7 @@ from scipy.stats import qmc
 
 from .config import Config
 from .errors import ConfigError, from_validation_error, suggest
-from .execution import execute, resolve_executor
+from .execution import execute, process_pool, resolve_executor
 from .experiment import Experiment, RunSpec
 from .loading import apply_overrides, deep_merge, read_yaml, resolve_extends, validate_config
 from .metrics import BANDS, RATINGS
@@ -349,6 +349,9 @@ class SweepEvaluator:
     engine chunk is checkpointed in ``folder/<batch>/chunks/`` as it finishes, so an
     interrupted batch resumes where it stopped (finished runs are never redone).
 
+    With the process executor the worker processes start at the first batch and serve every later one
+    (a calibration runs many small batches, one per generation); :meth:`close` (or ``with``) stops them.
+
     Parameters
     ----------
     base
@@ -373,6 +376,19 @@ class SweepEvaluator:
         self.scheduler = scheduler
         self.folder = folder
         self.experiment = Experiment(name="calibration")  # all summary metrics, final time-series row
+        self._pool = None  # the process pool, started at the first batch and kept for the next ones
+
+    def close(self) -> None:
+        """Stop the worker processes (if any were started)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> SweepEvaluator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def __call__(self, batch: str, runs: pd.DataFrame) -> pd.DataFrame:
         params = [c for c in runs.columns if c not in ("run_id", "point_id", "replicate", "seed")]
@@ -388,7 +404,10 @@ class SweepEvaluator:
         todo = [spec for spec in specs if spec.run_id not in done]
         session = session_count(folder) + 1 if folder is not None else 1
         parts: list[pd.DataFrame] = []
-        stream = execute(self.base, todo, self.experiment, executor=self.executor, workers=self.workers, scheduler=self.scheduler)
+        if self.executor == "process" and self._pool is None:
+            self._pool = process_pool(self.workers)
+        options = {"executor": self.executor, "workers": self.workers, "scheduler": self.scheduler, "pool": self._pool}
+        stream = execute(self.base, todo, self.experiment, **options)
         with closing(stream):
             for seq, tables in enumerate(stream):
                 if folder is not None:
@@ -611,9 +630,9 @@ def calibrate(
     """
     spec = calibration.spec
     seeds, check_seeds, rng = _seeds(spec)
-    evaluator = evaluator or SweepEvaluator(
-        calibration.base, executor=executor, workers=workers, scheduler=scheduler, folder=batches
-    )
+    if evaluator is None:
+        with SweepEvaluator(calibration.base, executor=executor, workers=workers, scheduler=scheduler, folder=batches) as own:
+            return calibrate(calibration, batches=batches, evaluator=own)
     store = BatchStore(evaluator, batches)
     objective = _Objective(calibration, store, seeds)
     space = _Space.of(spec)

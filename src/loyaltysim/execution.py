@@ -141,18 +141,31 @@ def _serial(base: dict, batches: list[list[RunSpec]], experiment: Experiment) ->
         yield run_batch(base, batch, experiment)
 
 
-def _process(base: dict, batches: list[list[RunSpec]], experiment: Experiment, workers: int) -> Iterator[dict[str, pd.DataFrame]]:
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """A local pool of ``workers`` processes, started with ``spawn`` (clean workers: no inherited lock file
+    descriptor or threads). Pass it to :func:`execute` to reuse it over several calls."""
     import multiprocessing
 
-    # spawn: workers start clean (no inherited lock file descriptor or threads)
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _process(
+    base: dict, batches: list[list[RunSpec]], experiment: Experiment, workers: int, pool: ProcessPoolExecutor | None
+) -> Iterator[dict[str, pd.DataFrame]]:
+    own = pool is None
+    pool = process_pool(workers) if own else pool
+    futures: dict = {}
     try:
         futures = {pool.submit(run_batch, base, batch, experiment): batch for batch in batches}
         for future in as_completed(futures):
             error = future.exception()  # e.g. BrokenProcessPool when a worker was killed
             yield lost_batch(futures[future], error) if error is not None else future.result()
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if own:
+            pool.shutdown(wait=True, cancel_futures=True)
+        else:  # a shared pool stays up; drop what this call left unfinished
+            for future in futures:
+                future.cancel()
 
 
 def _dask(
@@ -217,19 +230,22 @@ def execute(
     workers: int = 1,
     scheduler: str | None = None,
     batch_size: int | None = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> Iterator[dict[str, pd.DataFrame]]:
     """Run planned runs on an executor; yield each batch's tables (as :func:`run_batch`) when it finishes.
 
     :func:`sweep` plans the runs of an experiment and keeps the results folder; callers that
     plan their own runs (e.g. calibration: arbitrary points, chosen seeds) use this directly.
-    Check ``executor`` and ``workers`` first with :func:`resolve_executor`.
+    Check ``executor`` and ``workers`` first with :func:`resolve_executor`. With the process executor,
+    ``pool`` (from :func:`process_pool`) is used and left running, so repeated calls skip the workers'
+    start-up; without it each call starts and stops its own pool.
     """
     size = batch_size or default_batch_size(len(specs), workers)
     batches = [list(specs[i : i + size]) for i in range(0, len(specs), size)]
     if executor == "serial":
         return _serial(dict(base), batches, experiment)
     if executor == "process":
-        return _process(dict(base), batches, experiment, workers)
+        return _process(dict(base), batches, experiment, workers, pool)
     return _dask(dict(base), batches, experiment, workers, scheduler)
 
 
