@@ -76,6 +76,18 @@ PRESETS: dict[str, Preset] = {
                 "Switch to the baseline preset with the same seed and compare firm C's share.",
             ),
         ),
+        Preset(
+            "service_failure",
+            "Service failure: firm E at month 24",
+            "service_failure.yaml",
+            (
+                "Play past month 24: firm E's quality drops while its promise stays high. Watch its customers' "
+                "satisfaction and its **market share** fall.",
+                "Set **word-of-mouth strength** to 0 and reset: E still loses its own customers, but do the "
+                "others keep choosing it for longer?",
+                "Raise the **mean switching cost** and reset: E keeps its disappointed customers. Are they loyal?",
+            ),
+        ),
     )
 }
 
