@@ -48,6 +48,24 @@ def test_extends_chain_relative_paths_and_override_order(tmp_path):
     assert load_config(absolute).customers.n == 100
 
 
+def test_a_bad_value_from_a_parent_names_the_file_that_set_it(tmp_path):
+    """Errors name the file loaded, and "(set in FILE)" for values that came from a parent through extends."""
+    write(tmp_path, "base.yaml", "customers: {n: -3}\nfirms: [{name: A, price: -1}]\n")
+    write(tmp_path, "mid.yaml", "extends: base.yaml\nrun: {steps: 0}\n")
+    leaf = write(tmp_path, "leaf.yaml", "extends: mid.yaml\nloyalty: {link: sigmoid}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(leaf)
+    text = str(info.value)
+    assert text.startswith(str(leaf))
+    assert f"customers.n: Input should be greater than or equal to 1; got -3 (set in {tmp_path / 'base.yaml'})" in text
+    assert f"firms.0.price: Input should be greater than or equal to 0; got -1 (set in {tmp_path / 'base.yaml'})" in text
+    assert f"run.steps: Input should be greater than or equal to 1; got 0 (set in {tmp_path / 'mid.yaml'})" in text
+    assert "loyalty.link" in text and "sigmoid' (set in" not in text  # set in the file loaded: no note
+    with pytest.raises(ConfigError) as info:
+        load_config(leaf, {"customers.n": -4})  # a --set value is not the parent's
+    assert "got -4;" in str(info.value) or str(info.value).endswith("got -4")
+
+
 def test_partial_distribution_keeps_other_defaults():
     config = load_config(None, {"customers.switching_cost.mean": 2.0})
     assert config.customers.switching_cost.dist == "gamma"

@@ -202,7 +202,10 @@ EXTENDS: dict[str, tuple[dict[str, str | bytes], list[str]]] = {
     ),
     "malformed_parent": ({ENTRY: "extends: parent.yaml\n", "parent.yaml": "run: [1\n"}, ["parent.yaml", "malformed YAML"]),
     "empty_parent": ({ENTRY: "extends: parent.yaml\n", "parent.yaml": ""}, ["parent.yaml", "empty"]),
-    "bad_value_in_parent": ({ENTRY: "extends: parent.yaml\n", "parent.yaml": "customers: {n: -3}\n"}, [ENTRY, "customers.n"]),
+    "bad_value_in_parent": (
+        {ENTRY: "extends: parent.yaml\n", "parent.yaml": "customers: {n: -3}\n"},
+        [ENTRY, "customers.n", "(set in", "parent.yaml"],
+    ),
     "bad_value_in_child": (
         {ENTRY: "extends: parent.yaml\nloyalty: {link: sigmoid}\n", "parent.yaml": BASE_TEXT},
         [ENTRY, "loyalty.link"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -78,9 +79,17 @@ def _dotted(loc: tuple[Any, ...]) -> str:
 
 
 def from_validation_error(
-    error: ValidationError, model: type[BaseModel], *, source: str | Path | None, prefix: str = ""
+    error: ValidationError,
+    model: type[BaseModel],
+    *,
+    source: str | Path | None,
+    prefix: str = "",
+    origin: Callable[[str], str | None] | None = None,
 ) -> ConfigError:
-    """Turn pydantic's error list into one readable paragraph naming each key path."""
+    """Turn pydantic's error list into one readable paragraph naming each key path.
+
+    ``origin(path)`` may name the file a key path was set in when that is not ``source`` (a parent
+    reached through ``extends``); it is added as "(set in FILE)"."""
     lines = []
     for item in error.errors():
         *parents, last = item["loc"] or ("",)
@@ -104,5 +113,6 @@ def from_validation_error(
         elif not isinstance(given, dict | list):
             message += f"; got {given!r}"
         full = ".".join(p for p in (prefix, path) if p)
-        lines.append(f"{full or '(top level)'}: {message}")
+        where = origin(path) if origin is not None and path else None
+        lines.append(f"{full or '(top level)'}: {message}" + (f" (set in {where})" if where else ""))
     return ConfigError("; ".join(lines), source=source)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +108,14 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
 
 def resolve_extends(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     """Read ``path`` and the files it ``extends`` (relative to the including file), merged."""
+    merged: dict[str, Any] = {}
+    for _, data in extends_chain(path, _chain):
+        merged = deep_merge(merged, data)
+    return merged
+
+
+def extends_chain(path: str | Path, _chain: tuple[Path, ...] = ()) -> list[tuple[Path, dict[str, Any]]]:
+    """``path`` and the files it ``extends``, each with its own keys, the farthest parent first."""
     path = Path(path).resolve() if Path(path).exists() else Path(path)
     if path in _chain:
         cycle = " → ".join(str(p) for p in (*_chain, path))
@@ -116,14 +124,40 @@ def resolve_extends(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str
     _anchor_network_path(data, path.parent)
     parent = data.pop("extends", None)
     if parent is None:
-        return data
+        return [(path, data)]
     if not isinstance(parent, str) or not parent.strip():
         raise ConfigError(f"extends: expected a file path, got {parent!r}", source=path)
     parent_path = Path(parent) if Path(parent).is_absolute() else path.parent / parent
     if not parent_path.is_file():
         problem = "not a file" if parent_path.exists() else "file not found"
         raise ConfigError(f"extends: {problem}: {parent_path}", source=path)
-    return deep_merge(resolve_extends(parent_path, (*_chain, path)), data)
+    return [*extends_chain(parent_path, (*_chain, path)), (path, data)]
+
+
+def _set_in(data: Any, parts: list[str]) -> bool:
+    """Whether the dotted path ``parts`` is written in ``data`` (a list counts whole: files replace lists)."""
+    for part in parts:
+        if isinstance(data, list):
+            return True
+        if not isinstance(data, dict) or part not in data:
+            return False
+        data = data[part]
+    return True
+
+
+def _origin_in(chain: list[tuple[Path, dict[str, Any]]], overridden: Mapping[str, Any]) -> Callable[[str], str | None]:
+    """For error messages: the parent file a key path was set in (None if set in the top file or by
+    ``--set``, or not found)."""
+
+    def origin(dotted: str) -> str | None:
+        if any(dotted == key or dotted.startswith(f"{key}.") for key in overridden):
+            return None
+        for file, data in reversed(chain):
+            if _set_in(data, dotted.split(".")):
+                return None if file == chain[-1][0] else str(file)
+        return None
+
+    return origin
 
 
 def _anchor_network_path(data: dict[str, Any], folder: Path) -> None:
@@ -195,20 +229,26 @@ def load_config(
     ConfigError
         Naming the file, the key path, what was expected and what was given.
     """
-    data = deep_merge(Config().to_dict(), resolve_extends(path) if path is not None else {})
+    chain = extends_chain(path) if path is not None else []
+    data = Config().to_dict()
+    for _, layer in chain:
+        data = deep_merge(data, layer)
     source: str | Path | None = path
     if overrides:
         data = apply_overrides(data, overrides)
         source = f"{path} with --set {', '.join(f'{k}={v}' for k, v in overrides.items())}" if path else "--set"
-    return validate_config(data, source=source)
+    return validate_config(data, source=source, origin=_origin_in(chain, overrides or {}) if len(chain) > 1 else None)
 
 
-def validate_config(data: Mapping[str, Any], *, source: str | Path | None = None) -> Config:
-    """Validate a nested dict of config values (as read from YAML)."""
+def validate_config(
+    data: Mapping[str, Any], *, source: str | Path | None = None, origin: Callable[[str], str | None] | None = None
+) -> Config:
+    """Validate a nested dict of config values (as read from YAML); ``origin`` as in
+    :func:`~loyaltysim.errors.from_validation_error`."""
     try:
         return Config.model_validate(dict(data))
     except ValidationError as exc:
-        raise from_validation_error(exc, Config, source=source) from None
+        raise from_validation_error(exc, Config, source=source, origin=origin) from None
 
 
 def config_hash(config: Config) -> str:
