@@ -89,6 +89,49 @@ def test_salib_designs_give_their_sample_sizes(tmp_path, design, options, rows):
     assert built.problem["names"] == list(factors)
 
 
+def test_distribution_factors_are_sampled_by_their_quantiles(tmp_path):
+    """triangular, normal (cut at low) and lognormal factors: the sampled values follow the distribution."""
+    path = write_experiment(
+        tmp_path,
+        design="lhs",
+        samples=4000,
+        factors={
+            "customers.switching_cost.mean": {"dist": "triangular", "low": 0.5, "high": 10.5, "peak": 2.5},
+            "word_of_mouth.influence": {"dist": "normal", "mean": 0.2, "sd": 0.1, "low": 0.0},
+            "switching.choice_noise": {"dist": "lognormal", "mean": 1.0, "sd": 0.5},
+        },
+    )
+    design = sample_design(load_experiment(path))
+    values = {name: np.array([p[name] for p in design.points]) for name in design.problem["names"]}
+    triangular, normal = values["customers.switching_cost.mean"], values["word_of_mouth.influence"]
+    lognormal = values["switching.choice_noise"]
+    assert triangular.min() >= 0.5 and triangular.max() <= 10.5
+    assert abs(triangular.mean() - 4.5) < 0.05 and abs(np.median(triangular) - (10.5 - np.sqrt(10 * 8 / 2))) < 0.1
+    cut_mean = 0.2 + 0.1 * np.exp(-2) / np.sqrt(2 * np.pi) / 0.97725  # mean of Normal(0.2, 0.1) cut at 0: μ + σφ(−2)/(1 − Φ(−2))
+    assert normal.min() >= 0.0 and abs(normal.mean() - cut_mean) < 0.002
+    assert abs(lognormal.mean() - 1.0) < 0.03 and abs(lognormal.std() - 0.5) < 0.05 and lognormal.min() > 0
+    assert design.problem["bounds"] == [[0.0, 1.0]] * 3
+
+
+@pytest.mark.parametrize(
+    ("factor", "message"),
+    [
+        ({"dist": "normal", "mean": 0.2}, "dist normal needs mean and sd"),
+        ({"dist": "triangular", "low": 0.0, "high": 0.5, "peak": 0.9}, "peak within"),
+        ({"dist": "normal", "mean": 0.2, "sd": 0.1, "peak": 0.2}, "peak does not apply to dist normal"),
+        ({"low": 0.0, "high": 0.5, "mean": 0.2}, "mean does not apply to dist uniform"),
+        ({"dist": "lognormal", "mean": 0.0, "sd": 0.1}, "lognormal needs mean > 0"),
+        ({"dist": "normal", "mean": 0.2, "sd": 0.1, "log": True}, "log and integer apply to uniform ranges"),
+        ({"dist": "normal", "mean": 0.2, "sd": 0.1}, "word_of_mouth.influence"),  # below 0 in its far tail
+    ],
+)
+def test_bad_distribution_factors_are_refused_naming_the_factor(tmp_path, factor, message):
+    path = write_experiment(tmp_path, design="lhs", samples=8, factors={"word_of_mouth.influence": factor})
+    with pytest.raises(ConfigError, match=message) as info:
+        load_experiment(path)
+    assert "factors" in str(info.value)
+
+
 def test_set_overrides_experiment_keys_factors_and_config(tmp_path):
     path = write_experiment(tmp_path, factors={"loyalty.link": ["linear"]})
     experiment = load_experiment(

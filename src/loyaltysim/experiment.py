@@ -60,19 +60,27 @@ class _Section(BaseModel):
 
 
 class Factor(_Section):
-    """One varied config value: a list of ``values``, or a range ``{low, high}``.
+    """One varied config value: a list of ``values``, a range ``{low, high}``, or a distribution.
 
     In YAML a plain list means ``{values: [...]}``. In a sampled design (lhs,
     sobol, morris, fast) a list is sampled as a categorical factor (each value
     equally likely); a range is sampled uniformly, on a log scale with ``log:
     true``, and floored to whole numbers with ``integer: true`` (each integer of
-    ``[low, high]`` equally likely). A grid needs lists.
+    ``[low, high]`` equally likely). ``dist`` samples other distributions by their
+    quantiles: ``triangular`` on ``[low, high]`` with its mode at ``peak``;
+    ``normal`` and ``lognormal`` with ``mean`` and ``sd`` (of the values), cut to
+    ``[low, high]`` where given. A grid needs lists.
     """
 
     values: list[Any] | None = Field(None, min_length=1, description="the values to try")
-    low: float | None = Field(None, description="lower bound of a range")
-    high: float | None = Field(None, description="upper bound of a range")
-    dist: Literal["uniform"] = Field("uniform", description="distribution of sampled values within [low, high]")
+    low: float | None = Field(None, description="lower bound of a range (a normal or lognormal: optional cut)")
+    high: float | None = Field(None, description="upper bound of a range (a normal or lognormal: optional cut)")
+    dist: Literal["uniform", "triangular", "normal", "lognormal"] = Field(
+        "uniform", description="distribution of sampled values (sampled designs)"
+    )
+    peak: float | None = Field(None, description="triangular: the most likely value, within [low, high]")
+    mean: float | None = Field(None, description="normal, lognormal: mean of the values")
+    sd: float | None = Field(None, gt=0, description="normal, lognormal: standard deviation of the values")
     log: bool = Field(False, description="sample uniformly on a log scale (low > 0)")
     integer: bool = Field(False, description="whole numbers only (low and high are included)")
 
@@ -86,32 +94,56 @@ class Factor(_Section):
     @model_validator(mode="after")
     def _check(self) -> Factor:
         is_range = self.low is not None or self.high is not None
-        if self.values is not None and is_range:
-            raise ValueError("give either a list of values or a range {low, high}, not both")
-        if self.values is None:
-            if self.low is None or self.high is None:
-                raise ValueError("a range needs both low and high (or give a list of values)")
-            if not (math.isfinite(self.low) and math.isfinite(self.high)):
-                raise ValueError(f"low and high must be finite numbers, got {self.low} and {self.high}")
-            if self.low >= self.high:
+        moments = self.dist in ("normal", "lognormal")
+        given = [name for name in ("peak", "mean", "sd") if getattr(self, name) is not None]
+        if self.values is not None:
+            if is_range or given or self.dist != "uniform":
+                raise ValueError("give either a list of values or a range/distribution, not both")
+            if self.log or self.integer:
+                raise ValueError("log and integer apply to ranges {low, high}, not to lists of values")
+            return self
+        for name in ("low", "high", "mean", "sd", "peak"):
+            value = getattr(self, name)
+            if value is not None and not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value}")
+        if self.dist != "uniform" and (self.log or self.integer):
+            raise ValueError(f"log and integer apply to uniform ranges, not to dist {self.dist}")
+        applies = {"peak": self.dist == "triangular", "mean": moments, "sd": moments}
+        unexpected = [name for name in given if not applies[name]]
+        if unexpected:
+            raise ValueError(f"{', '.join(unexpected)} does not apply to dist {self.dist}")
+        if moments:
+            if self.mean is None or self.sd is None:
+                raise ValueError(f"dist {self.dist} needs mean and sd")
+            if self.dist == "lognormal" and self.mean <= 0:
+                raise ValueError(f"dist lognormal needs mean > 0, got {self.mean}")
+            if self.low is not None and self.high is not None and self.low >= self.high:
                 raise ValueError(f"empty range: low ({self.low}) must be below high ({self.high})")
-            if self.log and self.low <= 0:
-                raise ValueError(f"log: true needs low > 0, got {self.low}")
-            if self.integer and not (self.low.is_integer() and self.high.is_integer()):
-                raise ValueError(f"integer: true needs whole-number bounds, got {self.low} and {self.high}")
-        elif self.log or self.integer:
-            raise ValueError("log and integer apply to ranges {low, high}, not to lists of values")
+            return self
+        if self.low is None or self.high is None:
+            raise ValueError("a range needs both low and high (or give a list of values)")
+        if self.low >= self.high:
+            raise ValueError(f"empty range: low ({self.low}) must be below high ({self.high})")
+        if self.dist == "triangular" and (self.peak is None or not self.low <= self.peak <= self.high):
+            raise ValueError(f"dist triangular needs peak within [low, high], got {self.peak}")
+        if self.log and self.low <= 0:
+            raise ValueError(f"log: true needs low > 0, got {self.low}")
+        if self.integer and not (self.low.is_integer() and self.high.is_integer()):
+            raise ValueError(f"integer: true needs whole-number bounds, got {self.low} and {self.high}")
         return self
 
     @property
     def is_range(self) -> bool:
-        """True for ``{low, high}``, False for a list of values."""
+        """True for a range or a distribution, False for a list of values."""
         return self.values is None
 
     def salib_bounds(self) -> list[float]:
-        """Bounds of this factor in the space SALib samples (index space for lists, log10 for ``log``)."""
+        """Bounds of this factor in the space SALib samples (index space for lists, log10 for ``log``,
+        quantiles [0, 1] for the other distributions)."""
         if not self.is_range:
             return [0.0, float(len(self.values))]
+        if self.dist != "uniform":
+            return [0.0, 1.0]
         low, high = self.low, self.high + (1.0 if self.integer else 0.0)
         return [math.log10(low), math.log10(high)] if self.log else [low, high]
 
@@ -119,15 +151,42 @@ class Factor(_Section):
         """The config value for a sample ``x`` drawn within :meth:`salib_bounds`."""
         if not self.is_range:
             return self.values[min(math.floor(x), len(self.values) - 1)]
+        if self.dist != "uniform":
+            return self._quantile(x)
         value = 10.0**x if self.log else float(x)
         if self.integer:
             return int(min(math.floor(value), self.high))
         return float(min(max(value, self.low), self.high))
 
+    def _quantile(self, q: float) -> float:
+        """The value at quantile ``q`` of the distribution (cut to [low, high] where given)."""
+        from scipy import stats
+
+        if self.dist == "triangular":
+            width = self.high - self.low
+            law = stats.triang((self.peak - self.low) / width, loc=self.low, scale=width)
+        elif self.dist == "normal":
+            law = stats.norm(self.mean, self.sd)
+        else:  # lognormal with this mean and sd, as customers' attribute distributions are
+            sigma2 = math.log1p((self.sd / self.mean) ** 2)
+            law = stats.lognorm(math.sqrt(sigma2), scale=math.exp(math.log(self.mean) - sigma2 / 2))
+        below = law.cdf(self.low) if self.low is not None else 0.0
+        above = law.cdf(self.high) if self.high is not None else 1.0
+        p = below + q * (above - below)
+        if self.low is None:  # an open tail: its extreme is the 1e-12 quantile, not infinity
+            p = max(p, 1e-12)
+        if self.high is None:
+            p = min(p, 1.0 - 1e-12)
+        value = float(law.ppf(p))
+        return min(max(value, self.low if self.low is not None else -math.inf), self.high if self.high is not None else math.inf)
+
     def edge_values(self) -> list[Any]:
-        """Values checked against the config schema at load time (every value, or both bounds)."""
+        """Values checked against the config schema at load time (every value, both bounds, or the
+        distribution's extreme quantiles)."""
         if not self.is_range:
             return list(self.values)
+        if self.dist != "uniform":
+            return [self._quantile(0.0), self._quantile(1.0)]
         return [int(self.low), int(self.high)] if self.integer else [self.low, self.high]
 
 
