@@ -262,3 +262,27 @@ def test_runs_without_numba_match(tmp_path):
     here = LoyaltyModel(small_config(customers__n=400, run__steps=30)).run().timeseries()
     there = pd.read_parquet(out)
     assert_allclose(here.to_numpy(dtype=float), there[here.columns].to_numpy(dtype=float), rtol=1e-12, atol=1e-12)
+
+
+def test_period_means_and_counts_match_the_outcome_arrays(kernel):
+    """The means and counts the engine sums per block are those of the period's customer arrays."""
+    from loyaltysim import behavior
+    from loyaltysim.metrics import PeriodCounts
+
+    model = LoyaltyModel(small_config(customers__n=100, **SWITCHES["everything"]))
+    model.streams = CustomerStreams.spawn(model.rng, 100, 16)
+    for _ in range(12):
+        model.step()
+        out, row = model.last_outcome, model.latest
+        assert_allclose(row["mean_satisfaction"], out.satisfaction.mean(), rtol=1e-12)
+        assert_allclose(row["sd_satisfaction"], out.satisfaction.std(), rtol=1e-9)
+        assert_allclose(row["mean_loyalty"], out.loyalty.mean(), rtol=1e-12)
+        assert_allclose(row["mean_expectation"], model.state.expectation.mean(), rtol=1e-12)
+        counts = PeriodCounts.of(out)
+        band = behavior.satisfaction_band(out.satisfaction)
+        assert_array_equal(counts.band_customers, np.bincount(band, minlength=5))
+        assert_array_equal(counts.band_switchers, np.bincount(band[out.switched], minlength=5))
+        assert_array_equal(counts.rating_customers, np.bincount(out.rating - 1, minlength=5))
+        assert counts.switchers == out.switched.sum() and counts.customers == 100
+        assert counts.curve_customers.sum() == 100 and counts.curve_switchers.sum() == out.switched.sum()
+        assert (counts.promoters, counts.detractors) == ((out.recommend >= 9).sum(), (out.recommend <= 6).sum())

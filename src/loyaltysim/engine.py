@@ -34,7 +34,7 @@ from numpy.typing import NDArray
 from . import behavior, kernels
 from .config import Config
 from .network import Network
-from .population import CustomerState, Market, expected_satisfaction, link_of, loyalty_of
+from .population import CustomerState, Market, expected_satisfaction, link_of, loyalty_of, satisfaction_options
 from .streams import CustomerStreams
 
 __all__ = [
@@ -50,8 +50,8 @@ __all__ = [
 ]
 
 F64 = NDArray[np.float64]
-BANDS, RATINGS, CURVE_BINS = 5, 5, 20
-COUNT_ROWS = BANDS + RATINGS + CURVE_BINS + 1
+N_BANDS, N_RATINGS, CURVE_BINS = 5, 5, 20
+COUNT_ROWS = N_BANDS + N_RATINGS + CURVE_BINS + 1
 """Rows of :attr:`PeriodOutcome.counts`: satisfaction bands (0.2 wide), ratings 1–5, fine satisfaction
 bins (1/CURVE_BINS wide; the satisfaction → retention curve), then (promoters, detractors)."""
 KERNELS = ("numba", "numpy") if kernels.AVAILABLE else ("numpy",)
@@ -247,8 +247,8 @@ def _count(
     rows = np.concatenate(
         [
             behavior.satisfaction_band(satisfaction).astype(np.int64),
-            BANDS + rating.astype(np.int64) - 1,
-            BANDS + RATINGS + np.minimum((satisfaction * CURVE_BINS).astype(np.int64), CURVE_BINS - 1),
+            N_BANDS + rating.astype(np.int64) - 1,
+            N_BANDS + N_RATINGS + np.minimum((satisfaction * CURVE_BINS).astype(np.int64), CURVE_BINS - 1),
         ]
     )
     moved = np.tile(switched, 3)
@@ -320,10 +320,7 @@ def _experience(state: CustomerState, market: Market, config: Config, draws: Exp
         performance,
         expectation,
         fairness,
-        sensitivity=sat.sensitivity,
-        loss_aversion=sat.loss_aversion,
-        quality_weight=sat.quality_weight,
-        neutral_performance=sat.neutral_performance,
+        **satisfaction_options(config),
     )
     complaint = (transaction < 0.5) & market.recovery_enabled[firm]
     if draws.recovery is not None:
@@ -576,7 +573,7 @@ def _period_compiled(
     performance = _scratch(state, "performance", (n,))
     complaint = _scratch(state, "complaint", (n,), np.bool_)
     sent = _scratch(state, "sent", (n,), np.int32)
-    listeners = _scratch(state, "listeners", (len(network.indices),), np.int32)
+    listeners = _scratch(state, "listeners", (len(network.indices) if layout["talk"] else 0,), np.int32)
     satisfaction, loyalty = np.empty(n), np.empty(n)
     parallel = n >= kernels.PARALLEL_FROM
     (kernels.experience_parallel if parallel else kernels.experience)(

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from .engine import CURVE_BINS, PeriodOutcome
+from .engine import CURVE_BINS, N_BANDS, N_RATINGS, PeriodOutcome
 from .population import Market
 
 __all__ = [
@@ -27,7 +27,6 @@ __all__ = [
 ]
 
 BANDS = ("highly_dissatisfied", "dissatisfied", "neutral", "satisfied", "highly_satisfied")
-_N_BANDS = len(BANDS)
 SATISFIED_BANDS = (3, 4)
 RATINGS = (1, 2, 3, 4, 5)
 _SHARE_KEYS = tuple(f"share_{name}" for name in BANDS)
@@ -62,9 +61,9 @@ class PeriodCounts:
 
     @classmethod
     def of(cls, outcome: PeriodOutcome) -> PeriodCounts:
-        customers, switchers = outcome.counts[:_N_BANDS].T  # the engine counted them (engine.COUNT_ROWS)
-        rating_customers, rating_switchers = outcome.counts[_N_BANDS : _N_BANDS + len(RATINGS)].T
-        curve_customers, curve_switchers = outcome.counts[_N_BANDS + len(RATINGS) : -1].T
+        customers, switchers = outcome.counts[:N_BANDS].T  # the engine counted them (engine.COUNT_ROWS)
+        rating_customers, rating_switchers = outcome.counts[N_BANDS : N_BANDS + N_RATINGS].T
+        curve_customers, curve_switchers = outcome.counts[N_BANDS + N_RATINGS : -1].T
         promoters, detractors = outcome.counts[-1].tolist()
         return cls(
             customers=int(customers.sum()),

@@ -22,6 +22,7 @@ __all__ = [
     "link_of",
     "loyalty_of",
     "sample",
+    "satisfaction_options",
 ]
 
 F64 = NDArray[np.float64]
@@ -196,19 +197,26 @@ def initial_customers(config: Config, market: Market, rng: np.random.Generator) 
     return state
 
 
+def satisfaction_options(config: Config) -> dict[str, float]:
+    """The ``satisfaction`` section as keywords of :func:`behavior.transaction_satisfaction`."""
+    sat = config.satisfaction
+    return {
+        "sensitivity": sat.sensitivity,
+        "loss_aversion": sat.loss_aversion,
+        "quality_weight": sat.quality_weight,
+        "neutral_performance": sat.neutral_performance,
+    }
+
+
 def expected_satisfaction(config: Config, market: Market, belief: F64, firm: NDArray[np.int32], price_sensitivity: F64) -> F64:
     """Satisfaction a customer starts a relationship with: its expectation met exactly."""
-    s = config.satisfaction
     expectation = belief[np.arange(len(firm)), firm]
     fairness = behavior.price_fairness(market.price[firm], config.economics.reference_price, price_sensitivity)
     return behavior.transaction_satisfaction(
         expectation,
         expectation,
         fairness,
-        sensitivity=s.sensitivity,
-        loss_aversion=s.loss_aversion,
-        quality_weight=s.quality_weight,
-        neutral_performance=s.neutral_performance,
+        **satisfaction_options(config),
     )
 
 

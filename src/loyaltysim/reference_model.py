@@ -29,7 +29,7 @@ from . import behavior
 from .config import Config
 from .engine import ExperienceDraws, ResponseDraws, draw_experience, draw_layout, draw_response
 from .network import Network
-from .population import CustomerState, Market, loyalty_of
+from .population import CustomerState, Market, loyalty_of, satisfaction_options
 from .streams import CustomerStreams
 
 __all__ = ["Customer", "ReferenceModel"]
@@ -63,7 +63,7 @@ class Customer:
 
     def experience(self, market: Market, config: Config, draws: ExperienceDraws) -> float:
         """Buy from the current firm; return the satisfaction with this purchase."""
-        i, f, sat = self.index, self.firm, config.satisfaction
+        i, f = self.index, self.firm
         performance = market.quality[f] + self.fit[f] + market.consistency[f] * draws.performance_noise[i]
         self.performance = min(max(performance, 0.0), 1.0)
         fairness = behavior.price_fairness(market.price[f], config.economics.reference_price, self.price_sensitivity)
@@ -72,10 +72,7 @@ class Customer:
                 self.performance,
                 self.belief[f],
                 fairness,
-                sensitivity=sat.sensitivity,
-                loss_aversion=sat.loss_aversion,
-                quality_weight=sat.quality_weight,
-                neutral_performance=sat.neutral_performance,
+                **satisfaction_options(config),
             )
         )
         self.complained = transaction < 0.5 and bool(market.recovery_enabled[f])
@@ -166,17 +163,14 @@ class Customer:
             self.tenure += 1
             return
         self.firm, self.tenure, self.trust = self.next_firm, 0, 0.5
-        sat, expectation = config.satisfaction, self.belief[self.firm]
+        expectation = self.belief[self.firm]
         fairness = behavior.price_fairness(market.price[self.firm], config.economics.reference_price, self.price_sensitivity)
         self.satisfaction = float(
             behavior.transaction_satisfaction(
                 expectation,
                 expectation,
                 fairness,
-                sensitivity=sat.sensitivity,
-                loss_aversion=sat.loss_aversion,
-                quality_weight=sat.quality_weight,
-                neutral_performance=sat.neutral_performance,
+                **satisfaction_options(config),
             )
         )
         self.loyalty = float(loyalty_of(config, self.satisfaction, self.trust, self.tenure))
