@@ -159,7 +159,25 @@ def _experience(
         talk_rate,
         extremity,
         negativity,
-    ) = real
+    ) = (
+        real[0],
+        real[1],
+        real[2],
+        real[3],
+        real[4],
+        real[5],
+        real[6],
+        real[7],
+        real[8],
+        real[9],
+        real[10],
+        real[11],
+        real[12],
+        real[13],
+        real[14],
+        real[15],
+        real[16],
+    )
     n, k = belief.shape
     uniform_rows = (recovery_row >= 0) + (talk_row >= 0)
     trust_down = min(1.0, trust_growth * loss_aversion)
@@ -308,8 +326,24 @@ def _respond(
     ``counts[b]`` customers (column 0) and switchers (column 1) by satisfaction band, rating and
     satisfaction bin, then promoters and detractors (the rows of ``engine.COUNT_ROWS``).
     """
-    reference_price, noise_sd, curvature, value_weight, loyalty_weight, choice_noise, variety_seeking = real
-    _, sensitivity, loss_aversion, quality_weight, neutral, trust_weight, habit_weight, new_habit = settle_real
+    reference_price, noise_sd, curvature, value_weight, loyalty_weight, choice_noise, variety_seeking = (
+        real[0],
+        real[1],
+        real[2],
+        real[3],
+        real[4],
+        real[5],
+        real[6],
+    )
+    sensitivity, loss_aversion, quality_weight, neutral, trust_weight, habit_weight, new_habit = (
+        settle_real[1],
+        settle_real[2],
+        settle_real[3],
+        settle_real[4],
+        settle_real[5],
+        settle_real[6],
+        settle_real[7],
+    )
     n, k = belief.shape
     discount = (reference_price - price) / reference_price  # relative discount of each firm's price
     bands, ratings = 5, 5
