@@ -1,21 +1,25 @@
 # Two commands for a fresh machine (only Python 3.11+ needed):
 #   make run    install into .venv and run the flagship experiment (results/ + figures + report)
 #   make test   install into .venv (with test tools) and run the test suite
+# Installs use the tested versions pinned in $(CONSTRAINTS); `make lock` refreshes them.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+CONSTRAINTS := requirements/constraints-py311.txt
+PIP := $(BIN)/python -m pip install --quiet -c $(CONSTRAINTS)
+FAST_TIER := not (slow or tutorial or faults or browser)
 
-.PHONY: run test install install-dev lint clean
+.PHONY: run test test-fast test-newest install install-dev lock lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 install: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[fast]"
+	$(PIP) -e ".[fast]"
 
 install-dev: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev,viz]"
+	$(PIP) -e ".[dev,viz]"
 
 run: install
 	$(BIN)/loyaltysim sweep experiments/satisfaction_trap.yaml --out results/satisfaction_trap-$$(date +%Y%m%d-%H%M%S)
@@ -23,8 +27,26 @@ run: install
 test: install-dev
 	$(BIN)/python -m pytest -q -n 2
 
+# rules, config, properties, docking, CLI basics: under 90 s on 2 cores (no tutorials, fault injection,
+# browser or long statistical tests; those carry the markers in pyproject.toml)
+test-fast: install-dev
+	$(BIN)/python -m pytest -q -n 2 -m "$(FAST_TIER)"
+
+# the whole suite with the newest versions pyproject.toml's ranges allow (no constraints), in .venv-newest
+test-newest:
+	$(PYTHON) -m venv .venv-newest
+	.venv-newest/bin/python -m pip install --quiet --upgrade pip
+	.venv-newest/bin/python -m pip install --quiet -e ".[dev,viz]"
+	.venv-newest/bin/python -m pytest -q -n 2
+
+# re-resolve the pinned versions (newest within pyproject.toml's ranges) for Python 3.11 on Linux
+lock: $(BIN)/python
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --quiet --python-version 3.11 --python-platform linux \
+	  --all-extras --custom-compile-command "make lock" --output-file $(CONSTRAINTS)
+
 lint: install-dev
 	$(BIN)/ruff check src tests benchmarks
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache
+	rm -rf $(VENV) .venv-newest build src/*.egg-info .pytest_cache

@@ -50,7 +50,7 @@ def _requirements_missing() -> str | None:
 missing = _requirements_missing()
 if missing and os.environ.get("CI", "").lower() not in ("", "0", "false"):
     pytest.fail(f"browser tests must run in CI: {missing}", pytrace=False)
-pytestmark = pytest.mark.skipif(missing is not None, reason=missing or "")
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(missing is not None, reason=missing or "")]
 
 
 def _free_port() -> int:

@@ -24,6 +24,8 @@ from loyaltysim.cli import main
 
 from .conftest import CONFIGS, ROOT, small_config
 
+pytestmark = pytest.mark.slow
+
 SMALL = {"customers.n": 300, "run.steps": 36, "run.burn_in": 6, "run.panel_size": 0}
 # Two parameters the targets pin down separately: variety seeking sets the churn floor of the highly
 # satisfied, the neutral point shifts satisfaction. (switching.loyalty_weight is NOT a good partner

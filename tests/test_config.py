@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from loyaltysim import Config, ConfigError, load_config
-from loyaltysim.loading import apply_overrides, parse_assignment
+from loyaltysim.loading import MAX_DEPTH, apply_overrides, parse_assignment
 
 from .conftest import CONFIGS
 
@@ -147,3 +147,36 @@ def test_binary_and_missing_files(tmp_path):
         load_config(binary)
     with pytest.raises(ConfigError, match="file not found"):
         load_config(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: " + "[" * 40 + "]" * 40 + "\n",  # flow lists, deeper than MAX_DEPTH but within PyYAML's limits
+        "a: " + "[" * 5000 + "]" * 5000 + "\n",  # deeper than PyYAML 6.0.4's own nesting limit
+        "".join("  " * level + f"k{level}:\n" for level in range(40)) + "  " * 40 + "v: 1\n",  # block mappings
+        "c: '" + "[" * 100 + "'\n" + "a: " + "[" * 2000 + "]" * 2000 + "\n",  # brackets in a string do not count
+    ],
+    ids=["flow-40", "flow-5000", "block-40", "quoted-then-flow"],
+)
+def test_deep_nesting_gets_the_projects_own_message_whatever_pyyaml_says(tmp_path, text):
+    """The loader decides what is too deep (MAX_DEPTH), before any limit of PyYAML's own, whose wording
+    and depth change between versions."""
+    path = tmp_path / "deep.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=f"nested more than {MAX_DEPTH} levels") as caught:
+        load_config(path)
+    assert str(path) in str(caught.value) and "malformed" not in str(caught.value)
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 5000])
+def test_a_deep_set_value_names_the_key(depth):
+    with pytest.raises(ConfigError, match=f"run: the value is nested more than {MAX_DEPTH} levels"):
+        parse_assignment("run=" + "[" * depth + "]" * depth)
+
+
+def test_nesting_within_the_limit_and_brackets_in_strings_are_fine(tmp_path):
+    path = tmp_path / "ok.yaml"
+    path.write_text("description: '" + "[" * 100 + "'\nrun: {steps: 3}\n")
+    assert load_config(path).description == "[" * 100
+    assert parse_assignment("x=" + "[" * MAX_DEPTH + "]" * MAX_DEPTH)[1] is not None

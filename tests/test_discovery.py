@@ -31,6 +31,7 @@ def runs() -> pd.DataFrame:
     return table
 
 
+@pytest.mark.slow
 def test_prim_finds_the_known_box(runs):
     assert factor_columns(runs) == ["customers.switching_cost.mean", "word_of_mouth.strength", "loyalty.threshold"]
     result = discover(runs, "satisfied_defector_share > 0.6", min_density=0.95)

@@ -87,6 +87,7 @@ def test_a_run_reproduces_alone(reference, tmp_path):
     assert alone["annualised_churn"] == row["annualised_churn"] and alone["share_C"] == row["share_C"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 2])
 def test_process_pool_equals_serial(reference, tmp_path, workers):
     results = sweep(write_experiment(tmp_path), out=tmp_path / "out", executor="process", workers=workers, progress=False)
@@ -109,6 +110,7 @@ def dask_cluster(tmp_path_factory):
         del os.environ["LOYALTYSIM_TEST_MARK"]
 
 
+@pytest.mark.slow
 def test_dask_cluster_equals_serial(reference, tmp_path, dask_cluster):
     address = dask_cluster.scheduler_address
     code = main(["sweep", str(write_experiment(tmp_path)), "--out", str(tmp_path / "out"), "--scheduler", address])
@@ -127,6 +129,7 @@ def _die_once_on_run_3(base, specs, experiment):
     return execution_module.run_batch(base, specs, experiment)
 
 
+@pytest.mark.slow
 def test_dask_reschedules_the_batch_of_a_lost_worker(reference, tmp_path, monkeypatch, dask_cluster):
     monkeypatch.setattr(execution_module, "run_batch", _die_once_on_run_3)
     address = dask_cluster.scheduler_address
@@ -135,6 +138,7 @@ def test_dask_reschedules_the_batch_of_a_lost_worker(reference, tmp_path, monkey
     assert_same_results(results, reference)
 
 
+@pytest.mark.slow
 def test_existing_folder_refused_without_resume_and_resume_is_idempotent(reference, tmp_path):
     path = write_experiment(tmp_path)
     out = tmp_path / "out"
@@ -148,6 +152,7 @@ def test_existing_folder_refused_without_resume_and_resume_is_idempotent(referen
     assert_same_results(again, reference)
 
 
+@pytest.mark.slow
 def test_sweep_accepts_an_experiment_object_and_checks_it(reference, tmp_path):
     experiment = load_experiment(write_experiment(tmp_path))
     results = sweep(experiment, out=tmp_path / "out", executor="serial", progress=False)
@@ -158,6 +163,7 @@ def test_sweep_accepts_an_experiment_object_and_checks_it(reference, tmp_path):
     assert not (tmp_path / "bad").exists()
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_changed_experiment(tmp_path):
     out = tmp_path / "out"
     sweep(write_experiment(tmp_path), out=out, executor="serial", progress=False)
@@ -165,6 +171,7 @@ def test_resume_refuses_a_changed_experiment(tmp_path):
         sweep(write_experiment(tmp_path, replicates=4), out=out, executor="serial", resume=True, progress=False)
 
 
+@pytest.mark.slow
 def test_failed_runs_are_recorded_then_retried_on_resume(reference, tmp_path, monkeypatch):
     path = write_experiment(tmp_path)
     doomed = {int(s) for s in reference.runs.loc[[2, 9], "seed"]}
@@ -199,6 +206,7 @@ def _die_on_run_3(base, specs, experiment):
     return execution_module.run_batch(base, specs, experiment)
 
 
+@pytest.mark.slow
 def test_dead_worker_process_loses_no_run(reference, tmp_path, monkeypatch):
     path = write_experiment(tmp_path)
     monkeypatch.setattr(execution_module, "run_batch", _die_on_run_3)
@@ -230,6 +238,7 @@ def test_lock_refuses_a_second_sweep(tmp_path):
     assert not (out / "runs.parquet").exists()
 
 
+@pytest.mark.slow
 def test_killed_sweep_resumes_to_identical_tables(tmp_path):
     """SIGKILL a sweep mid-way (after some chunks), check the lock and the partial tables, resume, compare."""
     path = write_experiment(tmp_path, replicates=1, factors={"switching.loyalty_weight": [float(w) for w in range(1, 61)]})
@@ -262,6 +271,7 @@ def test_killed_sweep_resumes_to_identical_tables(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_finished_runs_and_says_how_to_resume(tmp_path):
     path = write_experiment(tmp_path, replicates=1, factors={"switching.loyalty_weight": [float(w) for w in range(1, 61)]})
     out = tmp_path / "interrupted"

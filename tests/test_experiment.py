@@ -89,6 +89,7 @@ def test_salib_designs_give_their_sample_sizes(tmp_path, design, options, rows):
     assert built.problem["names"] == list(factors)
 
 
+@pytest.mark.slow
 def test_distribution_factors_are_sampled_by_their_quantiles(tmp_path):
     """triangular, normal (cut at low) and lognormal factors: the sampled values follow the distribution."""
     path = write_experiment(

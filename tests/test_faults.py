@@ -29,6 +29,8 @@ from loyaltysim.cli import main
 
 from .test_execution import OVERRIDES, assert_same_results, comparable, write_experiment
 
+pytestmark = pytest.mark.faults
+
 RUNS = 40
 KILL_SEED = 20260107  # kill points are drawn from this seed, so a failure can be replayed
 

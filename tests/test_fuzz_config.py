@@ -330,6 +330,7 @@ def test_command_line_mistakes_exit_2_with_usage(tmp_path, capsys, monkeypatch):
 SUBPROCESS_CASES = ["garbage-001", "extends-two_file_cycle", "nan_inf-firms.0.price-nan", "network_file-wrong_node_count"]
 
 
+@pytest.mark.slow
 def test_real_processes_print_no_traceback(tmp_path):
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     chosen = [case for case in CASES if any(case.id.startswith(prefix) for prefix in SUBPROCESS_CASES)]

@@ -172,6 +172,7 @@ def test_documented_counts_match_the_generated_cases():
     assert re.search(rf"\*\*{len(CASES)}\*\* generated invalid experiment cases", section)
 
 
+@pytest.mark.slow
 def test_real_processes_print_no_traceback(tmp_path):
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     chosen = [c for c in CASES if c.id in ("garbage-001-2682B", "rule-base_binary", "option-batch_size_zero")]

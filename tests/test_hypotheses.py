@@ -135,6 +135,7 @@ def hinge(intercept: float, slope: float, change: float, threshold: float):
     return lambda s, run: intercept + slope * s + change * np.maximum(s - threshold, 0.0)
 
 
+@pytest.mark.slow
 def test_nonlinear_link_finds_a_true_threshold():
     runs = runs_table({"x.cell": [0]}, 8)
     curves = synthetic_curves(hinge(1.0, 2.0, 12.0, 0.55), runs)
@@ -148,6 +149,7 @@ def test_nonlinear_link_finds_a_true_threshold():
     assert result.p_value < 1e-6
 
 
+@pytest.mark.slow
 def test_nonlinear_link_reports_no_threshold_when_the_logit_is_linear():
     runs = runs_table({"x.cell": [0]}, 8)
     curves = synthetic_curves(hinge(1.0, 6.0, 0.0, 0.5), runs)
@@ -157,6 +159,7 @@ def test_nonlinear_link_reports_no_threshold_when_the_logit_is_linear():
     assert result.effect == pytest.approx(0.0, abs=0.2)
 
 
+@pytest.mark.slow
 def test_nonlinear_link_diminishing_returns():
     runs = runs_table({"x.cell": [0]}, 8)
     curves = synthetic_curves(hinge(-2.0, 10.0, -8.0, 0.6), runs)

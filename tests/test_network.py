@@ -52,6 +52,7 @@ def summary(graph: nx.Graph) -> dict[str, float]:
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", BUILDERS)
 def test_builders_match_networkx_statistically(kind):
     ours_builder, theirs_builder = BUILDERS[kind]
@@ -71,6 +72,7 @@ def test_builders_match_networkx_statistically(kind):
     assert stats.ks_2samp(pooled_ours, pooled_theirs).pvalue > 0.001
 
 
+@pytest.mark.slow
 def test_the_comparison_can_tell_topologies_apart():
     """A small world is not a random graph: the same checks fail between them."""
     ws = [summary(watts_strogatz(N, 10, 0.1, np.random.default_rng(s)).to_networkx()) for s in range(3)]

@@ -12,6 +12,8 @@ from loyaltysim.discovery import discover, load_runs
 
 from .conftest import CONFIGS, ROOT
 
+pytestmark = pytest.mark.slow
+
 SMALL = {"customers.n": 200, "run.steps": 30, "run.burn_in": 5, "run.panel_size": 0}
 
 

@@ -11,6 +11,8 @@ from loyaltysim.loading import read_yaml
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.slow
+
 # the experiments that state hypotheses (sensitivity and calibration files have their own tests)
 EXPERIMENTS = sorted(p for p in (ROOT / "experiments").glob("*.yaml") if "hypotheses" in read_yaml(p))
 REDUCED = {"customers.n": 150, "run.steps": 36, "run.burn_in": 6, "replicates": 2}

@@ -37,6 +37,8 @@ import pytest
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.tutorial
+
 TUTORIALS = sorted((ROOT / "docs" / "tutorials").glob("*.md"))
 SMALL_RUN = ("--set", "customers.n=200", "--set", "run.steps=20", "--set", "run.burn_in=5")
 FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)

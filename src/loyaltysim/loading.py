@@ -57,6 +57,67 @@ def _depth(value: Any, memo: dict[int, int]) -> int:
     return memo[id(value)]
 
 
+def _nested_too_deep(text: str) -> bool:
+    """Whether the YAML text opens more than :data:`MAX_DEPTH` mappings or lists inside each other.
+
+    Read from the parser's event stream, which stops here long before any nesting limit of PyYAML's
+    own (whose wording and depth change between versions) or Python's recursion limit is reached.
+    Syntax errors are left for the loader to report.
+    """
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_UniqueKeyLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return True
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except (yaml.YAMLError, RecursionError):
+        # The scanner reads a flow collection ([...], {...}) ahead of its events: count its brackets.
+        return _flow_depth(text) > MAX_DEPTH
+    return False
+
+
+def _flow_depth(text: str) -> int:
+    """Deepest nesting of flow brackets in YAML text, outside quoted strings and comments."""
+    depth = deepest = 0
+    quote = ""
+    previous = "\n"
+    chars = iter(text)
+    for char in chars:
+        if quote:
+            if char == "\\" and quote == '"':
+                next(chars, None)
+            elif char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and previous in " \t\n":
+            for skipped in chars:
+                if skipped == "\n":
+                    break
+            char = "\n"
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+        previous = char
+    return deepest
+
+
+def _load(text: str) -> tuple[Any, bool]:
+    """Parse YAML text; return the data and whether it is nested too deeply (through aliases too)."""
+    if _nested_too_deep(text):
+        return None, True
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader
+    except RecursionError:
+        return None, True
+    return data, _depth(data, {}) > MAX_DEPTH
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read one YAML mapping, refusing missing, binary, empty, non-mapping or too deeply nested files."""
     path = Path(path)
@@ -75,8 +136,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     if "\x00" in text:
         raise ConfigError("not a text file (it contains NUL bytes)", source=path)
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader
-        too_deep = _depth(data, {}) > MAX_DEPTH
+        data, too_deep = _load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -84,8 +144,6 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"malformed YAML{where}: {problem}", source=path) from None
     except (ValueError, KeyError, TypeError) as exc:  # from PyYAML's deferred constructors (!!set [1])
         raise ConfigError(f"malformed YAML: cannot read a tagged value: {exc}", source=path) from None
-    except RecursionError:
-        too_deep = True
     if too_deep:
         raise ConfigError(f"nested more than {MAX_DEPTH} levels deep (or refers to itself); is it a config?", source=path)
     if data is None:
@@ -174,12 +232,9 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     if not sep or not path:
         raise ConfigError(f"expected PATH=VALUE (e.g. customers.n=5000), got {text!r}", source="--set")
     try:
-        parsed = yaml.load(value, Loader=_UniqueKeyLoader) if value.strip() else value  # a SafeLoader
-        too_deep = _depth(parsed, {}) > MAX_DEPTH
+        parsed, too_deep = _load(value) if value.strip() else (value, False)
     except (yaml.YAMLError, ValueError, KeyError, TypeError):
         parsed, too_deep = value, False
-    except RecursionError:
-        too_deep = True
     if too_deep:
         raise ConfigError(f"{path}: the value is nested more than {MAX_DEPTH} levels deep", source="--set")
     return path, parsed
