@@ -19,8 +19,8 @@ import time
 
 from matplotlib.figure import Figure
 
-from loyaltysim.viz import views
-from loyaltysim.viz.factory import TeachingModel
+from loyaltysim.app import views
+from loyaltysim.app.factory import TeachingModel
 
 
 def png(fig: Figure) -> bytes:

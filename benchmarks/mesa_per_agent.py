@@ -4,7 +4,7 @@ This is the baseline of ``benchmarks/throughput.py``: a straightforward, reasona
 per-agent implementation (plain Python floats and the ``math`` module, Mesa's simultaneous
 activation idiom ``step()`` then ``advance()``, the stdlib generator ``self.random`` that Mesa
 gives every model, a DataCollector with a few reporters). It follows the same rules as
-:mod:`loyaltysim.reference_model`, but draws its random numbers one at a time, so its runs are
+:mod:`loyaltysim.model.per_customer`, but draws its random numbers one at a time, so its runs are
 not the engine's runs, only the same model. It starts from loyaltysim's initial population and
 network so both do the same work.
 """
@@ -16,8 +16,8 @@ import math
 import mesa
 
 from loyaltysim import Config
-from loyaltysim.network import build_network
-from loyaltysim.population import initial_customers, initial_market
+from loyaltysim.model.network import build_network
+from loyaltysim.model.state import initial_customers, initial_market
 
 
 def sigmoid(x: float) -> float:

@@ -28,7 +28,8 @@ DEGREES = (2, 4, 10, 20, 40)
 
 def point(n: int, degree: int, steps: int) -> dict[str, float]:
     """Measure one point in this process."""
-    from loyaltysim import LoyaltyModel, engine
+    from loyaltysim import LoyaltyModel
+    from loyaltysim.model import engine
 
     start = time.perf_counter()
     model = LoyaltyModel(workload(n, degree=degree, steps=steps + 1))

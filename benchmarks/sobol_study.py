@@ -26,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from loyaltysim.sensitivity_study import run_study
+from loyaltysim.workflows.sensitivity import run_study
 
 ROOT = Path(__file__).resolve().parents[1]
 FACTORS = yaml.safe_load((ROOT / "experiments" / "sensitivity_churn.yaml").read_text())["factors"]
@@ -53,9 +53,9 @@ def study_file(folder: Path, samples: int) -> Path:
 
 def serial_rate(path: Path, runs: int = 16) -> float:
     """Runs per second of the study's first design points, one after another in this process."""
-    from loyaltysim.execution import run_one
-    from loyaltysim.experiment import plan_runs
-    from loyaltysim.sensitivity_study import load_study
+    from loyaltysim.experiments.execution import run_one
+    from loyaltysim.experiments.spec import plan_runs
+    from loyaltysim.workflows.sensitivity import load_study
 
     experiment = load_study(path)[0]
     base = experiment.base_config().to_dict()

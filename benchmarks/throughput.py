@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import load, workload
 from mesa_per_agent import MesaMarket
 
-from loyaltysim import LoyaltyModel, engine, kernels
+from loyaltysim import LoyaltyModel
+from loyaltysim.model import engine, kernels
 
 MESA = "Mesa, one Agent per customer"
 

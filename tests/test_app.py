@@ -8,10 +8,10 @@ import pytest
 pytest.importorskip("solara", reason="the app needs the viz extra")
 
 from loyaltysim import ConfigError, LoyaltyModel, load_config
+from loyaltysim.app import views
+from loyaltysim.app.factory import TeachingModel, control_defaults, teaching_config
+from loyaltysim.app.presets import PRESETS, preset_for
 from loyaltysim.cli import main
-from loyaltysim.viz import views
-from loyaltysim.viz.factory import TeachingModel, control_defaults, teaching_config
-from loyaltysim.viz.presets import PRESETS, preset_for
 
 from .conftest import CONFIGS
 
@@ -20,7 +20,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def test_app_module_imports_and_offers_every_preset():
-    from loyaltysim.viz import app
+    from loyaltysim.app import app
 
     choices = app.scenario_choices(str(CONFIGS / "near_monopoly.yaml"))
     assert next(iter(choices)) == "near_monopoly"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from loyaltysim import behavior as b
+from loyaltysim.model import rules as b
 
 
 def test_price_fairness_is_relative_to_reference_price():

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from loyaltysim import ConfigError, LoyaltyModel, execution, load_config
-from loyaltysim.calibration import (
+from loyaltysim import ConfigError, LoyaltyModel, load_config
+from loyaltysim.analysis.calibration import (
     FINAL_METRICS,
     POOLED_METRICS,
     Target,
@@ -21,6 +21,7 @@ from loyaltysim.calibration import (
     target_loss,
 )
 from loyaltysim.cli import main
+from loyaltysim.experiments import execution
 
 from .conftest import CONFIGS, ROOT, small_config
 
@@ -234,7 +235,7 @@ def test_process_pool_gives_the_same_calibration_and_a_batch_resumes_from_its_fi
 
 def test_one_process_pool_serves_every_generation_and_is_stopped_at_the_end(tmp_path, monkeypatch):
     """The workers start once per calibration, not once per generation, and do not outlive it."""
-    from loyaltysim import calibration as calibration_module
+    from loyaltysim.analysis import calibration as calibration_module
 
     started = []
 

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from loyaltysim import Config, ConfigError, load_config
-from loyaltysim.loading import MAX_DEPTH, apply_overrides, parse_assignment
+from loyaltysim.config.loading import MAX_DEPTH, apply_overrides, parse_assignment
 
 from .conftest import CONFIGS
 

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from loyaltysim import ConfigError
+from loyaltysim.analysis.discovery import discover, factor_columns
 from loyaltysim.cli import main
-from loyaltysim.discovery import discover, factor_columns
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from loyaltysim import LoyaltyModel, engine
-from loyaltysim.config import LINK_FUNCTIONS
-from loyaltysim.reference_model import ReferenceModel
-from loyaltysim.streams import BLOCK, CustomerStreams
+from loyaltysim import LoyaltyModel
+from loyaltysim.config.schema import LINK_FUNCTIONS
+from loyaltysim.model import engine
+from loyaltysim.model.per_customer import ReferenceModel
+from loyaltysim.model.streams import BLOCK, CustomerStreams
 
 from .conftest import small_config
 
@@ -108,7 +109,7 @@ def test_feature_switches(kernel, switches):
 def test_several_random_blocks(kernel, build, switches, monkeypatch):
     """Blocks of 16 customers: each block's own stream, messages across blocks, per-block firm sums;
     the compiled kernels also with their blocks spread over threads."""
-    from loyaltysim import kernels
+    from loyaltysim.model import kernels
 
     if build == "parallel" and kernel != "numba":
         pytest.skip("only the compiled kernels have a parallel build")
@@ -130,15 +131,15 @@ def test_kernels_agree_on_a_larger_market(monkeypatch):
 
 def test_docking_detects_a_different_rule(monkeypatch):
     """The comparison can fail: a reference with a slightly different rule is caught within a few steps."""
-    from loyaltysim import reference_model
+    from loyaltysim.model import per_customer
 
-    original = reference_model.Customer.listen
+    original = per_customer.Customer.listen
 
     def louder(self, config):
         self.heard_weight = [1.01 * w for w in self.heard_weight]
         original(self, config)
 
-    monkeypatch.setattr(reference_model.Customer, "listen", louder)
+    monkeypatch.setattr(per_customer.Customer, "listen", louder)
     with pytest.raises(AssertionError):
         dock(small_config(customers__n=100), engine.KERNEL, steps=10)
 
@@ -168,7 +169,7 @@ def test_parallel_kernels_give_identical_results(monkeypatch):
     the number of threads."""
     import numba
 
-    from loyaltysim import kernels
+    from loyaltysim.model import kernels
 
     monkeypatch.setattr(engine, "KERNEL", "numba")
     runs = []
@@ -190,7 +191,7 @@ def test_parallel_kernels_give_identical_results(monkeypatch):
 @pytest.mark.skipif("numba" not in engine.KERNELS, reason="numba is not installed")
 def test_parallel_builds_are_cached_apart_from_serial_ones():
     """numba's disk cache is keyed by qualified name: the parallel variants need their own, or one build serves both."""
-    from loyaltysim import kernels
+    from loyaltysim.model import kernels
 
     for serial, parallel in (
         (kernels.experience, kernels.experience_parallel),
@@ -241,7 +242,9 @@ def test_deliveries_are_drawn_by_the_talkers_block():
 WITHOUT_NUMBA = """
 import sys
 sys.modules["numba"] = None  # as if numba were not installed
-from loyaltysim import LoyaltyModel, engine, kernels
+from loyaltysim import LoyaltyModel
+from loyaltysim.model import engine
+from loyaltysim.model import kernels
 from tests.conftest import small_config
 assert not kernels.AVAILABLE and engine.KERNELS == ("numpy",)
 LoyaltyModel(small_config(customers__n=400, run__steps=30)).run().timeseries().to_parquet(sys.argv[1])
@@ -266,8 +269,8 @@ def test_runs_without_numba_match(tmp_path):
 
 def test_period_means_and_counts_match_the_outcome_arrays(kernel):
     """The means and counts the engine sums per block are those of the period's customer arrays."""
-    from loyaltysim import behavior
-    from loyaltysim.metrics import PeriodCounts
+    from loyaltysim.model import rules
+    from loyaltysim.model.metrics import PeriodCounts
 
     model = LoyaltyModel(small_config(customers__n=100, **SWITCHES["everything"]))
     model.streams = CustomerStreams.spawn(model.rng, 100, 16)
@@ -279,7 +282,7 @@ def test_period_means_and_counts_match_the_outcome_arrays(kernel):
         assert_allclose(row["mean_loyalty"], out.loyalty.mean(), rtol=1e-12)
         assert_allclose(row["mean_expectation"], model.state.expectation.mean(), rtol=1e-12)
         counts = PeriodCounts.of(out)
-        band = behavior.satisfaction_band(out.satisfaction)
+        band = rules.satisfaction_band(out.satisfaction)
         assert_array_equal(counts.band_customers, np.bincount(band, minlength=5))
         assert_array_equal(counts.band_switchers, np.bincount(band[out.switched], minlength=5))
         assert_array_equal(counts.rating_customers, np.bincount(out.rating - 1, minlength=5))

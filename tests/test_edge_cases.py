@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from loyaltysim import LoyaltyModel
-from loyaltysim.config import MAGNITUDE_LIMIT
-from loyaltysim.loading import load_config
+from loyaltysim.config.loading import load_config
+from loyaltysim.config.schema import MAGNITUDE_LIMIT
 
 from .test_properties import run_checked
 

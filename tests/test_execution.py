@@ -15,10 +15,10 @@ import pytest
 import yaml
 
 from loyaltysim import ConfigError, LoyaltyModel, load_results, sweep
-from loyaltysim import execution as execution_module
 from loyaltysim.cli import main
-from loyaltysim.execution import SweepLock
-from loyaltysim.experiment import load_experiment, plan_runs, run_config
+from loyaltysim.experiments import execution as execution_module
+from loyaltysim.experiments.execution import SweepLock
+from loyaltysim.experiments.spec import load_experiment, plan_runs, run_config
 
 from .conftest import CONFIGS
 

@@ -10,7 +10,7 @@ import yaml
 
 from loyaltysim import ConfigError
 from loyaltysim.cli import main
-from loyaltysim.experiment import Experiment, derive_seed, load_experiment, plan_runs, run_config, sample_design
+from loyaltysim.experiments.spec import Experiment, derive_seed, load_experiment, plan_runs, run_config, sample_design
 
 from .conftest import CONFIGS, ROOT
 

@@ -8,6 +8,7 @@ monkeypatched failing run, the lock taken in-process) with the faults seen in pr
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import signal
@@ -22,10 +23,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from loyaltysim import execution as execution_module
 from loyaltysim import load_results, sweep
-from loyaltysim import results as results_module
 from loyaltysim.cli import main
+from loyaltysim.experiments import execution as execution_module
+from loyaltysim.experiments import results as results_module
 
 from .test_execution import OVERRIDES, assert_same_results, comparable, write_experiment
 
@@ -83,6 +84,12 @@ def _start(path: Path, out: Path, *extra: str) -> subprocess.Popen:
     )
 
 
+def _sessions_recorded(out: Path) -> int:
+    """Sessions the sweep's manifest lists (written atomically, so always readable)."""
+    manifest = out / "manifest.json"
+    return len(json.loads(manifest.read_text(encoding="utf-8"))["sessions"]) if manifest.is_file() else 0
+
+
 def test_sigkill_at_several_points_then_resume_gives_identical_tables(whole, tmp_path, capsys):
     path, out = many_runs(tmp_path), tmp_path / "out"
     rng = np.random.default_rng(KILL_SEED)
@@ -94,7 +101,7 @@ def test_sigkill_at_several_points_then_resume_gives_identical_tables(whole, tmp
         process = _start(path, out, *executors[session % 2], *(["--resume"] if session else []))
         deadline = time.monotonic() + 180
         while process.poll() is None and time.monotonic() < deadline:
-            if (out / "manifest.json").is_file() and chunk_count(out) >= target:
+            if _sessions_recorded(out) > session and chunk_count(out) >= target:  # this session has started
                 break
             time.sleep(0.01)
         time.sleep(rng.uniform(0.0, 0.05))

@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loyaltysim.cli import main
-from loyaltysim.config import Config
-from loyaltysim.loading import MAX_DEPTH, MAX_FILE_BYTES
+from loyaltysim.config.loading import MAX_DEPTH, MAX_FILE_BYTES
+from loyaltysim.config.schema import Config
 
 from .conftest import ROOT
 from .fuzzcases import ENTRY, Case, dump, garbage_cases, schema_cases, set_path

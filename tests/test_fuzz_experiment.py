@@ -16,7 +16,7 @@ from collections import Counter
 
 import pytest
 
-from loyaltysim.experiment import Experiment
+from loyaltysim.experiments.spec import Experiment
 
 from .conftest import ROOT
 from .fuzzcases import ENTRY, Case, dump, garbage_cases, schema_cases

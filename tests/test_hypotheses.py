@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from loyaltysim import LoyaltyModel, hypotheses
-from loyaltysim.hypotheses import decide, evaluate
+from loyaltysim import LoyaltyModel
+from loyaltysim.analysis import hypotheses
+from loyaltysim.analysis.hypotheses import decide, evaluate
 
 from .conftest import small_config
 

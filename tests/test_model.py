@@ -10,9 +10,9 @@ import pytest
 from numpy.testing import assert_allclose
 
 from loyaltysim import ConfigError, LoyaltyModel, load_config
-from loyaltysim.agents import Firm
-from loyaltysim.config import LINK_FUNCTIONS
-from loyaltysim.network import from_networkx
+from loyaltysim.config.schema import LINK_FUNCTIONS
+from loyaltysim.model.agents import Firm
+from loyaltysim.model.network import from_networkx
 
 from .conftest import CONFIGS, small_config
 

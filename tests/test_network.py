@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from loyaltysim.config import NetworkConfig
-from loyaltysim.network import (
+from loyaltysim.config.schema import NetworkConfig
+from loyaltysim.model.network import (
     Network,
     barabasi_albert,
     build_network,

@@ -3,7 +3,7 @@
 ``reference_period`` is written from section 7 of docs/ODD.md with plain Python
 loops and the ``math`` module (it does not call ``behavior.py``). It consumes
 the same random numbers in the order the ODD's *Stochasticity* paragraph gives,
-so one period of :func:`loyaltysim.engine.advance` and of this loop must agree.
+so one period of :func:`loyaltysim.model.engine.advance` and of this loop must agree.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from loyaltysim import LoyaltyModel
-from loyaltysim.streams import BLOCK, CustomerStreams
+from loyaltysim.model.streams import BLOCK, CustomerStreams
 
 from .conftest import small_config
 

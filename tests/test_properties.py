@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from loyaltysim import LoyaltyModel
-from loyaltysim.config import LINK_FUNCTIONS, Config
-from loyaltysim.loading import validate_config
-from loyaltysim.metrics import BANDS
+from loyaltysim.config.loading import validate_config
+from loyaltysim.config.schema import LINK_FUNCTIONS, Config
+from loyaltysim.model.metrics import BANDS
 
 EXAMPLES = int(os.environ.get("LOYALTYSIM_PROPERTY_EXAMPLES", "40"))  # raise it for a deeper hunt
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])

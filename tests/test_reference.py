@@ -3,8 +3,8 @@
 import re
 
 from loyaltysim.cli import main
-from loyaltysim.config import Config
-from loyaltysim.reference import explain, iter_keys, markdown_reference
+from loyaltysim.config.explain import explain, iter_keys, markdown_reference
+from loyaltysim.config.schema import Config
 
 from .conftest import ROOT
 

@@ -6,10 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from loyaltysim import ConfigError, hypotheses, report
+from loyaltysim import ConfigError
+from loyaltysim.analysis import hypotheses
 from loyaltysim.cli import main
-from loyaltysim.execution import sweep
-from loyaltysim.experiment import load_experiment
+from loyaltysim.experiments.spec import load_experiment
+from loyaltysim.reporting import sweep_report
+from loyaltysim.workflows.sweep import load_checked, sweep
 
 from .conftest import ROOT
 from .test_hypotheses import runs_table, synthetic_curves
@@ -48,8 +50,8 @@ def sweep_tables() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
 def test_report_has_design_verdicts_and_embedded_figures(tmp_path):
     runs, curves, timeseries, manifest = sweep_tables()
     results = hypotheses.evaluate(manifest["experiment"]["hypotheses"], runs, curves)
-    blocks = report.build_report(runs, curves, timeseries, manifest, results)
-    paths = report.write_report(tmp_path, blocks)
+    blocks = sweep_report.build_report(runs, curves, timeseries, manifest, results)
+    paths = sweep_report.write_report(tmp_path, blocks)
     text = paths["markdown"].read_text()
     assert "4 point(s) × 3 replicate(s) = 12 runs (12 finished, 0 failed)" in text
     assert "### most defectors were satisfied (satisfaction_trap)" in text
@@ -66,8 +68,8 @@ def test_report_has_design_verdicts_and_embedded_figures(tmp_path):
 
 def test_report_without_hypotheses_or_shares(tmp_path):
     runs, curves, _, manifest = sweep_tables()
-    blocks = report.build_report(runs, curves, pd.DataFrame(), manifest, pd.DataFrame())
-    text = report.render_markdown(blocks)
+    blocks = sweep_report.build_report(runs, curves, pd.DataFrame(), manifest, pd.DataFrame())
+    text = sweep_report.render_markdown(blocks)
     assert "The experiment declares no hypotheses." in text and "market_share.png" not in text
     assert [b.name for b in blocks if b.kind == "figure"] == [
         "satisfied_defector_heatmap.png",
@@ -124,7 +126,7 @@ def test_report_of_a_folder_that_is_no_sweep_exits_2(tmp_path, capsys):
 def test_bad_hypothesis_is_refused_at_load_with_its_path(tmp_path):
     text = TINY.replace("    direction: less\n", "    direction: less\n    min_efect: 0.1\n")
     with pytest.raises(ConfigError, match=r"hypotheses\.0: min_efect: unknown option of test 'difference'"):
-        load_experiment(tiny_experiment(tmp_path, text))
+        load_checked(tiny_experiment(tmp_path, text))
     text = TINY + "report: {heatmap: [customers.fit, customers.switching_cost.mean]}\n"
     with pytest.raises(ConfigError, match=r"report\.heatmap: 'customers\.fit' is not a factor"):
         load_experiment(tiny_experiment(tmp_path, text))
@@ -135,15 +137,15 @@ def test_report_of_a_sampled_design_leaves_out_the_per_condition_figures(tmp_pat
     runs = pd.DataFrame({"run_id": np.arange(20), "status": "ok", "x.a": rng.uniform(0, 1, 20), "x.b": rng.uniform(0, 1, 20)})
     runs["satisfied_defector_share"] = 0.4
     curves = synthetic_curves(lambda s, run: 2.0 + 5.0 * s, runs, per_run=2000)
-    blocks = report.build_report(runs, curves, pd.DataFrame(), {"name": "sampled"}, pd.DataFrame())
+    blocks = sweep_report.build_report(runs, curves, pd.DataFrame(), {"name": "sampled"}, pd.DataFrame())
     assert not [b for b in blocks if b.kind == "figure"]
-    assert "20 conditions: the curve figures are left out" in report.render_markdown(blocks)
+    assert "20 conditions: the curve figures are left out" in sweep_report.render_markdown(blocks)
 
 
 def test_condition_labels_without_factors_are_categorical():
     import pandas as pd
 
-    from loyaltysim.analysis import condition_labels, share_trajectories
+    from loyaltysim.analysis.summaries import condition_labels, share_trajectories
 
     runs = pd.DataFrame({"run_id": [0, 1], "point_id": [0, 0], "replicate": [0, 1], "seed": [5, 6], "status": ["ok", "ok"]})
     labels = condition_labels(runs)

@@ -7,8 +7,8 @@ from numpy.testing import assert_allclose
 from SALib.test_functions import Ishigami
 
 from loyaltysim import ConfigError
-from loyaltysim import gsa as sa
-from loyaltysim.sensitivity_report import report_markdown, write_result
+from loyaltysim.analysis import sensitivity as sa
+from loyaltysim.reporting.sensitivity_report import report_markdown, write_result
 
 PI = float(np.pi)
 ISHIGAMI = {f"x{i}": {"low": -PI, "high": PI} for i in (1, 2, 3)}

@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 import loyaltysim
+from loyaltysim.analysis.discovery import discover, load_runs
 from loyaltysim.cli import main
-from loyaltysim.discovery import discover, load_runs
 
 from .conftest import CONFIGS, ROOT
 
@@ -120,8 +120,8 @@ def test_ishigami_through_the_sweep_engines_design(tmp_path):
     """The study's own path (experiment → SALib design → runs table → analysis) recovers Ishigami's indices."""
     from SALib.test_functions import Ishigami
 
-    from loyaltysim.experiment import Experiment, plan_runs, sample_design
-    from loyaltysim.gsa import analyse_runs
+    from loyaltysim.analysis.sensitivity import analyse_runs
+    from loyaltysim.experiments.spec import Experiment, plan_runs, sample_design
 
     pi = 3.141592653589793
     experiment = Experiment.model_validate(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from loyaltysim.execution import sweep
-from loyaltysim.experiment import load_experiment
-from loyaltysim.loading import read_yaml
+from loyaltysim.config.loading import read_yaml
+from loyaltysim.experiments.spec import load_experiment
+from loyaltysim.workflows.sweep import sweep
 
 from .conftest import ROOT
 

@@ -4,15 +4,13 @@ from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-from .config import Config
-from .errors import ConfigError
-from .loading import load_config
+from loyaltysim.config import Config, ConfigError, load_config
 
 if TYPE_CHECKING:
-    from .execution import sweep
-    from .model import LoyaltyModel
-    from .results import load_results
-    from .sensitivity_study import sensitivity
+    from loyaltysim.experiments.results import load_results
+    from loyaltysim.model.loyalty_model import LoyaltyModel
+    from loyaltysim.workflows.sensitivity import sensitivity
+    from loyaltysim.workflows.sweep import sweep
 
 try:
     __version__ = version("loyaltysim")
@@ -21,7 +19,12 @@ except PackageNotFoundError:  # running from a source tree without installation
 
 __all__ = ["Config", "ConfigError", "LoyaltyModel", "__version__", "load_config", "load_results", "sensitivity", "sweep"]
 
-_LAZY = {"LoyaltyModel": "model", "sweep": "execution", "load_results": "results", "sensitivity": "sensitivity_study"}
+_LAZY = {
+    "LoyaltyModel": "loyaltysim.model.loyalty_model",
+    "sweep": "loyaltysim.workflows.sweep",
+    "load_results": "loyaltysim.experiments.results",
+    "sensitivity": "loyaltysim.workflows.sensitivity",
+}
 """Names imported on first use: they pull in Mesa, pandas and SciPy, which ``loyaltysim validate`` or
 ``loyaltysim config`` do not need (those commands start in a third of the time)."""
 
@@ -29,7 +32,7 @@ _LAZY = {"LoyaltyModel": "model", "sweep": "execution", "load_results": "results
 def __getattr__(name: str) -> Any:
     if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    value = getattr(import_module(_LAZY[name]), name)
     globals()[name] = value
     return value
 

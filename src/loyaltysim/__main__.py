@@ -1,5 +1,5 @@
 """``python -m loyaltysim`` runs the command line."""
 
-from .cli import main
+from loyaltysim.cli import main
 
 raise SystemExit(main())

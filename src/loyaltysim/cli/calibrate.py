@@ -1,0 +1,71 @@
+"""``loyaltysim calibrate``: fit a scenario's free parameters to targets (a thin adapter over the library)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from loyaltysim.cli.options import add_engine_options
+from loyaltysim.config.loading import parse_assignment
+
+__all__ = ["add_parser"]
+
+EPILOG = """examples:
+  loyaltysim calibrate experiments/calibrate_kotler.yaml                 # process pool on all cores
+  loyaltysim calibrate experiments/calibrate_kotler.yaml --workers 2 --executor process
+  loyaltysim calibrate experiments/calibrate_kotler.yaml --out results/kotler --set customers.n=500
+  loyaltysim calibrate experiments/calibrate_kotler.yaml --set method=abc --set abc.samples=128
+  loyaltysim calibrate experiments/calibrate_kotler.yaml --out results/kotler --resume   # continue after an interruption
+
+Writes best parameters, fit.csv (fitted vs target), evaluations.parquet, figures/*.png,
+calibrated.yaml (run it with `loyaltysim run calibrated.yaml`) and report.md.
+"""
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from loyaltysim.analysis.calibration import load_calibration
+    from loyaltysim.workflows.calibration import run_calibration
+
+    calibration = load_calibration(args.file, dict(parse_assignment(a) for a in args.set or []))
+    out = Path(args.out) if args.out else Path("results") / calibration.spec.name
+    options = {"executor": args.executor, "workers": args.workers, "scheduler": args.scheduler}
+    try:
+        result = run_calibration(calibration, out, resume=args.resume, **options)
+    except KeyboardInterrupt:
+        print(f"finished runs are saved in {out}; continue with the same command and --resume", file=sys.stderr)
+        raise
+    except RuntimeError as exc:  # runs lost by the executor (a worker died): they are redone on --resume
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        best = ", ".join(f"{name} = {value:.4g}" for name, value in result.best.items())
+        print(f"best: {best}")
+        points = result.details["points"]
+        print(f"loss {result.best_loss:.4g} (fresh-seed check {result.check_loss:.4g}); {points} points evaluated")
+        print(result.fit[["metric", "per", "target", "fitted", "fitted_sd", "within_tolerance"]].to_string(index=False))
+        print(f"results written to {out}")
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the ``calibrate`` subcommand."""
+    p = sub.add_parser(
+        "calibrate",
+        help="fit free parameters to target metrics (differential evolution or rejection ABC)",
+        description="Fit the free parameters of a calibration file to its targets.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("file", help="calibration YAML (e.g. experiments/calibrate_kotler.yaml)")
+    p.add_argument("--out", help="output folder (default results/<name>); must be new or empty unless --resume")
+    add_engine_options(p, resume_help="continue an interrupted calibration in --out, reusing finished runs")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="PATH=VALUE",
+        help="change a calibration key (replicates=1, differential_evolution.generations=3, method=abc) "
+        "or a base config value (customers.n=500); repeatable",
+    )
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(handler=_cmd_calibrate)

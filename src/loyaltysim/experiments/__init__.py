@@ -1,0 +1,1 @@
+"""Experiments: experiment files and their designs, derived seeds, executors, the results store."""

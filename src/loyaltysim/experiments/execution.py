@@ -1,0 +1,511 @@
+"""Running an experiment's runs: serially, on a local process pool, or on a Dask cluster.
+
+Runs are grouped in batches (few scheduling round trips for short runs). Each
+finished batch is written at once as a checkpoint chunk (atomically), so a sweep
+killed at any moment loses at most the batches in flight; ``resume=True`` keeps
+every completed run and does only the rest (failed runs included). A lock file
+keeps two sweeps from writing the same folder.
+
+Examples
+--------
+>>> from loyaltysim import sweep, load_results            # doctest: +SKIP
+>>> results = sweep("experiments/demo_sweep.yaml", workers=2)  # doctest: +SKIP
+>>> results.runs.groupby("switching.loyalty_weight")["annualised_churn"].mean()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import math
+import os
+import socket
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import closing, suppress
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from loyaltysim.config.errors import ConfigError
+from loyaltysim.experiments.results import (
+    CHUNK_TABLES,
+    SweepResults,
+    clean_partial_chunks,
+    completed_run_ids,
+    load_results,
+    merge_chunks,
+    session_count,
+    write_chunk,
+)
+from loyaltysim.experiments.spec import (
+    Experiment,
+    RunSpec,
+    experiment_hash,
+    load_experiment,
+    plan_runs,
+    run_config,
+    sample_design,
+    validate_experiment,
+)
+from loyaltysim.experiments.storage import now_iso, versions, write_json, write_parquet
+from loyaltysim.model.loyalty_model import LoyaltyModel
+
+__all__ = [
+    "EXECUTORS",
+    "SweepLock",
+    "execute",
+    "lost_batch",
+    "resolve_executor",
+    "run_batch",
+    "run_one",
+    "run_sweep",
+    "summary_line",
+]
+
+EXECUTORS = ("serial", "process", "dask")
+Executor = Literal["serial", "process", "dask"]
+DASK_RETRIES = 3
+
+
+# --- one run, one batch (these execute in the workers) -------------------------------------
+
+
+def _identity(spec: RunSpec) -> dict[str, Any]:
+    """The leading columns of a run's row (the same for finished and failed runs)."""
+    row: dict[str, Any] = {"run_id": spec.run_id, "point_id": spec.point_id, "replicate": spec.replicate}
+    row.update(spec.factors)
+    row.update(seed=spec.seed, status="ok", error="", wall_time=0.0)
+    return row
+
+
+def lost_batch(specs: Sequence[RunSpec], error: BaseException) -> dict[str, pd.DataFrame]:
+    """Failure records for a batch that never came back (worker died, retries exhausted): retried on resume."""
+    rows = [{**_identity(spec), "status": "failed", "error": f"batch lost: {type(error).__name__}: {error}"} for spec in specs]
+    empty = pd.DataFrame()
+    return {"runs": empty, "failures": pd.DataFrame(rows), "timeseries": empty, "curves": empty}
+
+
+def run_one(base: Mapping[str, Any], spec: RunSpec, experiment: Experiment) -> dict[str, pd.DataFrame]:
+    """Simulate one run; never raises for a failing run (status ``failed`` and the error message instead).
+
+    Returns
+    -------
+    dict
+        ``runs`` (one row, or empty if the run failed), ``failures`` (one row, or empty),
+        ``timeseries`` (kept steps) and ``curves`` (retention bins), each with ``run_id``.
+    """
+    row = _identity(spec)
+    clock = time.perf_counter()
+    try:
+        model = LoyaltyModel(run_config(base, spec)).run()
+        summary = model.summary()
+        timeseries = model.timeseries()
+        curve = model.totals.retention_curve()
+    except Exception as exc:  # a failing run is recorded, the sweep goes on
+        row.update(status="failed", error=f"{type(exc).__name__}: {exc}", wall_time=time.perf_counter() - clock)
+        empty = pd.DataFrame()
+        return {"runs": empty, "failures": pd.DataFrame([row]), "timeseries": empty, "curves": empty}
+    row["wall_time"] = time.perf_counter() - clock
+    names = experiment.metrics or list(summary)
+    row.update({name: summary.get(name, math.nan) for name in names})
+    kept = timeseries[experiment.timeseries.keeps(timeseries["step"].to_numpy(), model.steps)]
+    if experiment.timeseries.metrics:
+        kept = kept[["step", *experiment.timeseries.metrics]]
+    kept = kept.merge(_market_shares(model), on="step", how="left")
+    return {
+        "runs": pd.DataFrame([row]),
+        "failures": pd.DataFrame(),
+        "timeseries": kept.assign(run_id=spec.run_id)[["run_id", *kept.columns]],
+        "curves": curve.assign(run_id=spec.run_id)[["run_id", *curve.columns]],
+    }
+
+
+def _market_shares(model: LoyaltyModel) -> pd.DataFrame:
+    """Each firm's market share per step, one ``market_share_<firm>`` column per firm."""
+    shares = model.firm_timeseries().pivot(index="step", columns="firm", values="share")
+    shares = shares[list(model.market.names)].add_prefix("market_share_")
+    shares.columns.name = None
+    return shares.reset_index()
+
+
+def run_batch(base: Mapping[str, Any], specs: Sequence[RunSpec], experiment: Experiment) -> dict[str, pd.DataFrame]:
+    """Run several runs and concatenate their tables (the unit of work sent to a worker)."""
+    parts = [run_one(base, spec, experiment) for spec in specs]
+    tables = {}
+    for table in CHUNK_TABLES:
+        frames = [p[table] for p in parts if len(p[table])]
+        tables[table] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return tables
+
+
+# --- executors -----------------------------------------------------------------------------
+
+
+def _serial(base: dict, batches: list[list[RunSpec]], experiment: Experiment) -> Iterator[dict[str, pd.DataFrame]]:
+    for batch in batches:
+        yield run_batch(base, batch, experiment)
+
+
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """A local pool of ``workers`` processes, started with ``spawn`` (clean workers: no inherited lock file
+    descriptor or threads). Pass it to :func:`execute` to reuse it over several calls."""
+    import multiprocessing
+
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _process(
+    base: dict, batches: list[list[RunSpec]], experiment: Experiment, workers: int, pool: ProcessPoolExecutor | None
+) -> Iterator[dict[str, pd.DataFrame]]:
+    own = pool is None
+    pool = process_pool(workers) if own else pool
+    futures: dict = {}
+    try:
+        futures = {pool.submit(run_batch, base, batch, experiment): batch for batch in batches}
+        for future in as_completed(futures):
+            error = future.exception()  # e.g. BrokenProcessPool when a worker was killed
+            yield lost_batch(futures[future], error) if error is not None else future.result()
+    finally:
+        if own:
+            pool.shutdown(wait=True, cancel_futures=True)
+        else:  # a shared pool stays up; drop what this call left unfinished
+            for future in futures:
+                future.cancel()
+
+
+def _dask(
+    base: dict, batches: list[list[RunSpec]], experiment: Experiment, workers: int, scheduler: str | None
+) -> Iterator[dict[str, pd.DataFrame]]:
+    from distributed import Client, LocalCluster
+    from distributed import as_completed as dask_completed
+
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    try:
+        client = Client(scheduler or cluster, timeout="20s")
+    except (OSError, TimeoutError) as exc:
+        if cluster is not None:
+            cluster.close()
+        raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}", source="--scheduler") from None
+    futures: dict = {}
+    try:
+        # the scheduler reschedules a batch whose worker was lost; retries rerun one that raised
+        for batch in batches:
+            futures[client.submit(run_batch, base, batch, experiment, pure=False, retries=DASK_RETRIES)] = batch
+        for future in dask_completed(list(futures)):
+            error = future.exception()  # e.g. KilledWorker after repeated worker losses
+            yield lost_batch(futures[future], error) if error is not None else future.result()
+            future.release()
+    finally:
+        client.cancel(list(futures))
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def resolve_executor(executor: str, workers: int | None, scheduler: str | None) -> tuple[Executor, int]:
+    """Check an executor choice; returns it (``dask`` when a scheduler is given) and the worker count.
+
+    Raises
+    ------
+    ConfigError
+        Unknown executor, a scheduler without dask, dask not installed, fewer than one worker.
+    """
+    if scheduler is not None and executor == "process":
+        executor = "dask"
+    if executor not in EXECUTORS:
+        raise ConfigError(f"unknown executor {executor!r}; expected one of {', '.join(EXECUTORS)}", source="--executor")
+    if scheduler is not None and executor != "dask":
+        raise ConfigError(f"--scheduler needs the dask executor, not {executor}", source="--scheduler")
+    if executor == "dask" and importlib.util.find_spec("distributed") is None:
+        raise ConfigError("the dask executor needs dask.distributed: pip install 'loyaltysim[dask]'", source="--executor")
+    workers = 1 if executor == "serial" else workers or os.cpu_count() or 1
+    if workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {workers}", source="--workers")
+    return executor, workers
+
+
+def execute(
+    base: Mapping[str, Any],
+    specs: Sequence[RunSpec],
+    experiment: Experiment,
+    *,
+    executor: Executor = "serial",
+    workers: int = 1,
+    scheduler: str | None = None,
+    batch_size: int | None = None,
+    pool: ProcessPoolExecutor | None = None,
+) -> Iterator[dict[str, pd.DataFrame]]:
+    """Run planned runs on an executor; yield each batch's tables (as :func:`run_batch`) when it finishes.
+
+    :func:`sweep` plans the runs of an experiment and keeps the results folder; callers that
+    plan their own runs (e.g. calibration: arbitrary points, chosen seeds) use this directly.
+    Check ``executor`` and ``workers`` first with :func:`resolve_executor`. With the process executor,
+    ``pool`` (from :func:`process_pool`) is used and left running, so repeated calls skip the workers'
+    start-up; without it each call starts and stops its own pool.
+    """
+    size = batch_size or default_batch_size(len(specs), workers)
+    batches = [list(specs[i : i + size]) for i in range(0, len(specs), size)]
+    if executor == "serial":
+        return _serial(dict(base), batches, experiment)
+    if executor == "process":
+        return _process(dict(base), batches, experiment, workers, pool)
+    return _dask(dict(base), batches, experiment, workers, scheduler)
+
+
+def default_batch_size(runs: int, workers: int) -> int:
+    """About eight batches per worker (load balance, fine checkpoints), at most 64 runs each."""
+    return max(1, min(64, math.ceil(runs / (8 * workers))))
+
+
+# --- the lock ------------------------------------------------------------------------------
+
+
+class SweepLock:
+    """An exclusive lock on a results folder (``.lock``, holding the owner's PID and host).
+
+    Uses ``fcntl.flock``: the operating system releases it when the owner dies, so
+    the lock of a killed sweep is taken over by the next one.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / ".lock"
+        self._fd: int | None = None
+
+    def __enter__(self) -> SweepLock:
+        import fcntl
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown process"
+            os.close(fd)
+            raise ConfigError(
+                f"another sweep ({owner}) is writing this folder; wait for it to finish or choose another --out",
+                source=self.path.parent,
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"PID {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            with suppress(OSError):  # a folder turned read-only must not hide the original error
+                self.path.unlink(missing_ok=True)
+            os.close(self._fd)
+            self._fd = None
+
+
+# --- the sweep -----------------------------------------------------------------------------
+
+
+def _prepare_folder(out: Path, *, resume: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise ConfigError("output path exists and is not a folder", source=out)
+    if out.exists() and any(out.iterdir()) and not resume:
+        message = "results folder already exists and is not empty; add --resume to continue it, or choose another --out"
+        raise ConfigError(message, source=out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the results folder: {exc.strerror}", source=out) from None
+
+
+def _check_resumable(out: Path, manifest: dict[str, Any], digest: str) -> None:
+    leftovers = [p.name for p in out.iterdir() if p.name not in (".lock", "manifest.json")]
+    if not manifest and leftovers:
+        message = f"cannot resume: no manifest.json here, so this is not a sweep folder (found {leftovers[0]})"
+        raise ConfigError(message, source=out)
+    if manifest and manifest.get("experiment_hash") != digest:
+        raise ConfigError(
+            "cannot resume: the experiment (or its base scenario) changed since this sweep started; "
+            "use the same file and --set values, or another --out",
+            source=out,
+        )
+
+
+def run_sweep(
+    experiment: str | Path | Experiment,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    out: str | Path | None = None,
+    executor: Executor = "process",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    batch_size: int | None = None,
+    progress: bool | None = None,
+) -> SweepResults:
+    """Run every run of an experiment and return its tables (:func:`loyaltysim.sweep` then writes the report).
+
+    Parameters
+    ----------
+    experiment
+        An experiment file (see :func:`loyaltysim.experiments.spec.load_experiment`) or an :class:`Experiment`.
+    overrides
+        ``--set`` values applied to the experiment file (only with a path).
+    out
+        Results folder (default ``results/<name>``). Must be new or empty unless ``resume``.
+    executor
+        ``"process"`` (local process pool, default), ``"serial"`` (this process) or ``"dask"``.
+    workers
+        Worker processes for ``process`` and a local Dask cluster (default: number of cores).
+    scheduler
+        Address of a running Dask scheduler (e.g. ``tcp://10.0.0.5:8786``); implies ``executor="dask"``.
+        Without it, ``dask`` starts a local cluster of ``workers`` processes.
+    resume
+        Continue the sweep in ``out``: completed runs are kept, the others (failed ones included) run.
+    batch_size
+        Runs per task and per checkpoint chunk (default: about eight batches per worker, at most 64).
+    progress
+        Show a progress bar on stderr (default: when stderr is a terminal).
+
+    Returns
+    -------
+    SweepResults
+        ``runs``, ``timeseries``, ``curves`` DataFrames sorted by ``run_id`` and the ``manifest``.
+
+    Notes
+    -----
+    The process pool and a local Dask cluster start fresh worker processes (``spawn``),
+    which import the calling script: in a script, call ``sweep`` under
+    ``if __name__ == "__main__":`` (notebooks and the command line need nothing).
+
+    Raises
+    ------
+    ConfigError
+        Bad experiment file, a folder that exists (without ``resume``) or is locked by another
+        sweep, an experiment that changed since the sweep started, an unreachable scheduler.
+    """
+    text = None
+    if isinstance(experiment, Experiment):
+        if overrides:
+            raise TypeError("overrides apply to an experiment file; pass a path, or change the Experiment")
+        source = None
+        experiment = validate_experiment(experiment.model_dump(), source=f"experiment {experiment.name}")
+    else:
+        source = Path(experiment)
+        experiment = load_experiment(source, overrides)  # refuses missing, binary and malformed files first
+        text = source.read_text(encoding="utf-8")
+    executor, workers = resolve_executor(executor, workers, scheduler)
+    if batch_size is not None and batch_size < 1:
+        raise ConfigError(f"--batch-size must be at least 1, got {batch_size}", source="--batch-size")
+
+    design = sample_design(experiment)
+    specs = plan_runs(experiment, design)
+    base = experiment.base_config().to_dict()
+    digest = experiment_hash(experiment)
+    folder = Path(out) if out is not None else Path("results") / experiment.name
+    _prepare_folder(folder, resume=resume)
+
+    with SweepLock(folder):
+        manifest_path = folder / "manifest.json"
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
+        if resume:
+            _check_resumable(folder, manifest, digest)
+            clean_partial_chunks(folder)
+        done = completed_run_ids(folder)
+        todo = [spec for spec in specs if spec.run_id not in done]
+        session = max(session_count(folder), len(manifest.get("sessions", []))) + 1
+        record = {"session": session, "started": now_iso(), "executor": executor, "workers": workers, "scheduler": scheduler}
+        manifest = {
+            "kind": "sweep",
+            "status": "running",
+            "name": experiment.name,
+            "description": experiment.description,
+            "experiment_file": str(source) if source else None,
+            "experiment_text": text,
+            "experiment_sha256": _sha256(text) if text is not None else None,
+            "experiment_hash": digest,
+            "experiment": experiment.model_dump(mode="json"),
+            "problem": design.problem,
+            "seed": experiment.seed,
+            "seed_derivation": "run seed = SeedSequence(entropy=seed, spawn_key=(point_id, replicate))"
+            ".generate_state(1, uint64)[0] >> 1",
+            "counts": {"points": len(design.points), "replicates": experiment.replicates, "runs": len(specs)},
+            "sessions": [*manifest.get("sessions", []), record],
+            "command_line": sys.argv,
+            "versions": versions(),
+        }
+        write_json(manifest, manifest_path)
+
+        clock = time.perf_counter()
+        finished = failures = 0
+        bar = _progress_bar(len(specs), len(specs) - len(todo), progress)
+        try:
+            results = execute(
+                base, todo, experiment, executor=executor, workers=workers, scheduler=scheduler, batch_size=batch_size
+            )
+            with closing(results) as stream:
+                for seq, tables in enumerate(stream):
+                    write_chunk(folder, f"s{session:03d}-{seq:06d}", tables)
+                    failed = len(tables["failures"])
+                    n = len(tables["runs"]) + failed
+                    finished, failures = finished + n, failures + failed
+                    bar.update(n)
+                    if failures:
+                        bar.set_postfix(failed=failures)
+        except KeyboardInterrupt:
+            record.update(_timing(clock, finished, failures), status="interrupted")
+            manifest["status"] = "interrupted"
+            write_json(manifest, manifest_path)
+            raise
+        finally:
+            bar.close()
+
+        merged = merge_chunks(folder)
+        runs = merged["runs"]
+        for table, frame in merged.items():
+            write_parquet(frame, folder / f"{table}.parquet")
+        failed_rows = runs[runs["status"] != "ok"] if len(runs) else runs
+        record.update(_timing(clock, finished, failures), status="complete")
+        manifest.update(
+            status="complete" if failed_rows.empty else "complete_with_failures",
+            finished=now_iso(),
+            failed_runs=[{"run_id": int(r.run_id), "error": r.error} for r in failed_rows.itertuples()],
+        )
+        manifest["counts"].update(ok=len(runs) - len(failed_rows), failed=len(failed_rows))
+        write_json(manifest, manifest_path)
+    return load_results(folder)
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _timing(clock: float, finished: int, failures: int) -> dict[str, Any]:
+    wall = time.perf_counter() - clock
+    return {
+        "finished": now_iso(),
+        "runs_done": finished,
+        "failures": failures,
+        "wall_seconds": round(wall, 3),
+        "runs_per_second": round(finished / wall, 3) if wall > 0 else None,
+    }
+
+
+def _progress_bar(total: int, initial: int, show: bool | None):
+    from tqdm import tqdm
+
+    show = sys.stderr.isatty() if show is None else show
+    return tqdm(total=total, initial=initial, unit="run", desc="runs", file=sys.stderr, disable=not show, dynamic_ncols=True)
+
+
+def summary_line(results: SweepResults) -> str:
+    """One line about the last session: runs, failures, wall time, runs/s, folder."""
+    session = results.manifest["sessions"][-1]
+    counts = results.manifest["counts"]
+    rate = session.get("runs_per_second")
+    return (
+        f"{session['runs_done']} runs in {session['wall_seconds']:.1f} s ({rate or 0:.1f} runs/s, "
+        f"{session['executor']}, {session['workers']} workers); {session['failures']} failed; "
+        f"total {counts['ok']}/{counts['runs']} ok → {results.path}"
+    )

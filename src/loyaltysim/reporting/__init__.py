@@ -1,0 +1,1 @@
+"""Figures (data in, matplotlib Figure out) and reports (Markdown and HTML)."""

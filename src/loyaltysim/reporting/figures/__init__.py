@@ -1,0 +1,1 @@
+"""Figures: plain functions from tables to matplotlib Figures."""

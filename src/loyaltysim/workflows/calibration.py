@@ -1,0 +1,147 @@
+"""A calibration from file to written results: run it through the sweep engine, then write its tables,
+figures, ``calibrated.yaml`` and report.
+
+Folder layout (``results/<name>/`` by default)::
+
+    calibration.json      the calibration file as validated (defaults filled in) + base config hash
+    batches/*.parquet     finished batches of runs (reused by --resume)
+    evaluations.parquet   one row per evaluated point: parameters, mean target metrics, loss
+    runs.parquet          one row per run (batches and the fresh-seed check of the best point)
+    fit.csv               fitted vs target at the best point
+    posterior.parquet     accepted sample (abc) · intervals.csv: credible intervals (abc)
+    calibrated.yaml       the base scenario with the best parameters: loyaltysim run calibrated.yaml
+    figures/*.png         loss history, parameter–loss profiles, fit, marginal posteriors (abc)
+    report.md, manifest.json
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from loyaltysim.analysis.calibration import Calibration, CalibrationResult, Evaluator, calibrate
+from loyaltysim.config.errors import ConfigError
+from loyaltysim.config.loading import config_hash
+from loyaltysim.experiments.execution import resolve_executor
+from loyaltysim.experiments.storage import now_iso, versions, write_json, write_parquet, write_yaml
+from loyaltysim.reporting.calibration_report import (
+    fit_figure,
+    loss_history_figure,
+    marginals_figure,
+    parameter_loss_figure,
+    report_section,
+)
+from loyaltysim.reporting.figures.style import save_figure
+
+__all__ = ["prepare_folder", "run_calibration", "write_outputs"]
+
+
+# --- report ------------------------------------------------------------------------------------
+
+
+# --- files -------------------------------------------------------------------------------------
+
+
+def prepare_folder(calibration: Calibration, out: Path, *, resume: bool) -> Path:
+    """Create (or, with ``resume``, check) the output folder; returns its ``batches`` folder.
+
+    Raises
+    ------
+    ConfigError
+        If ``out`` holds something else, or a different calibration when resuming.
+    """
+    stamp = {"calibration": calibration.spec.model_dump(mode="json"), "base_config_hash": config_hash(calibration.base)}
+    marker = out / "calibration.json"
+    if out.exists() and any(out.iterdir()):
+        if not resume:
+            raise ConfigError(
+                f"output folder {out} already exists and is not empty; use --resume to continue it or choose another --out",
+                source="--out",
+            )
+        if not marker.is_file() or json.loads(marker.read_text(encoding="utf-8")) != json.loads(json.dumps(stamp)):
+            raise ConfigError(f"cannot resume {out}: it holds a different calibration (or none)", source="--out")
+    try:
+        (out / "batches").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create output folder {out}: {exc.strerror}", source="--out") from None
+    write_json(stamp, marker)
+    return out / "batches"
+
+
+def write_outputs(result: CalibrationResult, out: Path, *, started: str, wall_time: float) -> None:
+    """Write the tables, figures, ``calibrated.yaml``, ``report.md`` and ``manifest.json`` into ``out``."""
+    cal, names = result.calibration, result.calibration.names
+    write_parquet(result.evaluations, out / "evaluations.parquet")
+    write_parquet(result.runs, out / "runs.parquet")
+    result.fit.to_csv(out / "fit.csv", index=False)
+    figures = {
+        "loss history": "figures/loss_history.png",
+        "loss by parameter": "figures/parameter_loss.png",
+        "fitted vs target": "figures/fit.png",
+    }
+    (out / "figures").mkdir(exist_ok=True)
+    save_figure(loss_history_figure(result.evaluations), out / figures["loss history"])
+    log_scale = {name for name, p in cal.spec.parameters.items() if p.log}
+    save_figure(
+        parameter_loss_figure(result.evaluations, names, result.best, log_scale=log_scale), out / figures["loss by parameter"]
+    )
+    save_figure(fit_figure(result.fit), out / figures["fitted vs target"])
+    if result.posterior is not None and result.intervals is not None:
+        write_parquet(result.posterior, out / "posterior.parquet")
+        result.intervals.to_csv(out / "intervals.csv", index=False)
+        figures["marginal posterior"] = "figures/posterior.png"
+        save_figure(
+            marginals_figure(result.evaluations, result.posterior, result.intervals, names, log_scale=log_scale),
+            out / figures["marginal posterior"],
+        )
+    calibrated = result.calibrated_config()
+    best = ", ".join(f"{k} = {v:.6g}" for k, v in result.best.items())
+    header = (
+        f"# Calibrated by `loyaltysim calibrate {cal.source}` on {now_iso()} ({cal.spec.method}).\n"
+        f"# Best parameters: {best}\n# Loss {result.best_loss:.4g} (fresh-seed check: {result.check_loss:.4g}).\n"
+        "# Run it: loyaltysim run calibrated.yaml\n"
+    )
+    write_yaml(calibrated.to_dict(), out / "calibrated.yaml", header=header)
+    (out / "report.md").write_text(report_section(result, figures), encoding="utf-8")
+    write_json(
+        {
+            "name": cal.spec.name,
+            "source": cal.source,
+            "calibration": cal.spec.model_dump(mode="json"),
+            "base_config_hash": config_hash(cal.base),
+            "calibrated_config_hash": config_hash(calibrated),
+            "best": result.best,
+            "best_loss": result.best_loss,
+            "check_loss": result.check_loss,
+            "details": result.details,
+            "started": started,
+            "finished": now_iso(),
+            "wall_time": wall_time,
+            "versions": versions(),
+        },
+        out / "manifest.json",
+    )
+
+
+def run_calibration(
+    calibration: Calibration,
+    out: Path,
+    *,
+    resume: bool = False,
+    executor: str = "serial",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    evaluator: Evaluator | None = None,
+) -> CalibrationResult:
+    """Calibrate through the sweep engine and write every output into ``out``.
+
+    Finished runs and batches are kept in ``out/batches`` (``resume`` continues from them);
+    ``executor``, ``workers`` and ``scheduler`` are as for :func:`loyaltysim.sweep`.
+    """
+    resolve_executor(executor, workers, scheduler)  # bad options fail before any folder is made
+    batches = prepare_folder(calibration, out, resume=resume)
+    started, clock = now_iso(), time.perf_counter()
+    result = calibrate(calibration, batches=batches, executor=executor, workers=workers, scheduler=scheduler, evaluator=evaluator)
+    write_outputs(result, out, started=started, wall_time=time.perf_counter() - clock)
+    return result
