@@ -11,7 +11,7 @@ from loyaltysim.analysis import sensitivity as sa
 from loyaltysim.analysis.outputs import default_outputs, output_values, parse_output, point_means, variance_table
 from loyaltysim.experiments.designs import sample_factors
 from loyaltysim.experiments.factors import parse_factors, salib_problem
-from loyaltysim.reporting.sensitivity_report import report_markdown, write_result
+from loyaltysim.reporting.sensitivity_report import write_result
 
 PI = float(np.pi)
 ISHIGAMI = {f"x{i}": {"low": -PI, "high": PI} for i in (1, 2, 3)}
@@ -43,10 +43,9 @@ def values(indices: pd.DataFrame, index: str, output: str = "y") -> pd.Series:
 
 def test_sobol_recovers_ishigami_indices():
     design = sample_factors(ISHIGAMI, "sobol", 1024, seed=3, second_order=False)
-    problem, X = design.problem, design.samples
+    X = design.samples
     assert X.shape == (1024 * 5, 3)
-    runs = runs_of(X, {"y": Ishigami.evaluate(X)})
-    result = sa.analyse_runs(problem, X, runs, "sobol", outputs=["y"], seed=5, second_order=False)
+    result = sa.analyse_runs(design, runs_of(X, {"y": Ishigami.evaluate(X)}), outputs=["y"], seed=5)
     assert_allclose(values(result.indices, "S1")[["x1", "x2", "x3"]], S1_EXACT, atol=0.03)
     assert_allclose(values(result.indices, "ST")[["x1", "x2", "x3"]], ST_EXACT, atol=0.03)
     assert (result.indices["conf"] > 0).all()
@@ -54,16 +53,17 @@ def test_sobol_recovers_ishigami_indices():
 
 
 def test_sobol_second_order_finds_the_x1_x3_interaction():
-    design = sample_factors(ISHIGAMI, "sobol", 512, seed=3)  # second order by default, in sampling and analysis
+    design = sample_factors(ISHIGAMI, "sobol", 512, seed=3)  # second order by default
+    assert design.options == {"second_order": True} and design.samples.shape == (512 * 8, 3)
     means = pd.DataFrame({"y": Ishigami.evaluate(design.samples)})
-    s2 = values(sa.analyse(design.problem, design.samples, means, "sobol", seed=1), "S2")
+    s2 = values(sa.analyse(design, means, seed=1), "S2")
     assert_allclose(s2[["x1 × x2", "x1 × x3", "x2 × x3"]], [0.0, 0.2437, 0.0], atol=0.06)
 
 
 def test_fast_recovers_ishigami_indices():
     design = sample_factors(ISHIGAMI, "fast", 1000, seed=3)
     X = design.samples
-    indices = sa.analyse(design.problem, X, pd.DataFrame({"y": Ishigami.evaluate(X)}), "fast", seed=1)
+    indices = sa.analyse(design, pd.DataFrame({"y": Ishigami.evaluate(X)}), seed=1)
     assert_allclose(values(indices, "S1")[["x1", "x2", "x3"]], S1_EXACT, atol=0.03)
     assert_allclose(values(indices, "ST")[["x1", "x2", "x3"]], ST_EXACT, atol=0.05)
 
@@ -74,7 +74,7 @@ def test_morris_ranks_a_linear_model_and_gives_sigma_intervals():
     )
     X = design.samples
     y = 10 * X[:, 0] + X[:, 1] + 3 * X[:, 0] * X[:, 1]
-    indices = sa.analyse(design.problem, X, pd.DataFrame({"y": y}), "morris", seed=1)
+    indices = sa.analyse(design, pd.DataFrame({"y": y}), seed=1)
     mu_star = values(indices, "mu_star")
     assert mu_star.sort_values(ascending=False).index.tolist() == ["a", "b", "c"]
     assert mu_star["c"] == 0.0
@@ -86,11 +86,9 @@ def test_morris_ranks_a_linear_model_and_gives_sigma_intervals():
 def test_groups_get_one_index_each():
     factors = {**ISHIGAMI, "x1": {**ISHIGAMI["x1"], "group": "g"}, "x3": {**ISHIGAMI["x3"], "group": "g"}}
     design = sample_factors(factors, "sobol", 1024, seed=3, second_order=False)
-    problem, X = design.problem, design.samples
-    assert problem["groups"] == ["g", "x2", "g"]
-    assert X.shape == (1024 * 4, 3)  # D = 2 groups
-    means = pd.DataFrame({"y": Ishigami.evaluate(X)})
-    st = values(sa.analyse(problem, X, means, "sobol", seed=1, second_order=False), "ST")
+    assert design.problem["groups"] == ["g", "x2", "g"]
+    assert design.samples.shape == (1024 * 4, 3)  # D = 2 groups
+    st = values(sa.analyse(design, pd.DataFrame({"y": Ishigami.evaluate(design.samples)}), seed=1), "ST")
     assert_allclose(st[["g", "x2"]], [1 - 0.4424, 0.4424], atol=0.03)
 
 
@@ -126,12 +124,11 @@ def test_morris_samples_the_distributions_quantiles_at_its_levels():
 
 def test_replicates_are_averaged_and_noise_is_measured():
     design = sample_factors({"a": {"low": 0, "high": 1}, "b": {"low": 0, "high": 1}}, "sobol", 256, seed=4, second_order=False)
-    problem, X = design.problem, design.samples
+    X = design.samples
     rng = np.random.default_rng(7)
     signal = np.repeat(4 * X[:, 0], 4)
     noisy = signal + rng.normal(0, 1.0, len(signal))
-    runs = runs_of(X, {"y": noisy}, replicates=4)
-    result = sa.analyse_runs(problem, X, runs, "sobol", outputs=["y"], seed=1, second_order=False)
+    result = sa.analyse_runs(design, runs_of(X, {"y": noisy}, replicates=4), outputs=["y"], seed=1)
     var = result.variance.set_index("output").loc["y"]
     assert var["replicates"] == 4 and var["points"] == len(X)
     assert var["noise_variance"] == pytest.approx(1.0, rel=0.1)
@@ -148,21 +145,20 @@ def test_undefined_or_constant_outputs_are_left_out():
     X = design.samples
     y = X[:, 0].copy()
     y[3] = np.nan
-    indices = sa.analyse(design.problem, X, pd.DataFrame({"nan": y, "flat": np.ones(len(X)), "ok": X[:, 0]}), "sobol", seed=1)
+    indices = sa.analyse(design, pd.DataFrame({"nan": y, "flat": np.ones(len(X)), "ok": X[:, 0]}), seed=1)
     assert set(indices["output"]) == {"ok"}
 
 
 def test_convergence_reanalyses_nested_subsets():
     design = sample_factors(ISHIGAMI, "sobol", 256, seed=3, second_order=False)
-    problem, X = design.problem, design.samples
-    means = pd.DataFrame({"y": Ishigami.evaluate(X)})
-    trend = sa.convergence_table(problem, X, means, "sobol", seed=1, second_order=False)
+    means = pd.DataFrame({"y": Ishigami.evaluate(design.samples)})
+    trend = sa.convergence_table(design, means, seed=1)
     assert sorted(trend["samples"].unique()) == [16, 32, 64, 128, 256]
     assert set(trend["runs"]) == {n * 5 for n in (16, 32, 64, 128, 256)}
-    full = sa.analyse(problem, X, means, "sobol", num_resamples=100, seed=1, second_order=False)
+    full = sa.analyse(design, means, num_resamples=100, seed=1)
     last = trend[trend["samples"] == 256].drop(columns=["samples", "runs"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(last, full)
-    assert sa.convergence_table(problem, sample_factors(ISHIGAMI, "fast", 100, seed=1).samples, means.iloc[:300], "fast").empty
+    assert sa.convergence_table(sample_factors(ISHIGAMI, "fast", 100, seed=1), means.iloc[:300]).empty
 
 
 def test_output_windows_read_runs_and_timeseries():
@@ -246,10 +242,10 @@ def test_fast_refuses_groups():
 @pytest.mark.parametrize(("method", "samples"), [("sobol", 64), ("morris", 10), ("fast", 80)])
 def test_results_on_disk(tmp_path, method, samples):
     design = sample_factors(ISHIGAMI, method, samples, seed=3)
-    problem, X = design.problem, design.samples
+    X = design.samples
     rng = np.random.default_rng(0)
     y = np.repeat(Ishigami.evaluate(X), 2) + rng.normal(0, 0.5, 2 * len(X))
-    result = sa.analyse_runs(problem, X, runs_of(X, {"y": y, "y2": np.repeat(X[:, 1], 2)}, 2), method, outputs=["y", "y2"])
+    result = sa.analyse_runs(design, runs_of(X, {"y": y, "y2": np.repeat(X[:, 1], 2)}, 2), outputs=["y", "y2"])
     report = write_result(result, tmp_path)
     stored = pd.read_parquet(tmp_path / "indices.parquet")
     assert list(stored.columns) == ["method", "output", "factor", "index", "value", "conf"]
@@ -259,7 +255,21 @@ def test_results_on_disk(tmp_path, method, samples):
     assert ("morris.png" in figures) == (method == "morris")
     assert ("convergence_y.png" in figures) == (method != "fast")
     text = report.read_text()
-    assert "### y2" in text and "noise share" in text
-    top = text.split("### y2")[1].splitlines()[4]
+    assert text.startswith("# Sensitivity analysis\n") and "## y2" in text and "noise share" in text
+    top = text.split("## y2")[1].splitlines()[4]
     assert top.startswith("| 1 | `x2` |")  # y2 depends on x2 only
-    assert report_markdown(result) == text
+    for name in figures:
+        assert f"](figures/{name})" in text
+    page = (tmp_path / "sensitivity.html").read_text()
+    assert page.count("data:image/png;base64,") == len(figures) and "<code>x2</code>" in page
+
+
+def test_only_salib_designs_are_analysed_and_no_figures_means_no_references(tmp_path):
+    lhs = sample_factors(ISHIGAMI, "lhs", 20, seed=1)
+    with pytest.raises(ConfigError, match="SALib analyses designs sobol, morris, fast, not 'lhs'"):
+        sa.analyse(lhs, pd.DataFrame({"y": Ishigami.evaluate(lhs.samples)}))
+    design = sample_factors(ISHIGAMI, "morris", 4, seed=1)
+    result = sa.analyse_runs(design, runs_of(design.samples, {"y": Ishigami.evaluate(design.samples)}), outputs=["y"])
+    text = write_result(result, tmp_path, figures=False).read_text()
+    assert "figures/" not in text and not (tmp_path / "figures").exists()
+    assert "data:image/png" not in (tmp_path / "sensitivity.html").read_text()

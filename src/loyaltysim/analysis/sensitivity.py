@@ -19,7 +19,7 @@ Examples
 >>> from loyaltysim.experiments.designs import sample_factors
 >>> design = sample_factors({"x1": {"low": -3.14, "high": 3.14}, "x2": {"low": 0, "high": 1}}, "sobol", 16, seed=1)
 >>> y = pd.DataFrame({"y": design.samples[:, 0] ** 2 + 0.1 * design.samples[:, 1]})
->>> indices = analyse(design.problem, design.samples, y, "sobol", second_order=True, seed=2)
+>>> indices = analyse(design, y, seed=2)
 >>> sorted(set(indices["index"]))
 ['S1', 'S2', 'ST']
 """
@@ -27,7 +27,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ from loyaltysim.analysis.outputs import (
     variance_table,
 )
 from loyaltysim.config.errors import ConfigError, suggest
+from loyaltysim.experiments.designs import Design
 from loyaltysim.experiments.factors import salib_problem
 from loyaltysim.experiments.salib import METHODS as SALIB_METHODS
 from loyaltysim.experiments.salib import SalibMethod, labels
@@ -66,8 +67,11 @@ MIN_SOBOL_N = 8  # base samples: fewer leave the bootstrap CIs meaningless
 MIN_MORRIS_TRAJECTORIES = 2  # sigma needs at least two elementary effects per factor
 
 
-def _analysed(method: str) -> SalibMethod:
-    return SALIB_METHODS[method]
+def _analysed(design: Design) -> SalibMethod:
+    """The SALib method that sampled ``design`` (it must be one SALib can analyse)."""
+    if design.method not in METHODS:
+        raise ConfigError(f"design: SALib analyses designs {', '.join(METHODS)}, not {design.method!r}")
+    return SALIB_METHODS[design.method]
 
 
 def check_samples(problem: Mapping[str, Any], method: str, samples: int, *, source: str | None = None, **options: Any) -> None:
@@ -86,7 +90,7 @@ def check_samples(problem: Mapping[str, Any], method: str, samples: int, *, sour
         raise ConfigError(f"samples: sobol needs a base sample N ≥ {MIN_SOBOL_N}, got {samples}", source=source)
     if method == "morris" and samples < MIN_MORRIS_TRAJECTORIES:
         raise ConfigError(f"samples: morris needs ≥ {MIN_MORRIS_TRAJECTORIES} trajectories, got {samples}", source=source)
-    salib = _analysed(method)
+    salib = SALIB_METHODS[method]
     try:
         salib.check(samples, groups=bool(problem.get("groups")), **salib.with_defaults(options))
     except ValueError as exc:
@@ -147,69 +151,60 @@ def _rows(method: str, output: str, names: Sequence[str], index: str, values: An
     ]
 
 
-def _morris_sigma_conf(
-    problem: Mapping[str, Any], X: np.ndarray, y: np.ndarray, *, levels: int, num_resamples: int, conf_level: float, seed: int
-) -> np.ndarray:
+def _morris_sigma_conf(design: Design, y: np.ndarray, *, num_resamples: int, conf_level: float, seed: int) -> np.ndarray:
     """Half-width of a percentile bootstrap CI of sigma: SALib's Morris estimate on trajectories resampled with replacement.
 
     SALib gives a CI for mu* only; resampling whole trajectories keeps each elementary effect intact
     (at most 100 resamples: each is a full SALib analysis).
     """
-    morris = _analysed("morris")
-    width = morris.width(len(labels(problem)), levels=levels)
+    morris, X = SALIB_METHODS["morris"], design.samples
+    width = morris.width(len(labels(design.problem)), **design.options)
     trajectories = len(y) // width
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
     draws = []
     for _ in range(min(num_resamples, 100)):
         pick = rng.integers(0, trajectories, trajectories)
         rows = (pick[:, None] * width + np.arange(width)).ravel()
-        found = morris.analyse(problem, X[rows], y[rows], seed=seed, num_resamples=2, conf_level=0.95, levels=levels)
+        found = morris.analyse(design.problem, X[rows], y[rows], seed=seed, num_resamples=2, conf_level=0.95, **design.options)
         draws.append(next(values for index, _, values, _ in found if index == "sigma"))
     low, high = np.quantile(np.asarray(draws, dtype=float), [(1 - conf_level) / 2, (1 + conf_level) / 2], axis=0)
     return (high - low) / 2
 
 
 def analyse(
-    problem: Mapping[str, Any],
-    X: np.ndarray,
+    design: Design,
     means: pd.DataFrame,
-    method: str,
     *,
-    second_order: bool | None = None,
-    levels: int | None = None,
-    harmonics: int | None = None,
     num_resamples: int = 200,
     conf_level: float = 0.95,
     seed: int = 0,
     sigma_conf: bool = True,
 ) -> pd.DataFrame:
-    """Indices of every output column of ``means`` (one row per design point, in ``X``'s order).
+    """Indices of every output column of ``means`` (one row per design point, in the order of ``design.samples``).
 
+    ``design`` is a Sobol', Morris or eFAST design (:func:`~loyaltysim.experiments.designs.sample_factors`):
+    it carries the problem, the matrix and the options it was sampled with, which its analysis needs.
     Returns a tidy table: method, output, factor, index, value, conf (half-width of the
-    ``conf_level`` interval). Sobol': S1, ST (and S2); Morris: mu_star, mu, sigma; eFAST:
-    S1, ST. An output that is undefined (NaN) at some design point (e.g. the satisfied-defector
+    ``conf_level`` interval). Sobol': S1, ST (and S2 with ``second_order``); Morris: mu_star, mu, sigma;
+    eFAST: S1, ST. An output that is undefined (NaN) at some design point (e.g. the satisfied-defector
     share when nobody defected) or constant is left out: SALib cannot analyse it.
-    ``sigma_conf=False`` skips the (slower) bootstrap interval of Morris' sigma. The design options
-    (``second_order``, ``levels``, ``harmonics``; None = the method's default, as when sampling) must
-    be those ``X`` was sampled with.
+    ``sigma_conf=False`` skips the (slower) bootstrap interval of Morris' sigma.
     """
-    X = np.asarray(X, dtype=float)
+    salib = _analysed(design)
+    X = np.asarray(design.samples, dtype=float)
     if len(means) != len(X):
         raise ValueError(f"{len(means)} output rows for {len(X)} design points")
-    salib = _analysed(method)
-    options = salib.with_defaults({"second_order": second_order, "levels": levels, "harmonics": harmonics})
     rows: list[dict] = []
-    boot = _bootstrap_seed(seed)
+    bootstrap = {"seed": _bootstrap_seed(seed), "num_resamples": num_resamples, "conf_level": conf_level}
     for label in means.columns:
         y = means[label].to_numpy(dtype=float)
         if not np.isfinite(y).all() or np.ptp(y) == 0:
             continue
-        for index, names, values, conf in salib.analyse(
-            problem, X, y, seed=boot, num_resamples=num_resamples, conf_level=conf_level, **options
-        ):
+        found = salib.analyse(design.problem, X, y, **bootstrap, **design.options)
+        for index, names, values, conf in found:
             if index == "sigma" and sigma_conf:
-                conf = _morris_sigma_conf(problem, X, y, num_resamples=num_resamples, conf_level=conf_level, seed=boot, **options)
-            rows += _rows(method, label, names, index, values, conf)
+                conf = _morris_sigma_conf(design, y, **bootstrap)
+            rows += _rows(design.method, label, names, index, values, conf)
     return pd.DataFrame(rows, columns=["method", "output", "factor", "index", "value", "conf"])
 
 
@@ -222,16 +217,7 @@ def _nested_sizes(total: int, minimum: int, *, powers_of_two: bool, steps: int =
 
 
 def convergence_table(
-    problem: Mapping[str, Any],
-    X: np.ndarray,
-    means: pd.DataFrame,
-    method: str,
-    *,
-    second_order: bool | None = None,
-    levels: int | None = None,
-    num_resamples: int = 100,
-    conf_level: float = 0.95,
-    seed: int = 0,
+    design: Design, means: pd.DataFrame, *, num_resamples: int = 100, conf_level: float = 0.95, seed: int = 0
 ) -> pd.DataFrame:
     """Indices re-estimated on nested leading subsets of the sample (Sobol': N/16 … N; Morris: r/16 … r).
 
@@ -241,22 +227,18 @@ def convergence_table(
     trajectories) and ``runs`` (design points used).
     """
     columns = ["samples", "runs", "method", "output", "factor", "index", "value", "conf"]
-    salib = _analysed(method)
+    salib = _analysed(design)
     if salib.width is None:
         return pd.DataFrame(columns=columns)
-    width = salib.width(len(labels(problem)), **salib.with_defaults({"second_order": second_order, "levels": levels}))
-    total = len(X) // width
-    minimum = MIN_SOBOL_N if method == "sobol" else MIN_MORRIS_TRAJECTORIES
+    width = salib.width(len(labels(design.problem)), **design.options)
+    total = len(design.samples) // width
+    minimum = MIN_SOBOL_N if design.method == "sobol" else MIN_MORRIS_TRAJECTORIES
     frames = []
-    for n in _nested_sizes(total, minimum, powers_of_two=method == "sobol"):
+    for n in _nested_sizes(total, minimum, powers_of_two=design.method == "sobol"):
         rows = n * width
         part = analyse(
-            problem,
-            X[:rows],
+            replace(design, samples=design.samples[:rows], points=design.points[:rows]),
             means.iloc[:rows],
-            method,
-            second_order=second_order,
-            levels=levels,
             num_resamples=num_resamples,
             conf_level=conf_level,
             seed=seed,
@@ -284,16 +266,11 @@ class SensitivityResult:
 
 
 def analyse_runs(
-    problem: Mapping[str, Any],
-    X: np.ndarray,
+    design: Design,
     runs: pd.DataFrame,
-    method: str,
     *,
     outputs: Sequence[str | Mapping[str, Any] | Output] | None = None,
     timeseries: pd.DataFrame | None = None,
-    second_order: bool | None = None,
-    levels: int | None = None,
-    harmonics: int | None = None,
     num_resamples: int = 200,
     conf_level: float = 0.95,
     seed: int = 0,
@@ -301,44 +278,39 @@ def analyse_runs(
 ) -> SensitivityResult:
     """The whole analysis of a finished set of runs (one per design point × replicate).
 
-    ``runs`` has point_id (row of ``X``), replicate, optional status and the metric columns
-    (runs.parquet of a sweep); ``outputs`` default to :func:`default_outputs`.
+    ``runs`` has point_id (row of ``design.samples``), replicate, optional status and the metric
+    columns (runs.parquet of a sweep); ``outputs`` default to
+    :func:`~loyaltysim.analysis.outputs.default_outputs`.
     """
     chosen = [parse_output(o) for o in outputs] if outputs else default_outputs(runs.columns)
     columns = [o.label for o in chosen]
     values = output_values(runs, chosen, timeseries)
-    means = point_means(values, columns, len(X))
-    options = {"second_order": second_order, "levels": levels, "conf_level": conf_level, "seed": seed}
-    indices = analyse(problem, X, means, method, harmonics=harmonics, num_resamples=num_resamples, **options)
-    trend = (
-        convergence_table(problem, X, means, method, num_resamples=min(num_resamples, 100), **options) if convergence else None
-    )
+    means = point_means(values, columns, len(design.samples))
+    options = {"conf_level": conf_level, "seed": seed}
+    indices = analyse(design, means, num_resamples=num_resamples, **options)
+    trend = convergence_table(design, means, num_resamples=min(num_resamples, 100), **options) if convergence else None
     return SensitivityResult(
-        method=method,
+        method=design.method,
         indices=indices,
         variance=variance_table(values, columns),
         convergence=trend if trend is not None else pd.DataFrame(),
-        problem=dict(problem),
+        problem=dict(design.problem),
     )
 
 
 def analyse_study(
     experiment: Experiment, runs: pd.DataFrame, timeseries: pd.DataFrame | None, outputs: Sequence[Output] | None = None
 ) -> SensitivityResult:
-    """The analysis of a study's finished sweep: its design (resampled from the experiment, as the sweep did),
-    its design options and its ``sensitivity:`` settings."""
-    design = sample_design(experiment)
+    """The analysis of a study's finished sweep: its design (sampled again from the experiment, as the sweep
+    did) and its ``sensitivity:`` settings."""
     settings = experiment.sensitivity
     return analyse_runs(
-        design.problem,
-        design.samples,
+        sample_design(experiment),
         runs,
-        experiment.design,
         outputs=outputs,
         timeseries=timeseries,
         num_resamples=settings.num_resamples,
         conf_level=settings.conf_level,
         seed=experiment.seed,
         convergence=settings.convergence,
-        **_analysed(experiment.design).with_defaults(experiment.design_options()),
     )

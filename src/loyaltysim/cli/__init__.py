@@ -265,7 +265,7 @@ EPILOG_REPORT = """examples:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from loyaltysim.reporting.sweep_report import report_sweep
+    from loyaltysim.workflows.sweep import report_sweep
 
     paths = report_sweep(args.folder)
     if not args.quiet:

@@ -21,7 +21,7 @@ EPILOG_SENSITIVITY = """examples:
   loyaltysim sensitivity experiments/sensitivity_churn.yaml --executor dask --scheduler tcp://10.0.0.5:8786
 
 Writes the sweep's tables plus indices.parquet (method, output, factor, index, value, conf),
-variance.parquet (seed noise), convergence.parquet, figures/ and sensitivity.md.
+variance.parquet (seed noise), convergence.parquet, figures/, sensitivity.md and sensitivity.html.
 """
 
 EPILOG_DISCOVER = """examples:
@@ -60,7 +60,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
             noise = result.variance.set_index("output").loc[output, "noise_share_of_means"]
             ranked = ", ".join(f"{r.factor} {r.value:.2f}±{r.conf:.2f}" for r in top.itertuples())
             print(f"{output}: {ranked}" + ("" if noise != noise else f"  (seed noise {noise:.0%} of analysed variance)"))
-        print(f"indices, figures and sensitivity.md written to {folder}")
+        print(f"indices, figures, sensitivity.md and sensitivity.html written to {folder}")
     return 0
 
 
@@ -87,18 +87,11 @@ def add_sensitivity(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_discover(args: argparse.Namespace) -> int:
-    from loyaltysim.analysis.discovery import discover, load_runs
-    from loyaltysim.experiments.storage import new_output_dir, staged_output
-    from loyaltysim.reporting.discovery_report import write_discovery
+    from loyaltysim.workflows.discovery import run_discovery
 
-    runs = load_runs(args.results)
     factors = [f.strip() for f in args.factors.split(",") if f.strip()] if args.factors else None
-    result = discover(
-        runs, args.where, factors=factors, min_density=args.min_density, peel_alpha=args.peel_alpha, mass_min=args.mass_min
-    )
-    out = new_output_dir(args.out, name="discovery", root=args.results)
-    with staged_output(out) as stage:
-        write_discovery(result, stage)
+    options = {"min_density": args.min_density, "peel_alpha": args.peel_alpha, "mass_min": args.mass_min}
+    result, out = run_discovery(args.results, args.where, factors=factors, out=args.out, **options)
     print(
         f"{result.cases} of {result.runs} runs meet {result.where!r}; box: coverage {result.coverage:.1%}, "
         f"density {result.density:.1%}, mass {result.mass:.1%}"
@@ -116,7 +109,7 @@ def add_discover(sub: argparse._SubParsersAction) -> None:
         "discover",
         help="find the region of factor space where a condition holds (PRIM scenario discovery)",
         description="Scenario discovery on a finished sweep: PRIM finds a box of factor ranges where the condition "
-        "is frequent and reports it with coverage and density. Writes discovery.md, box.parquet, "
+        "is frequent and reports it with coverage and density. Writes discovery.md, discovery.html, box.parquet, "
         "trajectory.parquet, discovery.json and figures/peeling.png into RESULTS_DIR/discovery (or --out).",
         epilog=EPILOG_DISCOVER,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -19,7 +19,7 @@ EPILOG = """examples:
   loyaltysim calibrate experiments/calibrate_kotler.yaml --out results/kotler --resume   # continue after an interruption
 
 Writes best parameters, fit.csv (fitted vs target), evaluations.parquet, figures/*.png,
-calibrated.yaml (run it with `loyaltysim run calibrated.yaml`) and report.md.
+calibrated.yaml (run it with `loyaltysim run calibrated.yaml`), report.md and report.html.
 """
 
 

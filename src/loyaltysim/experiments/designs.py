@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -96,11 +96,17 @@ class Design:
         expects as ``X``); None for a grid.
     points
         One mapping factor path → config value per design point (index = ``point_id``).
+    method
+        The design that chose them (``grid``, ``sobol``, a registered name…).
+    options
+        The options it sampled with, defaults filled in (SALib's designs; what their analysis needs).
     """
 
     problem: dict[str, Any]
     samples: np.ndarray | None
     points: list[dict[str, Any]]
+    method: str = "grid"
+    options: dict[str, Any] = field(default_factory=dict)
 
     def table(self) -> pd.DataFrame:
         """The points as a table: one row per design point, one column per factor (values, not sampling space)."""
@@ -145,13 +151,14 @@ def sample_factors(
     if design == "grid":
         combos = itertools.product(*(f.values for f in parsed.values()))
         return Design(problem, None, [dict(zip(names, combo, strict=True)) for combo in combos])
+    used: dict[str, Any] = {}
     if design in METHODS:
-        method = METHODS[design]
-        matrix = np.asarray(method.sample(problem, samples, seed=seed, **method.with_defaults(options)))
+        used = METHODS[design].with_defaults(options)
+        matrix = np.asarray(METHODS[design].sample(problem, samples, seed=seed, **used))
     else:
         matrix = _user_sample(design, problem, samples, seed)
     points = [{name: f.from_unit(x) for (name, f), x in zip(parsed.items(), row, strict=True)} for row in matrix]
-    return Design(problem, matrix, points)
+    return Design(problem, matrix, points, design, used)
 
 
 def _user_sample(design: str, problem: dict[str, Any], samples: int, seed: int) -> np.ndarray:
