@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from loyaltysim.cli.options import add_engine_options, overrides_from
+from loyaltysim.cli.options import add_engine_options, add_no_figures, add_out, add_quiet, add_set, overrides_from
 
 __all__ = ["add_discover", "add_sensitivity"]
 
@@ -79,10 +79,10 @@ def add_sensitivity(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--method", choices=["sobol", "morris", "fast"], help="replaces the file's design")
     p.add_argument("--samples", type=int, help="sobol: base N (power of two); morris: trajectories; fast: per factor")
     add_engine_options(p, resume_help="continue an interrupted study in its results folder")
-    p.add_argument("--out", help="results folder (default: results/<experiment name>)")
-    p.add_argument("--set", action="append", metavar="PATH=VALUE", help="override an experiment key or config value")
-    p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
-    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    add_out(p, default="results/<experiment name>")
+    add_set(p)
+    add_no_figures(p)
+    add_quiet(p)
     p.set_defaults(handler=_cmd_sensitivity)
 
 
@@ -120,5 +120,5 @@ def add_discover(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--min-density", type=float, default=0.8, help="report the widest box with at least this density (0.8)")
     p.add_argument("--peel-alpha", type=float, default=0.05, help="share of runs peeled per PRIM step (0.05)")
     p.add_argument("--mass-min", type=float, default=0.05, help="smallest box, as a share of the runs (0.05)")
-    p.add_argument("--out", help="output folder (default: RESULTS_DIR/discovery, or discovery-2, …)")
+    add_out(p, default="RESULTS_DIR/discovery, or discovery-2, …")
     p.set_defaults(handler=_cmd_discover)

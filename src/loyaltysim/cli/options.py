@@ -1,4 +1,4 @@
-"""Command-line options shared by several commands."""
+"""Command-line options shared by several commands, each declared once."""
 
 from __future__ import annotations
 
@@ -7,12 +7,38 @@ from collections.abc import Sequence
 
 from loyaltysim.config.loading import parse_assignment
 
-__all__ = ["add_engine_options", "overrides_from"]
+__all__ = ["add_engine_options", "add_no_figures", "add_out", "add_quiet", "add_set", "overrides_from"]
 
 
 def overrides_from(assignments: Sequence[str] | None) -> dict[str, object]:
     """``--set PATH=VALUE`` options as a mapping of dotted paths to YAML-parsed values."""
     return dict(parse_assignment(a) for a in assignments or [])
+
+
+def add_set(parser: argparse.ArgumentParser) -> None:
+    """``--set PATH=VALUE`` (repeatable): a config value, or a key of the experiment, study or calibration file."""
+    parser.add_argument(
+        "--set",
+        action="append",
+        metavar="PATH=VALUE",
+        help="set a value by its dotted path, e.g. --set customers.n=5000 (repeatable; VALUE is YAML); "
+        "with an experiment, study or calibration file also its own keys, e.g. --set replicates=5",
+    )
+
+
+def add_out(parser: argparse.ArgumentParser, *, default: str) -> None:
+    """``--out FOLDER``; ``default`` says where results go without it."""
+    parser.add_argument("--out", metavar="FOLDER", help=f"output folder (default: {default})")
+
+
+def add_quiet(parser: argparse.ArgumentParser) -> None:
+    """``--quiet``."""
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+
+def add_no_figures(parser: argparse.ArgumentParser) -> None:
+    """``--no-figures``."""
+    parser.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
 
 
 def add_engine_options(parser: argparse.ArgumentParser, *, resume_help: str) -> None:
