@@ -8,7 +8,7 @@ from pathlib import Path
 
 from loyaltysim.cli.options import add_no_figures, add_out, add_quiet, add_set, overrides_from
 from loyaltysim.config.loading import load_config
-from loyaltysim.config.schema import Config
+from loyaltysim.config.schema import NETWORK_TYPES, Config
 
 __all__ = ["add_config", "add_run", "add_validate"]
 
@@ -57,6 +57,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         from loyaltysim.model.network import build_network
 
         build_network(config.network, config.customers.n, np.random.default_rng())  # a file draws nothing
+    elif config.network.type not in NETWORK_TYPES:  # a registered name or module:function: resolve it now
+        from loyaltysim.model.network import network_builder
+
+        network_builder(config.network.type)
     print(
         f"{args.config}: valid ({config.customers.n} customers, {len(config.firms)} firms, "
         f"{config.run.steps} periods of one {config.run.period}, link '{config.loyalty.link}', "

@@ -109,6 +109,8 @@ class Registry(Generic[T]):
         ValueError
             Unknown name (with a close match), or a reference that cannot be imported or is not callable.
         """
+        if not isinstance(name, str):
+            raise ValueError(f"expected the name of a {self.kind}, got {name!r}")
         if name in self._registered:
             return self._registered[name]
         if not is_reference(name):

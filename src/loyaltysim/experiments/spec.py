@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from loyaltysim.config.errors import ConfigError, from_validation_error, suggest
 from loyaltysim.config.loading import apply_overrides, config_hash, load_config, read_yaml, validate_config
-from loyaltysim.config.schema import Config
+from loyaltysim.config.schema import NETWORK_TYPES, Config
 from loyaltysim.experiments.designs import BUILT_IN, DESIGNS, Design, check_design, sample_factors
 from loyaltysim.experiments.factors import Factor
 
@@ -267,8 +267,22 @@ def validate_experiment(data: Mapping[str, Any], *, source: str | Path | None = 
             except ConfigError as exc:
                 message = f"factors.{factor_path}: value {value!r} is refused by the scenario: {exc}"
                 raise ConfigError(message, source=source) from None
+    _check_network_types(experiment, base, source)
     _check_metric_names(experiment, base, source)
     return experiment
+
+
+def _check_network_types(experiment: Experiment, base: dict[str, Any], source: str | Path | None) -> None:
+    """Refuse a network type that is neither built in, registered nor importable (the workers would all fail)."""
+    from loyaltysim.model.network import network_builder
+
+    factor = experiment.factors.get("network.type")
+    kinds = {base["network"]["type"], *(factor.values if factor is not None and factor.values else [])}
+    for kind in sorted(kinds - set(NETWORK_TYPES)):
+        try:
+            network_builder(kind)
+        except ConfigError as exc:
+            raise ConfigError(exc.message, source=source) from None
 
 
 def _check_metric_names(experiment: Experiment, base: dict[str, Any], source: str | Path | None) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from loyaltysim.analysis.calibration import Calibration, CalibrationResult, Evaluator, calibrate
 from loyaltysim.config.errors import ConfigError
 from loyaltysim.config.loading import config_hash
-from loyaltysim.experiments.execution import resolve_executor
+from loyaltysim.experiments.execution import ExecutorChoice, resolve_executor
 from loyaltysim.experiments.storage import now_iso, versions, write_json, write_parquet, write_yaml
 from loyaltysim.reporting.calibration_report import build_report
 from loyaltysim.reporting.render import write_report
@@ -101,7 +101,7 @@ def run_calibration(
     out: Path,
     *,
     resume: bool = False,
-    executor: str = "serial",
+    executor: ExecutorChoice = "serial",
     workers: int | None = None,
     scheduler: str | None = None,
     evaluator: Evaluator | None = None,

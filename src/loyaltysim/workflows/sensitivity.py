@@ -13,13 +13,13 @@ The runs go through :func:`loyaltysim.sweep` (process pool, Dask, checkpoints,
 from __future__ import annotations
 
 from collections.abc import Mapping
-from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from loyaltysim.analysis.sensitivity import SensitivityResult, analyse_study, load_study
+from loyaltysim.experiments.execution import ExecutorChoice
 from loyaltysim.reporting.sensitivity_report import write_result
 from loyaltysim.workflows.sweep import sweep
 
@@ -37,7 +37,7 @@ def run_study(
     samples: int | None = None,
     overrides: Mapping[str, Any] | None = None,
     out: str | Path | None = None,
-    executor: str | Executor = "process",
+    executor: ExecutorChoice = "process",
     workers: int | None = None,
     scheduler: str | None = None,
     resume: bool = False,
