@@ -25,8 +25,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from loyaltysim.config.errors import from_validation_error
+from loyaltysim.config.explain import iter_keys, markdown_table
 
-__all__ = ["Factor", "parse_factors", "salib_problem"]
+__all__ = ["Factor", "factor_reference", "parse_factors", "salib_problem"]
 
 _RENAMED = {
     "loguniform": "write a log-uniform range as {low, high, log: true}",
@@ -216,3 +217,8 @@ def salib_problem(factors: Mapping[str, Factor]) -> dict[str, Any]:
     if any(f.group for f in factors.values()):
         problem["groups"] = [f.group or name for name, f in factors.items()]
     return problem
+
+
+def factor_reference() -> str:
+    """The keys of a factor as a Markdown table (docs/sweeps.md shows it; a test keeps the two equal)."""
+    return "\n".join(markdown_table(iter_keys(Factor, "", Factor.model_construct()))) + "\n"
