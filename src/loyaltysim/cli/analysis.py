@@ -9,7 +9,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from loyaltysim.cli.options import add_engine_options, add_no_figures, add_out, add_quiet, add_set, overrides_from
+from loyaltysim.cli.options import (
+    add_command,
+    add_engine_options,
+    add_no_figures,
+    add_out,
+    add_quiet,
+    add_set,
+    engine_options,
+    overrides_from,
+)
 
 __all__ = ["add_discover", "add_sensitivity"]
 
@@ -44,10 +53,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
             samples=args.samples,
             overrides=overrides_from(args.set),
             out=args.out,
-            executor=args.executor,
-            workers=args.workers,
-            scheduler=args.scheduler,
-            resume=args.resume,
+            **engine_options(args),
             progress=None if not args.quiet else False,
             figures=not args.no_figures,
         )
@@ -66,14 +72,15 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
 
 def add_sensitivity(sub: argparse._SubParsersAction) -> None:
     """``loyaltysim sensitivity EXPERIMENT [--method …] [--samples N] …``."""
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "sensitivity",
+        _cmd_sensitivity,
         help="global sensitivity analysis (Sobol', Morris, eFAST with SALib) of an experiment's factors",
         description="Sample the experiment's factor ranges with SALib, run every sample through the sweep engine "
         "(parallel, checkpointed, resumable), then estimate sensitivity indices with confidence intervals for "
         "several outputs, and say how much of each output's variance is seed noise.",
         epilog=EPILOG_SENSITIVITY,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("experiment", help="experiment YAML with factor ranges (e.g. experiments/sensitivity_churn.yaml)")
     p.add_argument("--method", choices=["sobol", "morris", "fast"], help="replaces the file's design")
@@ -83,7 +90,6 @@ def add_sensitivity(sub: argparse._SubParsersAction) -> None:
     add_set(p)
     add_no_figures(p)
     add_quiet(p)
-    p.set_defaults(handler=_cmd_sensitivity)
 
 
 def _cmd_discover(args: argparse.Namespace) -> int:
@@ -105,14 +111,15 @@ def _cmd_discover(args: argparse.Namespace) -> int:
 
 def add_discover(sub: argparse._SubParsersAction) -> None:
     """``loyaltysim discover RESULTS_DIR --where CONDITION``."""
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "discover",
+        _cmd_discover,
         help="find the region of factor space where a condition holds (PRIM scenario discovery)",
         description="Scenario discovery on a finished sweep: PRIM finds a box of factor ranges where the condition "
         "is frequent and reports it with coverage and density. Writes discovery.md, discovery.html, box.parquet, "
         "trajectory.parquet, discovery.json and figures/peeling.png into RESULTS_DIR/discovery (or --out).",
         epilog=EPILOG_DISCOVER,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("results", type=Path, help="results folder of a finished sweep (with runs.parquet)")
     p.add_argument("--where", required=True, help="condition over runs.parquet columns, e.g. 'satisfied_defector_share > 0.6'")
@@ -121,4 +128,3 @@ def add_discover(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--peel-alpha", type=float, default=0.05, help="share of runs peeled per PRIM step (0.05)")
     p.add_argument("--mass-min", type=float, default=0.05, help="smallest box, as a share of the runs (0.05)")
     add_out(p, default="RESULTS_DIR/discovery, or discovery-2, …")
-    p.set_defaults(handler=_cmd_discover)

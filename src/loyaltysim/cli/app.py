@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from loyaltysim.cli.options import add_command
 from loyaltysim.config.loading import load_config
 
 __all__ = ["add_app"]
@@ -54,15 +55,15 @@ def _cmd_app(args: argparse.Namespace) -> int:
 
 def add_app(sub: argparse._SubParsersAction) -> None:
     """``loyaltysim app [CONFIG]``: start the teaching app."""
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "app",
+        _cmd_app,
         help="start the teaching app in the browser (needs the viz extra)",
         description="Start the interactive teaching app (Mesa SolaraViz) on this computer and print its address. "
         "Works offline. Stop it with Ctrl+C.",
         epilog="examples:\n  loyaltysim app\n  loyaltysim app configs/near_monopoly.yaml --port 8800",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("config", nargs="?", help="starting scenario YAML (default: configs/baseline.yaml)")
     p.add_argument("--port", type=int, default=8765, help="port to listen on (default: 8765)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this computer only)")
-    p.set_defaults(handler=_cmd_app)

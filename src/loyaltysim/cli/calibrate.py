@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from loyaltysim.cli.options import add_engine_options, add_out, add_quiet, add_set, overrides_from
+from loyaltysim.cli.options import add_command, add_engine_options, add_out, add_quiet, add_set, engine_options, overrides_from
 
 __all__ = ["add_calibrate"]
 
@@ -28,9 +28,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
     calibration = load_calibration(args.file, overrides_from(args.set))
     out = Path(args.out) if args.out else Path("results") / calibration.spec.name
-    options = {"executor": args.executor, "workers": args.workers, "scheduler": args.scheduler}
     try:
-        result = run_calibration(calibration, out, resume=args.resume, **options)
+        result = run_calibration(calibration, out, **engine_options(args))
     except KeyboardInterrupt:
         print(f"finished runs are saved in {out}; continue with the same command and --resume", file=sys.stderr)
         raise
@@ -49,16 +48,16 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
 def add_calibrate(sub: argparse._SubParsersAction) -> None:
     """``loyaltysim calibrate FILE``: fit free parameters to targets."""
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "calibrate",
+        _cmd_calibrate,
         help="fit free parameters to target metrics (differential evolution or rejection ABC)",
         description="Fit the free parameters of a calibration file to its targets.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("file", help="calibration YAML (e.g. experiments/calibrate_kotler.yaml)")
     add_out(p, default="results/<calibration name>; must be new or empty unless --resume")
     add_engine_options(p, resume_help="continue an interrupted calibration in --out, reusing finished runs")
     add_set(p)
     add_quiet(p)
-    p.set_defaults(handler=_cmd_calibrate)

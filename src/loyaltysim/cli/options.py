@@ -1,13 +1,40 @@
-"""Command-line options shared by several commands, each declared once."""
+"""What the commands share: how a command is added, and the options several take, each declared once."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from loyaltysim.config.loading import parse_assignment
 
-__all__ = ["add_engine_options", "add_no_figures", "add_out", "add_quiet", "add_set", "overrides_from"]
+__all__ = [
+    "add_command",
+    "add_engine_options",
+    "add_no_figures",
+    "add_out",
+    "add_quiet",
+    "add_set",
+    "engine_options",
+    "overrides_from",
+]
+
+
+def add_command(
+    sub: argparse._SubParsersAction,
+    name: str,
+    handler: Callable[[argparse.Namespace], int],
+    *,
+    help: str,
+    description: str,
+    epilog: str,
+) -> argparse.ArgumentParser:
+    """Add the subcommand ``name``, run by ``handler``; its ``--help`` shows the examples of ``epilog`` as written."""
+    parser = sub.add_parser(
+        name, help=help, description=description, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.set_defaults(handler=handler)
+    return parser
 
 
 def overrides_from(assignments: Sequence[str] | None) -> dict[str, object]:
@@ -47,3 +74,8 @@ def add_engine_options(parser: argparse.ArgumentParser, *, resume_help: str) -> 
     parser.add_argument("--executor", choices=["serial", "process", "dask"], default="process", help="where runs execute")
     parser.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address (implies --executor dask)")
     parser.add_argument("--resume", action="store_true", help=resume_help)
+
+
+def engine_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The values of :func:`add_engine_options`, as keyword arguments of ``sweep`` and the other workflows."""
+    return {"executor": args.executor, "workers": args.workers, "scheduler": args.scheduler, "resume": args.resume}

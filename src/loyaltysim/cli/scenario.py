@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from loyaltysim.cli.options import add_no_figures, add_out, add_quiet, add_set, overrides_from
+from loyaltysim.cli.options import add_command, add_no_figures, add_out, add_quiet, add_set, overrides_from
 from loyaltysim.config.loading import load_config
 from loyaltysim.config.schema import NETWORK_TYPES, Config
 
@@ -90,13 +90,14 @@ def _add_scenario_argument(parser: argparse.ArgumentParser, *, required: bool = 
 
 def add_run(sub: argparse._SubParsersAction) -> None:
     """``loyaltysim run CONFIG``: simulate one scenario."""
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "run",
+        _cmd_run,
         help="simulate one scenario and write tables, summary and figures",
         description="Simulate one scenario. Writes timeseries.parquet, firms.parquet, summary.json, "
         "config.resolved.yaml, manifest.json and figures/*.png into a new folder.",
         epilog=EPILOG_RUN,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_scenario_argument(p)
     p.add_argument("--seed", type=int, help="root random seed (overrides run.seed; 0 is a valid seed)")
@@ -104,37 +105,36 @@ def add_run(sub: argparse._SubParsersAction) -> None:
     add_out(p, default="a new folder under results/")
     add_no_figures(p)
     add_quiet(p)
-    p.set_defaults(handler=_cmd_run)
 
 
 def add_validate(sub: argparse._SubParsersAction) -> None:
     """``loyaltysim validate CONFIG``: check a scenario file."""
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "validate",
+        _cmd_validate,
         help="check a scenario file and say what is wrong or that it is fine",
         description="Check a scenario file (after extends and --set) without running it. Prints a one-line "
         "summary, or every problem with its file and key path and exits with status 2.",
         epilog="examples:\n  loyaltysim validate configs/my_market.yaml\n"
         "  loyaltysim validate configs/my_market.yaml --set customers.n=500 --set loyalty.link=concave",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_scenario_argument(p)
-    p.set_defaults(handler=_cmd_validate)
 
 
 def add_config(sub: argparse._SubParsersAction) -> None:
     """``loyaltysim config [CONFIG]``: a resolved scenario, or the keys explained."""
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "config",
+        _cmd_config,
         help="show a resolved scenario, or explain the config keys",
         description="Print a scenario as YAML with every value resolved (defaults, extends, --set), "
         "or describe the config keys: type, default, allowed range and meaning.",
         epilog="examples:\n  loyaltysim config configs/near_monopoly.yaml   # every value, after extends\n"
         "  loyaltysim config --explain switching        # keys containing 'switching'\n"
         "  loyaltysim config --reference > docs/config-reference.md",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_scenario_argument(p, required=False)
     p.add_argument("--explain", nargs="?", const="", metavar="MATCH", help="describe keys (containing MATCH)")
     p.add_argument("--reference", action="store_true", help="print the Markdown reference of every key")
-    p.set_defaults(handler=_cmd_config)

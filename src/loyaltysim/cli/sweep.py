@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from loyaltysim.cli.options import add_engine_options, add_out, add_quiet, add_set, overrides_from
+from loyaltysim.cli.options import add_command, add_engine_options, add_out, add_quiet, add_set, engine_options, overrides_from
 
 __all__ = ["add_report", "add_sweep"]
 
@@ -29,11 +29,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             args.experiment,
             overrides=overrides_from(args.set),
             out=args.out,
-            executor=args.executor,
-            workers=args.workers,
-            scheduler=args.scheduler,
-            resume=args.resume,
             batch_size=args.batch_size,
+            **engine_options(args),
             progress=None if not args.quiet else False,
             report=not args.no_report,
         )
@@ -53,14 +50,15 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 def add_sweep(sub: argparse._SubParsersAction) -> None:
     """``loyaltysim sweep EXPERIMENT``: run an experiment and write its report."""
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "sweep",
+        _cmd_sweep,
         help="run an experiment: a design of factor values × replicates, in parallel, resumable",
         description="Run every run of an experiment file and write runs.parquet, timeseries.parquet, "
         "curves.parquet and manifest.json (default folder results/<name>/). Finished runs are saved as "
         "they complete; after an interruption, rerun with --resume.",
         epilog=EPILOG_SWEEP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("experiment", help="experiment YAML file (e.g. experiments/demo_sweep.yaml)")
     add_engine_options(p, resume_help="continue the sweep in the results folder")
@@ -69,7 +67,6 @@ def add_sweep(sub: argparse._SubParsersAction) -> None:
     add_set(p)
     add_quiet(p)
     p.add_argument("--no-report", action="store_true", help="skip the hypotheses and report at the end")
-    p.set_defaults(handler=_cmd_sweep)
 
 
 EPILOG_REPORT = """examples:
@@ -89,15 +86,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def add_report(sub: argparse._SubParsersAction) -> None:
     """``loyaltysim report FOLDER``: evaluate a sweep's hypotheses and rewrite its report."""
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "report",
+        _cmd_report,
         help="evaluate a sweep's hypotheses and write report.md and report.html",
         description="Evaluate the hypotheses declared by the experiment of a finished sweep (hypotheses.parquet) "
         "and write report.md, report.html (figures embedded) and figures/*.png into its results folder. "
         "A sweep does this itself at the end unless run with --no-report.",
         epilog=EPILOG_REPORT,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("folder", help="results folder of a sweep (e.g. results/satisfaction_trap)")
     add_quiet(p)
-    p.set_defaults(handler=_cmd_report)

@@ -52,8 +52,8 @@ class SalibMethod:
     options
         The method's options and their defaults.
     analyse
-        ``analyse(problem, X, y, *, seed, num_resamples=100, conf_level=0.95, **options)`` → list of :data:`Indices`;
-        None for a design SALib does not analyse (lhs).
+        ``analyse(problem, X, y, *, seed, num_resamples, conf_level, **options)`` → list of :data:`Indices`
+        (the bootstrap settings are SALib's, with its defaults); None for a design SALib does not analyse (lhs).
     width
         ``width(d, **options)``: rows per base sample with ``d`` factors (or groups), for nested subsets;
         None when designs of this method do not nest.
@@ -104,21 +104,12 @@ def _sobol_check(samples: int, *, groups: bool, second_order: bool) -> None:
 
 
 def _sobol_analyse(
-    problem: Mapping[str, Any],
-    X: np.ndarray,
-    y: np.ndarray,
-    *,
-    seed: int,
-    num_resamples: int = 100,
-    conf_level: float = 0.95,
-    second_order: bool,
+    problem: Mapping[str, Any], X: np.ndarray, y: np.ndarray, *, second_order: bool, **bootstrap: Any
 ) -> list[Indices]:
     from SALib.analyze import sobol
 
     names = labels(problem)
-    si = sobol.analyze(
-        dict(problem), y, calc_second_order=second_order, num_resamples=num_resamples, conf_level=conf_level, seed=seed
-    )
+    si = sobol.analyze(dict(problem), y, calc_second_order=second_order, **bootstrap)
     found: list[Indices] = [("S1", names, si["S1"], si["S1_conf"]), ("ST", names, si["ST"], si["ST_conf"])]
     if second_order:
         pairs = [(i, j) for i in range(len(names)) for j in range(i + 1, len(names))]
@@ -151,20 +142,11 @@ def _morris_check(samples: int, *, groups: bool, levels: int) -> None:
         raise ValueError(f"levels: morris needs an even number of levels ≥ 2, got {levels}")
 
 
-def _morris_analyse(
-    problem: Mapping[str, Any],
-    X: np.ndarray,
-    y: np.ndarray,
-    *,
-    seed: int,
-    num_resamples: int = 100,
-    conf_level: float = 0.95,
-    levels: int,
-) -> list[Indices]:
+def _morris_analyse(problem: Mapping[str, Any], X: np.ndarray, y: np.ndarray, *, levels: int, **bootstrap: Any) -> list[Indices]:
     from SALib.analyze import morris
 
     names = labels(problem)
-    si = morris.analyze(dict(problem), X, y, num_resamples=num_resamples, conf_level=conf_level, num_levels=levels, seed=seed)
+    si = morris.analyze(dict(problem), X, y, num_levels=levels, **bootstrap)
     return [
         ("mu_star", names, si["mu_star"], si["mu_star_conf"]),
         ("mu", names, si["mu"], None),
@@ -191,22 +173,13 @@ def _fast_check(samples: int, *, groups: bool, harmonics: int) -> None:
         raise ValueError(f"samples: fast needs samples > 4·M² = {4 * harmonics**2} (M = harmonics = {harmonics}), got {samples}")
 
 
-def _fast_analyse(
-    problem: Mapping[str, Any],
-    X: np.ndarray,
-    y: np.ndarray,
-    *,
-    seed: int,
-    num_resamples: int = 100,
-    conf_level: float = 0.95,
-    harmonics: int,
-) -> list[Indices]:
+def _fast_analyse(problem: Mapping[str, Any], X: np.ndarray, y: np.ndarray, *, harmonics: int, **bootstrap: Any) -> list[Indices]:
     from SALib.analyze import fast
 
     names = labels(problem)
     with warnings.catch_warnings():  # SALib warns its eFAST bootstrap CIs are indicative only; the report says so
         warnings.filterwarnings("ignore", message="FAST confidence intervals", category=UserWarning)
-        si = fast.analyze(dict(problem), y, M=harmonics, num_resamples=num_resamples, conf_level=conf_level, seed=seed)
+        si = fast.analyze(dict(problem), y, M=harmonics, **bootstrap)
     return [("S1", names, si["S1"], si["S1_conf"]), ("ST", names, si["ST"], si["ST_conf"])]
 
 
