@@ -54,8 +54,8 @@ def test_a_registered_or_referenced_network_builds_the_model(registered):
     [
         ("rnig", "network.type: unknown network type 'rnig' (did you mean 'ring'?)"),
         ("no_such_module.nets:ring", "network.type: cannot import 'no_such_module.nets'"),
-        ("tests.extensions:halo", "has no attribute 'halo'"),
-        ("tests.extensions:nx", "tests.extensions:nx is not callable"),
+        ("tests.extensions:halo", "network.type: module 'tests.extensions' has no attribute 'halo'"),
+        ("tests.extensions:nx", "network.type: tests.extensions:nx is not callable"),
     ],
 )
 def test_unknown_networks_are_config_errors_before_anything_runs(registered, tmp_path, capsys, network_type, message):
@@ -63,11 +63,11 @@ def test_unknown_networks_are_config_errors_before_anything_runs(registered, tmp
         LoyaltyModel(small_config(**{"network.type": network_type}))
     assert main(["validate", str(CONFIGS / "baseline.yaml"), "--set", f"network.type={network_type}"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and message in err and "Traceback" not in err
+    assert err.startswith("error: ") and "baseline.yaml: " + message in err and "Traceback" not in err
     experiment = tmp_path / "exp.yaml"
     experiment.write_text(yaml.safe_dump({"base": str(CONFIGS / "baseline.yaml"), "overrides": {"network.type": network_type}}))
     assert main(["sweep", str(experiment), "--out", str(tmp_path / "out"), "--executor", "serial"]) == 2
-    assert message in capsys.readouterr().err and not (tmp_path / "out").exists()
+    assert f"{experiment}: {message}" in capsys.readouterr().err and not (tmp_path / "out").exists()
 
 
 def test_network_names_are_checked_when_written_and_when_registered():
