@@ -206,6 +206,14 @@ def ignores_by(runs, curves=None, *, by=None):
     return [_result()]
 
 
+def reads_a_missing_metric(runs, curves=None, *, level=0.5):
+    return [_result(effect=float(runs["repeat_purchase_rate"].mean()))]
+
+
+def numpy_details(runs, curves=None, *, level=0.5):
+    return [HypothesisResult(**{**_result().__dict__, "details": {"cells": np.int64(2)}})]
+
+
 @pytest.mark.parametrize(
     ("test", "rule", "detail"),
     [
@@ -219,6 +227,8 @@ def ignores_by(runs, curves=None, *, by=None):
         (counts_failed_runs, "failed runs ignored", "adding failed runs"),
         (crashes_on_an_empty_cell, "empty cells", "raised ZeroDivisionError"),
         (ignores_by, "invalid options", "by=['no.such.factor'] (not a factor) was accepted silently"),
+        (reads_a_missing_metric, "runs", "raised KeyError: 'repeat_purchase_rate' on the synthetic sweep; the runs table has"),
+        (numpy_details, "results", "details must map names to numbers (float or int)"),
     ],
 )
 def test_a_broken_test_fails_the_check_naming_what_is_wrong(test, rule, detail):

@@ -117,8 +117,10 @@ def _with_failed_runs(runs: pd.DataFrame, rows: pd.Series) -> pd.DataFrame:
     failed.loc[rows, "status"] = "failed"
     if "error" in failed.columns:
         failed.loc[rows, "error"] = "RuntimeError: the run failed"
-    failed[metrics] = failed[metrics].astype(float)
-    failed.loc[rows, metrics] = np.nan
+    for column in metrics:
+        numeric = pd.api.types.is_numeric_dtype(failed[column])
+        failed[column] = failed[column].astype(float if numeric else object)
+        failed.loc[rows, column] = np.nan if numeric else None
     return failed
 
 
@@ -152,11 +154,14 @@ class _Checker:
     def fail(self, rule: str, what: str) -> ContractViolation:
         return ContractViolation(f"{self.name}: {rule}: {what}")
 
-    def call(self, runs: pd.DataFrame, curves: pd.DataFrame | None, where: str, **changes: Any) -> list[HypothesisResult]:
+    def call(self, runs: pd.DataFrame, curves: pd.DataFrame | None, where: str) -> list[HypothesisResult]:
         try:
-            return self.test(runs, curves, **{**self.options, **changes})
+            return self.test(runs, curves, **self.options)
         except Exception as exc:
-            raise self.fail("runs", f"raised {type(exc).__name__}: {exc} {where}") from exc
+            hint = ""
+            if isinstance(exc, KeyError):
+                hint = f"; the runs table has {', '.join(map(str, runs.columns))} (pass tables= of a sweep with yours)"
+            raise self.fail("runs", f"raised {type(exc).__name__}: {exc} {where}{hint}") from exc
 
     def results(self, results: Any, where: str) -> None:
         if not isinstance(results, list) or not results:
@@ -181,10 +186,11 @@ class _Checker:
             raise self.fail("results", f"p_value {r.p_value} is not in [0, 1] {where}")
         if isinstance(r.n, bool) or not isinstance(r.n, numbers.Integral) or r.n < 0:
             raise self.fail("results", f"n must be a whole number ≥ 0 {where}, got {r.n!r}")
+        plain = (int, float)  # numpy's float64 is a float; its int64 is not an int (and not JSON)
         if not isinstance(r.details, dict) or not all(
-            isinstance(k, str) and isinstance(v, numbers.Real) for k, v in r.details.items()
+            isinstance(k, str) and isinstance(v, plain) and not isinstance(v, bool) for k, v in r.details.items()
         ):
-            raise self.fail("results", f"details must map names to numbers {where}, got {r.details!r:.200}")
+            raise self.fail("results", f"details must map names to numbers (float or int) {where}, got {r.details!r:.200}")
 
 
 def check_hypothesis_test(
@@ -217,9 +223,10 @@ def check_hypothesis_test(
     except TypeError as exc:
         raise checker.fail("signature", str(exc).removeprefix(f"{checker.name}: ")) from None
     runs, curves = tables if tables is not None else synthetic_tables()
+    where = "on the synthetic sweep" if tables is None else "on the tables given"
     before = (runs.copy(), None if curves is None else curves.copy())
-    first = checker.call(runs, curves, "on the synthetic sweep")
-    checker.results(first, "on the synthetic sweep")
+    first = checker.call(runs, curves, where)
+    checker.results(first, where)
     if not results_frame(checker.call(runs, curves, "when called again")).equals(results_frame(first)):
         raise checker.fail("deterministic", "two calls on the same tables gave different results (seed it from an option)")
     if not runs.equals(before[0]) or (curves is not None and not curves.equals(before[1])):
