@@ -53,9 +53,9 @@ def study_file(folder: Path, samples: int) -> Path:
 
 def serial_rate(path: Path, runs: int = 16) -> float:
     """Runs per second of the study's first design points, one after another in this process."""
+    from loyaltysim.analysis.sensitivity import load_study
     from loyaltysim.experiments.execution import run_one
     from loyaltysim.experiments.spec import plan_runs
-    from loyaltysim.workflows.sensitivity import load_study
 
     experiment = load_study(path)[0]
     base = experiment.base_config().to_dict()

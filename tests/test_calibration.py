@@ -150,12 +150,23 @@ def test_cli_writes_every_output_and_the_calibrated_config_runs(tmp_path, capsys
     assert calibrate_cli(str(one_parameter(tmp_path)), "--out", str(out)) == 0
     assert "results written to" in capsys.readouterr().out
     names = {p.name for p in out.iterdir()}
-    assert {"evaluations.parquet", "runs.parquet", "fit.csv", "calibrated.yaml", "report.md", "manifest.json"} <= names
+    assert {
+        "evaluations.parquet",
+        "runs.parquet",
+        "fit.csv",
+        "calibrated.yaml",
+        "report.md",
+        "report.html",
+        "manifest.json",
+    } <= names
     assert {p.name for p in (out / "figures").iterdir()} == {"loss_history.png", "parameter_loss.png", "fit.png"}
     best = pd.read_parquet(out / "evaluations.parquet").sort_values("loss").iloc[0]["switching.variety_seeking"]
     calibrated = load_config(out / "calibrated.yaml")
     assert calibrated.switching.variety_seeking == best and calibrated.customers.n == 150
-    assert "## Calibration: test" in (out / "report.md").read_text()
+    text = (out / "report.md").read_text()
+    assert text.startswith("# Calibration: test") and "| `switching.variety_seeking` |" in text
+    assert all(f"](figures/{name})" in text for name in ("loss_history.png", "parameter_loss.png", "fit.png"))
+    assert (out / "report.html").read_text().count("data:image/png;base64,") == 3
     fit = pd.read_csv(out / "fit.csv")
     assert fit.loc[0, "per"] == "year" and fit.loc[0, "target"] == 0.3
     assert main(["run", str(out / "calibrated.yaml"), "--out", str(tmp_path / "run"), "--no-figures", "--quiet"]) == 0
@@ -177,6 +188,7 @@ def test_cli_abc_writes_the_posterior_sample_intervals_and_figure(tmp_path):
     assert intervals.loc[0, "level"] == 0.9
     assert (out / "figures" / "posterior.png").is_file()
     assert "credible interval" in (out / "report.md").read_text()
+    assert (out / "report.html").read_text().count("data:image/png;base64,") == 4
 
 
 def test_set_changes_calibration_keys_and_base_config_values(tmp_path):

@@ -143,3 +143,18 @@ def test_validate_and_config_do_not_load_the_simulation_stack():
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_shared_options_read_the_same_in_every_command():
+    """--set, --out, --quiet and the engine options are declared once (cli/options.py): one help text each."""
+    from loyaltysim.cli import build_parser
+
+    commands = next(a for a in build_parser()._actions if a.dest == "command").choices
+    helps: dict[str, set[str]] = {}
+    for parser in commands.values():
+        for action in parser._actions:
+            if action.option_strings and action.dest in ("set", "quiet", "workers", "executor", "scheduler", "no_figures"):
+                helps.setdefault(action.dest, set()).add(action.help)
+    assert {dest: len(texts) for dest, texts in helps.items()} == dict.fromkeys(helps, 1)
+    with_set = sorted(n for n, p in commands.items() if any(a.dest == "set" for a in p._actions))
+    assert with_set == ["calibrate", "config", "run", "sensitivity", "sweep", "validate"]

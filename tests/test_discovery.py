@@ -68,11 +68,16 @@ def test_cli_writes_box_and_figure(tmp_path, runs, capsys):
     printed = capsys.readouterr().out
     assert "customers.switching_cost.mean in [" in printed and "coverage" in printed
     out = tmp_path / "discovery"
-    assert {p.name for p in out.iterdir()} == {"box.parquet", "trajectory.parquet", "discovery.json", "discovery.md", "figures"}
+    written = {"box.parquet", "trajectory.parquet", "discovery.json", "discovery.md", "discovery.html", "figures"}
+    assert {p.name for p in out.iterdir()} == written
     assert (out / "figures" / "peeling.png").stat().st_size > 10_000
     summary = json.loads((out / "discovery.json").read_text())
     assert summary["where"] == "satisfied_defector_share > 0.6" and summary["density"] >= 0.95
-    assert "| `word_of_mouth.strength` |" in (out / "discovery.md").read_text()
+    text = (out / "discovery.md").read_text()
+    assert text.startswith("# Scenario discovery (PRIM)") and "| `word_of_mouth.strength` |" in text
+    assert "](figures/peeling.png)" in text
+    page = (out / "discovery.html").read_text()
+    assert page.count("data:image/png;base64,") == 1 and "<code>word_of_mouth.strength</code>" in page
 
 
 def test_cli_bad_condition_exits_2_and_writes_nothing(tmp_path, runs, capsys):

@@ -85,3 +85,10 @@ def test_every_command_help_shows_an_example():
         text = sub.format_help()
         assert re.search(r"examples?:\n\s+loyaltysim " + name, text), f"'loyaltysim {name} --help' shows no example"
         assert sub.description, f"'loyaltysim {name} --help' has no description"
+
+
+def test_the_factor_keys_in_the_sweep_docs_are_the_schemas():
+    """docs/sweeps.md shows the table generated from the one factor declaration (experiments/factors.py)."""
+    from loyaltysim.experiments.factors import factor_reference
+
+    assert factor_reference() in (ROOT / "docs" / "sweeps.md").read_text(encoding="utf-8")

@@ -120,6 +120,38 @@ def test_dask_cluster_equals_serial(reference, tmp_path, dask_cluster):
     assert_same_results(results, reference)
 
 
+def test_a_thread_pool_equals_serial_and_stays_up(reference, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2) as threads:
+        results = sweep(write_experiment(tmp_path), out=tmp_path / "out", executor=threads, progress=False)
+        assert threads.submit(sum, [1, 2]).result() == 3  # the caller's executor is left running
+    assert_same_results(results, reference)
+    assert results.manifest["sessions"][-1]["executor"] == "ThreadPoolExecutor"
+    with pytest.raises(ConfigError, match="scheduler applies to the dask executor"):
+        sweep(write_experiment(tmp_path), out=tmp_path / "bad", executor=threads, scheduler="tcp://127.0.0.1:1")
+
+
+@pytest.mark.slow
+def test_a_users_process_pool_equals_serial(reference, tmp_path):
+    from loyaltysim.experiments.execution import process_pool
+
+    with process_pool(2) as pool:
+        results = sweep(write_experiment(tmp_path), out=tmp_path / "out", executor=pool, progress=False)
+    assert_same_results(results, reference)
+    assert results.manifest["sessions"][-1]["executor"] == "ProcessPoolExecutor"
+
+
+@pytest.mark.slow
+def test_a_dask_client_executor_equals_serial(reference, tmp_path, dask_cluster):
+    from distributed import Client
+
+    with Client(dask_cluster.scheduler_address) as client:
+        results = sweep(write_experiment(tmp_path), out=tmp_path / "out", executor=client.get_executor(), progress=False)
+    assert_same_results(results, reference)
+    assert results.manifest["sessions"][-1]["executor"] == "ClientExecutor"
+
+
 def _die_once_on_run_3(base, specs, experiment):
     """A batch function whose Dask worker dies the first time it meets run 3 (marker file in LOYALTYSIM_TEST_MARK)."""
     mark = Path(os.environ["LOYALTYSIM_TEST_MARK"])

@@ -155,7 +155,17 @@ def test_set_overrides_experiment_keys_factors_and_config(tmp_path):
         ({"factors": {"switching.loyalty_weight": {"low": 3.0, "high": 1.0}}, "design": "lhs", "samples": 4}, "low (3.0)"),
         ({"factors": {"switching.loyalty_weight": {"low": 1.0}}, "design": "lhs", "samples": 4}, "needs both low and high"),
         ({"factors": {"switching.loyalty_weight": []}}, "factors.switching.loyalty_weight"),
-        ({"factors": {"switching.loyalty_weight": [1, 2]}, "design": "factorial"}, "design: Input should be 'grid'"),
+        (
+            {"factors": {"switching.loyalty_weight": [1, 2]}, "design": "factorial"},
+            "design: unknown design 'factorial'; expected",
+        ),
+        ({"factors": {"switching.loyalty_weight": [1, 2]}, "design": "sobl", "samples": 8}, "(did you mean 'sobol'?)"),
+        ({"design": "no_such_package.designs:halton", "samples": 8}, "design: cannot import 'no_such_package.designs'"),
+        ({"design": "numpy:pi", "samples": 8}, "design: numpy:pi is not callable"),
+        (
+            {"factors": {"switching.loyalty_weight": {"low": 1.0, "high": 3.0, "group": "g"}}, "design": "lhs", "samples": 4},
+            "group:",
+        ),
         ({"factors": {"switching.loyalty_weight": {"low": 1.0, "high": 3.0}}, "design": "sobol"}, "needs 'samples'"),
         ({"factors": {"switching.loyalty_weight": {"low": 1.0, "high": 3.0}}, "design": "sobol", "samples": 12}, "power of two"),
         ({"factors": {"switching.loyalty_weight": {"low": 1.0, "high": 3.0}}}, "grid needs lists of values"),

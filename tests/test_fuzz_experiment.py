@@ -113,7 +113,7 @@ OPTIONS: dict[str, tuple[list[str], list[str]]] = {
     "set_unknown_factor": (["--set", "factors.customers.nn=[1]"], ["factors.customers.nn"]),
     "set_config_value": (["--set", "customers.n=-5"], ["base", "customers.n"]),
     "set_negative_seed": (["--set", "seed=-1"], ["seed"]),
-    "set_design": (["--set", "design=random"], ["design", "'grid'"]),
+    "set_design": (["--set", "design=random"], ["design", "unknown design 'random'", "grid, lhs, sobol"]),
     "set_without_equals": (["--set", "replicates"], ["--set", "PATH=VALUE"]),
     "workers_negative": (["--executor", "process", "--workers", "-1"], ["--workers", "at least 1"]),
     "batch_size_zero": (["--batch-size", "0"], ["--batch-size", "at least 1"]),

@@ -11,6 +11,7 @@ from loyaltysim.analysis import hypotheses
 from loyaltysim.cli import main
 from loyaltysim.experiments.spec import load_experiment
 from loyaltysim.reporting import sweep_report
+from loyaltysim.reporting.render import Figure, to_markdown, write_report
 from loyaltysim.workflows.sweep import load_checked, sweep
 
 from .conftest import ROOT
@@ -51,10 +52,11 @@ def test_report_has_design_verdicts_and_embedded_figures(tmp_path):
     runs, curves, timeseries, manifest = sweep_tables()
     results = hypotheses.evaluate(manifest["experiment"]["hypotheses"], runs, curves)
     blocks = sweep_report.build_report(runs, curves, timeseries, manifest, results)
-    paths = sweep_report.write_report(tmp_path, blocks)
+    paths = write_report(blocks, tmp_path)
     text = paths["markdown"].read_text()
     assert "4 point(s) × 3 replicate(s) = 12 runs (12 finished, 0 failed)" in text
     assert "### most defectors were satisfied (satisfaction_trap)" in text
+    assert "| `customers.switching_cost.mean` | 1.0, 9.0 |" in text
     assert "| customers.switching_cost.mean=1, switching.variety_seeking=0 | supported |" in text
     assert "| customers.switching_cost.mean=9, switching.variety_seeking=0 | not supported |" in text
     names = {"satisfied_defector_heatmap.png", "retention_curves.png", "churn_by_band.png", "market_share.png"}
@@ -69,9 +71,9 @@ def test_report_has_design_verdicts_and_embedded_figures(tmp_path):
 def test_report_without_hypotheses_or_shares(tmp_path):
     runs, curves, _, manifest = sweep_tables()
     blocks = sweep_report.build_report(runs, curves, pd.DataFrame(), manifest, pd.DataFrame())
-    text = sweep_report.render_markdown(blocks)
+    text = to_markdown(blocks)
     assert "The experiment declares no hypotheses." in text and "market_share.png" not in text
-    assert [b.name for b in blocks if b.kind == "figure"] == [
+    assert [b.name for b in blocks if isinstance(b, Figure)] == [
         "satisfied_defector_heatmap.png",
         "retention_curves.png",
         "churn_by_band.png",
@@ -138,8 +140,8 @@ def test_report_of_a_sampled_design_leaves_out_the_per_condition_figures(tmp_pat
     runs["satisfied_defector_share"] = 0.4
     curves = synthetic_curves(lambda s, run: 2.0 + 5.0 * s, runs, per_run=2000)
     blocks = sweep_report.build_report(runs, curves, pd.DataFrame(), {"name": "sampled"}, pd.DataFrame())
-    assert not [b for b in blocks if b.kind == "figure"]
-    assert "20 conditions: the curve figures are left out" in sweep_report.render_markdown(blocks)
+    assert not [b for b in blocks if isinstance(b, Figure)]
+    assert "20 conditions: the curve figures are left out" in to_markdown(blocks)
 
 
 def test_condition_labels_without_factors_are_categorical():

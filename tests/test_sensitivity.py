@@ -8,7 +8,10 @@ from SALib.test_functions import Ishigami
 
 from loyaltysim import ConfigError
 from loyaltysim.analysis import sensitivity as sa
-from loyaltysim.reporting.sensitivity_report import report_markdown, write_result
+from loyaltysim.analysis.outputs import default_outputs, output_values, parse_output, point_means, variance_table
+from loyaltysim.experiments.designs import sample_factors
+from loyaltysim.experiments.factors import parse_factors, salib_problem
+from loyaltysim.reporting.sensitivity_report import write_result
 
 PI = float(np.pi)
 ISHIGAMI = {f"x{i}": {"low": -PI, "high": PI} for i in (1, 2, 3)}
@@ -39,10 +42,10 @@ def values(indices: pd.DataFrame, index: str, output: str = "y") -> pd.Series:
 
 
 def test_sobol_recovers_ishigami_indices():
-    problem = sa.build_problem(ISHIGAMI)
-    X = sa.sample(problem, "sobol", 1024, seed=3)
+    design = sample_factors(ISHIGAMI, "sobol", 1024, seed=3, second_order=False)
+    X = design.samples
     assert X.shape == (1024 * 5, 3)
-    result = sa.analyse_runs(problem, X, runs_of(X, {"y": Ishigami.evaluate(X)}), "sobol", outputs=["y"], seed=5)
+    result = sa.analyse_runs(design, runs_of(X, {"y": Ishigami.evaluate(X)}), outputs=["y"], seed=5)
     assert_allclose(values(result.indices, "S1")[["x1", "x2", "x3"]], S1_EXACT, atol=0.03)
     assert_allclose(values(result.indices, "ST")[["x1", "x2", "x3"]], ST_EXACT, atol=0.03)
     assert (result.indices["conf"] > 0).all()
@@ -50,26 +53,28 @@ def test_sobol_recovers_ishigami_indices():
 
 
 def test_sobol_second_order_finds_the_x1_x3_interaction():
-    problem = sa.build_problem(ISHIGAMI)
-    X = sa.sample(problem, "sobol", 512, seed=3, second_order=True)
-    means = pd.DataFrame({"y": Ishigami.evaluate(X)})
-    s2 = values(sa.analyse(problem, X, means, "sobol", second_order=True, seed=1), "S2")
+    design = sample_factors(ISHIGAMI, "sobol", 512, seed=3)  # second order by default
+    assert design.options == {"second_order": True} and design.samples.shape == (512 * 8, 3)
+    means = pd.DataFrame({"y": Ishigami.evaluate(design.samples)})
+    s2 = values(sa.analyse(design, means, seed=1), "S2")
     assert_allclose(s2[["x1 × x2", "x1 × x3", "x2 × x3"]], [0.0, 0.2437, 0.0], atol=0.06)
 
 
 def test_fast_recovers_ishigami_indices():
-    problem = sa.build_problem(ISHIGAMI)
-    X = sa.sample(problem, "fast", 1000, seed=3)
-    indices = sa.analyse(problem, X, pd.DataFrame({"y": Ishigami.evaluate(X)}), "fast", seed=1)
+    design = sample_factors(ISHIGAMI, "fast", 1000, seed=3)
+    X = design.samples
+    indices = sa.analyse(design, pd.DataFrame({"y": Ishigami.evaluate(X)}), seed=1)
     assert_allclose(values(indices, "S1")[["x1", "x2", "x3"]], S1_EXACT, atol=0.03)
     assert_allclose(values(indices, "ST")[["x1", "x2", "x3"]], ST_EXACT, atol=0.05)
 
 
 def test_morris_ranks_a_linear_model_and_gives_sigma_intervals():
-    problem = sa.build_problem({"a": {"low": 0, "high": 1}, "b": {"low": 0, "high": 1}, "c": {"low": 0, "high": 1}})
-    X = sa.sample(problem, "morris", 20, seed=2)
+    design = sample_factors(
+        {"a": {"low": 0, "high": 1}, "b": {"low": 0, "high": 1}, "c": {"low": 0, "high": 1}}, "morris", 20, seed=2
+    )
+    X = design.samples
     y = 10 * X[:, 0] + X[:, 1] + 3 * X[:, 0] * X[:, 1]
-    indices = sa.analyse(problem, X, pd.DataFrame({"y": y}), "morris", seed=1)
+    indices = sa.analyse(design, pd.DataFrame({"y": y}), seed=1)
     mu_star = values(indices, "mu_star")
     assert mu_star.sort_values(ascending=False).index.tolist() == ["a", "b", "c"]
     assert mu_star["c"] == 0.0
@@ -80,36 +85,50 @@ def test_morris_ranks_a_linear_model_and_gives_sigma_intervals():
 
 def test_groups_get_one_index_each():
     factors = {**ISHIGAMI, "x1": {**ISHIGAMI["x1"], "group": "g"}, "x3": {**ISHIGAMI["x3"], "group": "g"}}
-    problem = sa.build_problem(factors)
-    assert problem["groups"] == ["g", "x2", "g"]
-    X = sa.sample(problem, "sobol", 1024, seed=3)
-    assert X.shape == (1024 * 4, 3)  # D = 2 groups
-    st = values(sa.analyse(problem, X, pd.DataFrame({"y": Ishigami.evaluate(X)}), "sobol", seed=1), "ST")
+    design = sample_factors(factors, "sobol", 1024, seed=3, second_order=False)
+    assert design.problem["groups"] == ["g", "x2", "g"]
+    assert design.samples.shape == (1024 * 4, 3)  # D = 2 groups
+    st = values(sa.analyse(design, pd.DataFrame({"y": Ishigami.evaluate(design.samples)}), seed=1), "ST")
     assert_allclose(st[["g", "x2"]], [1 - 0.4424, 0.4424], atol=0.03)
 
 
-def test_distributions_reach_salib():
-    problem = sa.build_problem(
-        {
-            "a": {"mean": 2.0, "sd": 0.5, "dist": "normal"},
-            "b": {"low": 1, "high": 100, "dist": "loguniform"},
-            "c": {"low": 0, "high": 1, "dist": "triangular", "peak": 0.2},
-        }
-    )
-    assert problem["dists"] == ["norm", "logunif", "triang"]
-    X = sa.sample(problem, "sobol", 256, seed=1)
-    assert abs(X[:, 0].mean() - 2.0) < 0.05 and abs(X[:, 0].std() - 0.5) < 0.05
-    assert np.median(X[:, 1]) == pytest.approx(10, rel=0.15)  # log-uniform median = sqrt(1 · 100)
-    assert X[:, 2].mean() == pytest.approx(0.4, abs=0.02)  # triangular(0, 1, mode 0.2) mean = 1.2 / 3
+DISTRIBUTIONS = {
+    "a": {"dist": "normal", "mean": 2.0, "sd": 0.5},
+    "b": {"low": 1, "high": 100, "log": True},
+    "c": {"dist": "triangular", "low": 0, "high": 10, "peak": 2},  # peak: the most likely value itself
+}
+
+
+@pytest.mark.parametrize(("method", "samples"), [("lhs", 2000), ("sobol", 256), ("fast", 400)])
+def test_every_salib_design_samples_the_declared_distributions(method, samples):
+    from scipy import stats
+
+    design = sample_factors(DISTRIBUTIONS, method, samples, seed=1)
+    assert design.problem["bounds"] == [[0.0, 1.0], [0.0, 2.0], [0.0, 1.0]]  # quantiles, log10, quantiles
+    table = design.table()
+    laws = {"a": stats.norm(2.0, 0.5), "b": stats.loguniform(1, 100), "c": stats.triang(0.2, loc=0, scale=10)}
+    for name, law in laws.items():
+        assert stats.kstest(table[name], law.cdf).statistic < 0.05, name
+    assert table["c"].mean() == pytest.approx(4.0, abs=0.15)  # (0 + 10 + 2) / 3
+    assert np.median(table["b"]) == pytest.approx(10, rel=0.15)  # log-uniform median = sqrt(1 · 100)
+
+
+def test_morris_samples_the_distributions_quantiles_at_its_levels():
+    from scipy import stats
+
+    design = sample_factors(DISTRIBUTIONS, "morris", 10, seed=1, levels=4)
+    levels = np.arange(4) / 3
+    np.testing.assert_allclose(np.unique(design.table()["c"]), stats.triang(0.2, loc=0, scale=10).ppf(levels))
+    assert set(np.round(design.samples[:, 0], 12)) == set(np.round(levels, 12))
 
 
 def test_replicates_are_averaged_and_noise_is_measured():
-    problem = sa.build_problem({"a": {"low": 0, "high": 1}, "b": {"low": 0, "high": 1}})
-    X = sa.sample(problem, "sobol", 256, seed=4)
+    design = sample_factors({"a": {"low": 0, "high": 1}, "b": {"low": 0, "high": 1}}, "sobol", 256, seed=4, second_order=False)
+    X = design.samples
     rng = np.random.default_rng(7)
     signal = np.repeat(4 * X[:, 0], 4)
     noisy = signal + rng.normal(0, 1.0, len(signal))
-    result = sa.analyse_runs(problem, X, runs_of(X, {"y": noisy}, replicates=4), "sobol", outputs=["y"], seed=1)
+    result = sa.analyse_runs(design, runs_of(X, {"y": noisy}, replicates=4), outputs=["y"], seed=1)
     var = result.variance.set_index("output").loc["y"]
     assert var["replicates"] == 4 and var["points"] == len(X)
     assert var["noise_variance"] == pytest.approx(1.0, rel=0.1)
@@ -117,72 +136,75 @@ def test_replicates_are_averaged_and_noise_is_measured():
     assert var["noise_share_of_means"] == pytest.approx(0.25 / (16 / 12 + 0.25), rel=0.15)
     st = values(result.indices, "ST")
     assert st["a"] > 0.7 and st["b"] < 0.25  # noise shows up as a spurious small index of b
-    single = sa.variance_table(runs_of(X, {"y": 4 * X[:, 0]}), ["y"])
+    single = variance_table(runs_of(X, {"y": 4 * X[:, 0]}), ["y"])
     assert np.isnan(single.loc[0, "noise_share"])
 
 
 def test_undefined_or_constant_outputs_are_left_out():
-    problem = sa.build_problem({"a": {"low": 0, "high": 1}})
-    X = sa.sample(problem, "sobol", 16, seed=1)
+    design = sample_factors({"a": {"low": 0, "high": 1}}, "sobol", 16, seed=1)
+    X = design.samples
     y = X[:, 0].copy()
     y[3] = np.nan
-    indices = sa.analyse(problem, X, pd.DataFrame({"nan": y, "flat": np.ones(len(X)), "ok": X[:, 0]}), "sobol", seed=1)
+    indices = sa.analyse(design, pd.DataFrame({"nan": y, "flat": np.ones(len(X)), "ok": X[:, 0]}), seed=1)
     assert set(indices["output"]) == {"ok"}
 
 
 def test_convergence_reanalyses_nested_subsets():
-    problem = sa.build_problem(ISHIGAMI)
-    X = sa.sample(problem, "sobol", 256, seed=3)
-    means = pd.DataFrame({"y": Ishigami.evaluate(X)})
-    trend = sa.convergence_table(problem, X, means, "sobol", seed=1)
+    design = sample_factors(ISHIGAMI, "sobol", 256, seed=3, second_order=False)
+    means = pd.DataFrame({"y": Ishigami.evaluate(design.samples)})
+    trend = sa.convergence_table(design, means, seed=1)
     assert sorted(trend["samples"].unique()) == [16, 32, 64, 128, 256]
     assert set(trend["runs"]) == {n * 5 for n in (16, 32, 64, 128, 256)}
-    full = sa.analyse(problem, X, means, "sobol", num_resamples=100, seed=1)
+    full = sa.analyse(design, means, num_resamples=100, seed=1)
     last = trend[trend["samples"] == 256].drop(columns=["samples", "runs"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(last, full)
-    assert sa.convergence_table(problem, sa.sample(problem, "fast", 100, seed=1), means.iloc[:300], "fast").empty
+    assert sa.convergence_table(sample_factors(ISHIGAMI, "fast", 100, seed=1), means.iloc[:300]).empty
 
 
 def test_output_windows_read_runs_and_timeseries():
     runs = pd.DataFrame({"run_id": [0, 1], "point_id": [0, 1], "replicate": [0, 0], "churn_rate": [0.1, 0.2]})
     runs["final_nps"] = [5.0, 6.0]
     ts = pd.DataFrame({"run_id": np.repeat([0, 1], 5), "step": np.tile(np.arange(1, 6), 2), "nps": np.arange(10.0)})
-    outputs = [sa.parse_output(o) for o in ("churn_rate", "nps@final", "nps@last3", {"metric": "nps", "window": 2})]
+    outputs = [parse_output(o) for o in ("churn_rate", "nps@final", "nps@last3", {"metric": "nps", "window": 2})]
     assert [o.label for o in outputs] == ["churn_rate", "nps@final", "nps@last3", "nps@last2"]
-    table = sa.output_values(runs, outputs, ts)
+    table = output_values(runs, outputs, ts)
     assert table["churn_rate"].tolist() == [0.1, 0.2]
     assert table["nps@final"].tolist() == [5.0, 6.0]  # final_nps from runs.parquet
     assert table["nps@last3"].tolist() == [3.0, 8.0]
     assert table["nps@last2"].tolist() == [3.5, 8.5]
     sparse = ts[ts["step"] % 2 == 1]
     with pytest.raises(ConfigError, match="every: 1"):
-        sa.output_values(runs, [outputs[2]], sparse)
+        output_values(runs, [outputs[2]], sparse)
     with pytest.raises(ConfigError, match="did you mean 'churn_rate'"):
-        sa.output_values(runs, [sa.parse_output("churn_rat")], ts)
+        output_values(runs, [parse_output("churn_rat")], ts)
     with pytest.raises(ConfigError, match="@final or @last"):
-        sa.parse_output("nps@first")
+        parse_output("nps@first")
 
 
 def test_default_outputs_include_a_firm_share():
     columns = ["churn_rate", "satisfied_defector_share", "mean_satisfaction", "nps", "profit_per_period", "share_A", "share_B"]
-    assert [o.metric for o in sa.default_outputs(columns)] == [*columns[:5], "share_A"]
+    assert [o.metric for o in default_outputs(columns)] == [*columns[:5], "share_A"]
 
 
 def test_a_design_point_without_runs_is_an_error():
     values_ = pd.DataFrame({"point_id": [0, 2], "replicate": [0, 0], "y": [1.0, 2.0]})
     with pytest.raises(ValueError, match=r"design points without a successful run: \[1\]"):
-        sa.point_means(values_, ["y"], 3)
+        point_means(values_, ["y"], 3)
 
 
 @pytest.mark.parametrize(
     ("factors", "message"),
     [
-        ({}, "at least one factor"),
+        ({}, "design: sobol needs at least one factor"),
         ({"a": {"low": 1, "high": 1}}, r"factors\.a: empty range: low \(1\.0\) must be below high"),
         ({"a": {"low": 2, "high": 1}}, "empty range"),
         ({"a": {"low": "abc", "high": 1}}, r"factors\.a\.low: Input should be a valid number"),
         ({"a": {"low": 0}}, "needs both low and high"),
-        ({"a": [0, 1]}, r"factors\.a: expected a range"),
+        ({"a": {"low": 1, "high": 100, "dist": "loguniform"}}, r"factors\.a: dist loguniform .*\{low, high, log: true\}"),
+        (
+            {"a": {"low": 0, "high": 1, "dist": "truncnormal"}},
+            r"factors\.a: dist truncnormal .*\{dist: normal, mean, sd, low, high\}",
+        ),
         ({"a": {"low": 0, "high": 1, "dist": "triangular"}}, "needs peak"),
         ({"a": {"low": 0, "high": 1, "dist": "normal"}}, "needs mean and sd"),
         ({"a": {"low": 0, "hihg": 1}}, "unknown key 'hihg' \\(did you mean 'high'\\?\\)"),
@@ -190,7 +212,7 @@ def test_a_design_point_without_runs_is_an_error():
 )
 def test_bad_factors_are_config_errors(factors, message):
     with pytest.raises(ConfigError, match=message):
-        sa.build_problem(factors, source="study.yaml")
+        sample_factors(factors, "sobol", 16, seed=1)
 
 
 @pytest.mark.parametrize(
@@ -206,24 +228,24 @@ def test_bad_factors_are_config_errors(factors, message):
     ],
 )
 def test_bad_sample_sizes_are_config_errors(method, samples, options, message):
-    problem = sa.build_problem({"a": {"low": 0, "high": 1}, "b": {"low": 0, "high": 1}})
+    problem = salib_problem(parse_factors({"a": {"low": 0, "high": 1}, "b": {"low": 0, "high": 1}}))
     with pytest.raises(ConfigError, match=message):
-        sa.sample(problem, method, samples, seed=1, **options)
+        sa.check_samples(problem, method, samples, source="study.yaml", **options)
 
 
 def test_fast_refuses_groups():
-    problem = sa.build_problem({"a": {"low": 0, "high": 1, "group": "g"}, "b": {"low": 0, "high": 1}})
+    problem = salib_problem(parse_factors({"a": {"low": 0, "high": 1, "group": "g"}, "b": {"low": 0, "high": 1}}))
     with pytest.raises(ConfigError, match="does not support groups"):
         sa.check_samples(problem, "fast", 200)
 
 
 @pytest.mark.parametrize(("method", "samples"), [("sobol", 64), ("morris", 10), ("fast", 80)])
 def test_results_on_disk(tmp_path, method, samples):
-    problem = sa.build_problem(ISHIGAMI)
-    X = sa.sample(problem, method, samples, seed=3)
+    design = sample_factors(ISHIGAMI, method, samples, seed=3)
+    X = design.samples
     rng = np.random.default_rng(0)
     y = np.repeat(Ishigami.evaluate(X), 2) + rng.normal(0, 0.5, 2 * len(X))
-    result = sa.analyse_runs(problem, X, runs_of(X, {"y": y, "y2": np.repeat(X[:, 1], 2)}, 2), method, outputs=["y", "y2"])
+    result = sa.analyse_runs(design, runs_of(X, {"y": y, "y2": np.repeat(X[:, 1], 2)}, 2), outputs=["y", "y2"])
     report = write_result(result, tmp_path)
     stored = pd.read_parquet(tmp_path / "indices.parquet")
     assert list(stored.columns) == ["method", "output", "factor", "index", "value", "conf"]
@@ -233,7 +255,21 @@ def test_results_on_disk(tmp_path, method, samples):
     assert ("morris.png" in figures) == (method == "morris")
     assert ("convergence_y.png" in figures) == (method != "fast")
     text = report.read_text()
-    assert "### y2" in text and "noise share" in text
-    top = text.split("### y2")[1].splitlines()[4]
+    assert text.startswith("# Sensitivity analysis\n") and "## y2" in text and "noise share" in text
+    top = text.split("## y2")[1].splitlines()[4]
     assert top.startswith("| 1 | `x2` |")  # y2 depends on x2 only
-    assert report_markdown(result) == text
+    for name in figures:
+        assert f"](figures/{name})" in text
+    page = (tmp_path / "sensitivity.html").read_text()
+    assert page.count("data:image/png;base64,") == len(figures) and "<code>x2</code>" in page
+
+
+def test_only_salib_designs_are_analysed_and_no_figures_means_no_references(tmp_path):
+    lhs = sample_factors(ISHIGAMI, "lhs", 20, seed=1)
+    with pytest.raises(ConfigError, match="SALib analyses designs sobol, morris, fast, not 'lhs'"):
+        sa.analyse(lhs, pd.DataFrame({"y": Ishigami.evaluate(lhs.samples)}))
+    design = sample_factors(ISHIGAMI, "morris", 4, seed=1)
+    result = sa.analyse_runs(design, runs_of(design.samples, {"y": Ishigami.evaluate(design.samples)}), outputs=["y"])
+    text = write_result(result, tmp_path, figures=False).read_text()
+    assert "figures/" not in text and not (tmp_path / "figures").exists()
+    assert "data:image/png" not in (tmp_path / "sensitivity.html").read_text()

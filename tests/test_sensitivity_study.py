@@ -138,7 +138,7 @@ def test_ishigami_through_the_sweep_engines_design(tmp_path):
     specs = plan_runs(experiment, design)
     runs = pd.DataFrame([{"run_id": s.run_id, "point_id": s.point_id, "replicate": s.replicate, "status": "ok"} for s in specs])
     runs["y"] = Ishigami.evaluate(design.samples[runs["point_id"]])
-    result = analyse_runs(design.problem, design.samples, runs, "sobol", outputs=["y"], seed=experiment.seed, convergence=False)
+    result = analyse_runs(design, runs, outputs=["y"], seed=experiment.seed, convergence=False)
     st = result.indices[result.indices["index"] == "ST"].set_index("factor")["value"]
     s1 = result.indices[result.indices["index"] == "S1"].set_index("factor")["value"]
     assert abs(st - pd.Series({"x1": 0.5576, "x2": 0.4424, "x3": 0.2437})).max() < 0.03

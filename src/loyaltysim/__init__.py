@@ -7,8 +7,12 @@ from typing import TYPE_CHECKING, Any
 from loyaltysim.config import Config, ConfigError, load_config
 
 if TYPE_CHECKING:
+    from loyaltysim.analysis.hypotheses import register_hypothesis_test
+    from loyaltysim.analysis.hypothesis_checks import check_hypothesis_test
+    from loyaltysim.experiments.designs import register_design
     from loyaltysim.experiments.results import load_results
     from loyaltysim.model.loyalty_model import LoyaltyModel
+    from loyaltysim.model.network import register_network
     from loyaltysim.workflows.sensitivity import sensitivity
     from loyaltysim.workflows.sweep import sweep
 
@@ -17,16 +21,34 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
-__all__ = ["Config", "ConfigError", "LoyaltyModel", "__version__", "load_config", "load_results", "sensitivity", "sweep"]
+__all__ = [
+    "Config",
+    "ConfigError",
+    "LoyaltyModel",
+    "__version__",
+    "check_hypothesis_test",
+    "load_config",
+    "load_results",
+    "register_design",
+    "register_hypothesis_test",
+    "register_network",
+    "sensitivity",
+    "sweep",
+]
 
 _LAZY = {
     "LoyaltyModel": "loyaltysim.model.loyalty_model",
     "sweep": "loyaltysim.workflows.sweep",
     "load_results": "loyaltysim.experiments.results",
     "sensitivity": "loyaltysim.workflows.sensitivity",
+    "register_network": "loyaltysim.model.network",
+    "register_design": "loyaltysim.experiments.designs",
+    "register_hypothesis_test": "loyaltysim.analysis.hypotheses",
+    "check_hypothesis_test": "loyaltysim.analysis.hypothesis_checks",
 }
 """Names imported on first use: they pull in Mesa, pandas and SciPy, which ``loyaltysim validate`` or
-``loyaltysim config`` do not need (those commands start in a third of the time)."""
+``loyaltysim config`` do not need (those commands start in a third of the time). The ``register_*``
+functions and ``check_hypothesis_test`` are the extension points (docs/sweeps.md, docs/hypotheses.md)."""
 
 
 def __getattr__(name: str) -> Any:

@@ -48,7 +48,7 @@ from scipy.stats import qmc
 from loyaltysim.config.errors import ConfigError, from_validation_error, suggest
 from loyaltysim.config.loading import apply_overrides, deep_merge, read_yaml, resolve_extends, validate_config
 from loyaltysim.config.schema import Config
-from loyaltysim.experiments.execution import execute, process_pool, resolve_executor
+from loyaltysim.experiments.execution import ExecutorChoice, execute, process_pool, resolve_executor
 from loyaltysim.experiments.results import clean_partial_chunks, completed_run_ids, merge_chunks, session_count, write_chunk
 from loyaltysim.experiments.spec import Experiment, RunSpec
 from loyaltysim.experiments.storage import write_parquet
@@ -366,7 +366,7 @@ class SweepEvaluator:
         self,
         base: Config,
         *,
-        executor: str = "serial",
+        executor: ExecutorChoice = "serial",
         workers: int | None = None,
         scheduler: str | None = None,
         folder: Path | None = None,
@@ -406,8 +406,8 @@ class SweepEvaluator:
         parts: list[pd.DataFrame] = []
         if self.executor == "process" and self._pool is None:
             self._pool = process_pool(self.workers)
-        options = {"executor": self.executor, "workers": self.workers, "scheduler": self.scheduler, "pool": self._pool}
-        stream = execute(self.base, todo, self.experiment, **options)
+        executor = self._pool if self._pool is not None else self.executor
+        stream = execute(self.base, todo, self.experiment, executor=executor, workers=self.workers, scheduler=self.scheduler)
         with closing(stream):
             for seq, tables in enumerate(stream):
                 if folder is not None:
@@ -610,7 +610,7 @@ def calibrate(
     calibration: Calibration,
     *,
     batches: Path | None = None,
-    executor: str = "serial",
+    executor: ExecutorChoice = "serial",
     workers: int | None = None,
     scheduler: str | None = None,
     evaluator: Evaluator | None = None,

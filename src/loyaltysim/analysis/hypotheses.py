@@ -1,10 +1,12 @@
 """Hypotheses from the satisfaction–loyalty literature as statistical tests over a sweep's tables.
 
-Every test is a function ``test(runs, curves=None, **options) -> list[HypothesisResult]`` over
-the tidy tables of a sweep (see ``SWEEP_CONTRACT``): ``runs`` has one row per run (run_id, factor
-columns named by dotted config path, summary metrics); ``curves`` has one row per run × satisfaction
-bin (run_id, satisfaction_low, satisfaction_high, customer_periods, switchers): binomial data for
-customer-level logit fits with frequency weights. Only runs with ``status == "ok"`` are used.
+Every test is a function ``test(runs, curves=None, *, option=default, ...) -> list[HypothesisResult]``
+over the tidy tables of a sweep: ``runs`` has one row per run (run_id, factor columns named by dotted
+config path, status, summary metrics); ``curves`` has one row per run × satisfaction bin (run_id,
+satisfaction_low, satisfaction_high, customer_periods, switchers): binomial data for customer-level
+logit fits with frequency weights. Only runs with ``status == "ok"`` are used. Add your own with
+:func:`register_hypothesis_test` or name it in YAML as ``test: mypkg.tests:my_test``; check it with
+:func:`loyaltysim.analysis.hypothesis_checks.check_hypothesis_test`.
 
 Replicate runs are the independent units: model-based standard errors are clustered by run and
 bootstrap intervals resample runs, because one customer's periods within a run are not independent.
@@ -36,21 +38,26 @@ import statsmodels.api as sm
 from scipy import optimize, stats
 
 from loyaltysim.config.errors import ConfigError
+from loyaltysim.config.references import Registry
 
 __all__ = [
     "TESTS",
     "VERDICTS",
     "HypothesisResult",
+    "HypothesisTest",
     "check_hypotheses",
+    "check_signature",
     "check_spec",
     "decide",
     "difference",
     "evaluate",
     "factor_columns",
     "fit_clustered",
+    "hypothesis_test",
     "moderation",
     "monotone_defection",
     "nonlinear_link",
+    "register_hypothesis_test",
     "results_frame",
     "satisfaction_trap",
 ]
@@ -641,13 +648,83 @@ def _hedges_g(difference_of_means: float, pooled_sd: float, n: int) -> float:
 
 # --- registry and evaluation -----------------------------------------------------------------------
 
-TESTS: dict[str, Callable[..., list[HypothesisResult]]] = {
+HypothesisTest = Callable[..., list[HypothesisResult]]
+"""``test(runs, curves=None, *, option=default, ...) -> list[HypothesisResult]``."""
+
+TESTS: dict[str, HypothesisTest] = {
     "satisfaction_trap": satisfaction_trap,
     "nonlinear_link": nonlinear_link,
     "moderation": moderation,
     "monotone_defection": monotone_defection,
     "difference": difference,
 }
+"""The built-in tests."""
+
+REGISTERED: Registry[HypothesisTest] = Registry("test", reserved=TESTS)
+"""Tests registered in this process (:func:`register_hypothesis_test`) and ``module:function`` references."""
+
+
+def check_signature(test: Callable[..., Any]) -> None:
+    """Refuse a function that cannot be called as a hypothesis test.
+
+    It takes ``runs`` and ``curves`` by position (``curves`` may default to None) and every option by
+    keyword only (after ``*``), so an experiment's options reach it by name and unknown ones are refused.
+
+    Raises
+    ------
+    TypeError
+        Naming what is wrong with the signature.
+    """
+    name = getattr(test, "__name__", repr(test))
+    if not callable(test):
+        raise TypeError(f"a hypothesis test must be a function, got {test!r}")
+    parameters = list(inspect.signature(test).parameters.values())
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(positional) != 2:
+        given = ", ".join(p.name for p in positional) or "none"
+        raise TypeError(f"{name}: takes (runs, curves) by position and options after *; its positional parameters are {given}")
+    if positional[0].default is not inspect.Parameter.empty:
+        raise TypeError(f"{name}: runs (its first parameter) must not have a default")
+    loose = [
+        ("*" if p.kind is p.VAR_POSITIONAL else "**") + p.name for p in parameters if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    if loose:
+        raise TypeError(f"{name}: takes {loose[0]}; name each option after * (keyword-only), so unknown options are refused")
+
+
+def register_hypothesis_test(name: str, test: HypothesisTest) -> None:
+    """Make ``test`` available as ``test: <name>`` in the hypotheses of experiments evaluated by this process.
+
+    Hypotheses are evaluated in the process that writes the report, so a registered name works with every
+    executor. Check a new test first with :func:`loyaltysim.analysis.hypothesis_checks.check_hypothesis_test`.
+
+    Raises
+    ------
+    ValueError
+        ``name`` is a built-in test or not a plain name.
+    TypeError
+        ``test``'s signature is not ``test(runs, curves=None, *, option=default, ...)``.
+    """
+    check_signature(test)
+    REGISTERED.register(name, test)
+
+
+def hypothesis_test(name: str) -> HypothesisTest:
+    """The test called ``name``: built in, registered, or a ``module:function`` reference (imported now).
+
+    Raises
+    ------
+    ValueError
+        Unknown name (with a close match), a reference that cannot be imported, or a bad signature.
+    """
+    if name in TESTS:
+        return TESTS[name]
+    test = REGISTERED.get(name)
+    try:
+        check_signature(test)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
+    return test
 
 
 def evaluate(specs: Sequence[dict[str, Any]], runs: pd.DataFrame, curves: pd.DataFrame | None) -> pd.DataFrame:
@@ -657,9 +734,11 @@ def evaluate(specs: Sequence[dict[str, Any]], runs: pd.DataFrame, curves: pd.Dat
         options = dict(spec)
         name = options.pop("test")
         label = options.pop("label", name)
-        if name not in TESTS:
-            raise ValueError(f"hypotheses[{index}].test: unknown test {name!r}; expected one of {sorted(TESTS)}")
-        for result in TESTS[name](runs, curves, **options):
+        try:
+            test = hypothesis_test(name)
+        except ValueError as exc:
+            raise ValueError(f"hypotheses[{index}].test: {exc}") from None
+        for result in test(runs, curves, **options):
             rows.append({"hypothesis": index, "label": label, **asdict(result)})
     return results_frame(rows)
 
@@ -683,11 +762,12 @@ def check_spec(spec: dict[str, Any], factors: Sequence[str]) -> None:
         Unknown test, unknown or missing option, or a column option naming no factor.
     """
     if not isinstance(spec, dict) or "test" not in spec:
-        raise ValueError(f"expected a mapping with a 'test' key (one of {sorted(TESTS)}), got {spec!r}")
+        raise ValueError(f"expected a mapping with a 'test' key (one of {', '.join(REGISTERED.names())}), got {spec!r}")
     name = spec["test"]
-    if name not in TESTS:
-        raise ValueError(f"test: unknown test {name!r}; expected one of {sorted(TESTS)}")
-    parameters = inspect.signature(TESTS[name]).parameters
+    try:
+        parameters = inspect.signature(hypothesis_test(name)).parameters
+    except ValueError as exc:
+        raise ValueError(f"test: {exc}") from None
     options = {k: v for k, v in spec.items() if k not in ("test", "label")}
     allowed = [p for p, v in parameters.items() if v.kind is inspect.Parameter.KEYWORD_ONLY]
     for key in options:

@@ -9,7 +9,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from loyaltysim.cli.options import add_engine_options, overrides_from
+from loyaltysim.cli.options import (
+    add_command,
+    add_engine_options,
+    add_no_figures,
+    add_out,
+    add_quiet,
+    add_set,
+    engine_options,
+    overrides_from,
+)
 
 __all__ = ["add_discover", "add_sensitivity"]
 
@@ -21,7 +30,7 @@ EPILOG_SENSITIVITY = """examples:
   loyaltysim sensitivity experiments/sensitivity_churn.yaml --executor dask --scheduler tcp://10.0.0.5:8786
 
 Writes the sweep's tables plus indices.parquet (method, output, factor, index, value, conf),
-variance.parquet (seed noise), convergence.parquet, figures/ and sensitivity.md.
+variance.parquet (seed noise), convergence.parquet, figures/, sensitivity.md and sensitivity.html.
 """
 
 EPILOG_DISCOVER = """examples:
@@ -44,10 +53,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
             samples=args.samples,
             overrides=overrides_from(args.set),
             out=args.out,
-            executor=args.executor,
-            workers=args.workers,
-            scheduler=args.scheduler,
-            resume=args.resume,
+            **engine_options(args),
             progress=None if not args.quiet else False,
             figures=not args.no_figures,
         )
@@ -60,45 +66,38 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
             noise = result.variance.set_index("output").loc[output, "noise_share_of_means"]
             ranked = ", ".join(f"{r.factor} {r.value:.2f}±{r.conf:.2f}" for r in top.itertuples())
             print(f"{output}: {ranked}" + ("" if noise != noise else f"  (seed noise {noise:.0%} of analysed variance)"))
-        print(f"indices, figures and sensitivity.md written to {folder}")
+        print(f"indices, figures, sensitivity.md and sensitivity.html written to {folder}")
     return 0
 
 
 def add_sensitivity(sub: argparse._SubParsersAction) -> None:
     """``loyaltysim sensitivity EXPERIMENT [--method …] [--samples N] …``."""
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "sensitivity",
+        _cmd_sensitivity,
         help="global sensitivity analysis (Sobol', Morris, eFAST with SALib) of an experiment's factors",
         description="Sample the experiment's factor ranges with SALib, run every sample through the sweep engine "
         "(parallel, checkpointed, resumable), then estimate sensitivity indices with confidence intervals for "
         "several outputs, and say how much of each output's variance is seed noise.",
         epilog=EPILOG_SENSITIVITY,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("experiment", help="experiment YAML with factor ranges (e.g. experiments/sensitivity_churn.yaml)")
     p.add_argument("--method", choices=["sobol", "morris", "fast"], help="replaces the file's design")
     p.add_argument("--samples", type=int, help="sobol: base N (power of two); morris: trajectories; fast: per factor")
     add_engine_options(p, resume_help="continue an interrupted study in its results folder")
-    p.add_argument("--out", help="results folder (default: results/<experiment name>)")
-    p.add_argument("--set", action="append", metavar="PATH=VALUE", help="override an experiment key or config value")
-    p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
-    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
-    p.set_defaults(handler=_cmd_sensitivity)
+    add_out(p, default="results/<experiment name>")
+    add_set(p)
+    add_no_figures(p)
+    add_quiet(p)
 
 
 def _cmd_discover(args: argparse.Namespace) -> int:
-    from loyaltysim.analysis.discovery import discover, load_runs
-    from loyaltysim.experiments.storage import new_output_dir, staged_output
-    from loyaltysim.reporting.discovery_report import write_discovery
+    from loyaltysim.workflows.discovery import run_discovery
 
-    runs = load_runs(args.results)
     factors = [f.strip() for f in args.factors.split(",") if f.strip()] if args.factors else None
-    result = discover(
-        runs, args.where, factors=factors, min_density=args.min_density, peel_alpha=args.peel_alpha, mass_min=args.mass_min
-    )
-    out = new_output_dir(args.out, name="discovery", root=args.results)
-    with staged_output(out) as stage:
-        write_discovery(result, stage)
+    options = {"min_density": args.min_density, "peel_alpha": args.peel_alpha, "mass_min": args.mass_min}
+    result, out = run_discovery(args.results, args.where, factors=factors, out=args.out, **options)
     print(
         f"{result.cases} of {result.runs} runs meet {result.where!r}; box: coverage {result.coverage:.1%}, "
         f"density {result.density:.1%}, mass {result.mass:.1%}"
@@ -112,14 +111,15 @@ def _cmd_discover(args: argparse.Namespace) -> int:
 
 def add_discover(sub: argparse._SubParsersAction) -> None:
     """``loyaltysim discover RESULTS_DIR --where CONDITION``."""
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "discover",
+        _cmd_discover,
         help="find the region of factor space where a condition holds (PRIM scenario discovery)",
         description="Scenario discovery on a finished sweep: PRIM finds a box of factor ranges where the condition "
-        "is frequent and reports it with coverage and density. Writes discovery.md, box.parquet, "
+        "is frequent and reports it with coverage and density. Writes discovery.md, discovery.html, box.parquet, "
         "trajectory.parquet, discovery.json and figures/peeling.png into RESULTS_DIR/discovery (or --out).",
         epilog=EPILOG_DISCOVER,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("results", type=Path, help="results folder of a finished sweep (with runs.parquet)")
     p.add_argument("--where", required=True, help="condition over runs.parquet columns, e.g. 'satisfied_defector_share > 0.6'")
@@ -127,5 +127,4 @@ def add_discover(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--min-density", type=float, default=0.8, help="report the widest box with at least this density (0.8)")
     p.add_argument("--peel-alpha", type=float, default=0.05, help="share of runs peeled per PRIM step (0.05)")
     p.add_argument("--mass-min", type=float, default=0.05, help="smallest box, as a share of the runs (0.05)")
-    p.add_argument("--out", help="output folder (default: RESULTS_DIR/discovery, or discovery-2, …)")
-    p.set_defaults(handler=_cmd_discover)
+    add_out(p, default="RESULTS_DIR/discovery, or discovery-2, …")

@@ -6,10 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from loyaltysim.cli.options import add_engine_options
-from loyaltysim.config.loading import parse_assignment
+from loyaltysim.cli.options import add_command, add_engine_options, add_out, add_quiet, add_set, engine_options, overrides_from
 
-__all__ = ["add_parser"]
+__all__ = ["add_calibrate"]
 
 EPILOG = """examples:
   loyaltysim calibrate experiments/calibrate_kotler.yaml                 # process pool on all cores
@@ -19,7 +18,7 @@ EPILOG = """examples:
   loyaltysim calibrate experiments/calibrate_kotler.yaml --out results/kotler --resume   # continue after an interruption
 
 Writes best parameters, fit.csv (fitted vs target), evaluations.parquet, figures/*.png,
-calibrated.yaml (run it with `loyaltysim run calibrated.yaml`) and report.md.
+calibrated.yaml (run it with `loyaltysim run calibrated.yaml`), report.md and report.html.
 """
 
 
@@ -27,11 +26,10 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     from loyaltysim.analysis.calibration import load_calibration
     from loyaltysim.workflows.calibration import run_calibration
 
-    calibration = load_calibration(args.file, dict(parse_assignment(a) for a in args.set or []))
+    calibration = load_calibration(args.file, overrides_from(args.set))
     out = Path(args.out) if args.out else Path("results") / calibration.spec.name
-    options = {"executor": args.executor, "workers": args.workers, "scheduler": args.scheduler}
     try:
-        result = run_calibration(calibration, out, resume=args.resume, **options)
+        result = run_calibration(calibration, out, **engine_options(args))
     except KeyboardInterrupt:
         print(f"finished runs are saved in {out}; continue with the same command and --resume", file=sys.stderr)
         raise
@@ -48,24 +46,18 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register the ``calibrate`` subcommand."""
-    p = sub.add_parser(
+def add_calibrate(sub: argparse._SubParsersAction) -> None:
+    """``loyaltysim calibrate FILE``: fit free parameters to targets."""
+    p = add_command(
+        sub,
         "calibrate",
+        _cmd_calibrate,
         help="fit free parameters to target metrics (differential evolution or rejection ABC)",
         description="Fit the free parameters of a calibration file to its targets.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("file", help="calibration YAML (e.g. experiments/calibrate_kotler.yaml)")
-    p.add_argument("--out", help="output folder (default results/<name>); must be new or empty unless --resume")
+    add_out(p, default="results/<calibration name>; must be new or empty unless --resume")
     add_engine_options(p, resume_help="continue an interrupted calibration in --out, reusing finished runs")
-    p.add_argument(
-        "--set",
-        action="append",
-        metavar="PATH=VALUE",
-        help="change a calibration key (replicates=1, differential_evolution.generations=3, method=abc) "
-        "or a base config value (customers.n=500); repeatable",
-    )
-    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
-    p.set_defaults(handler=_cmd_calibrate)
+    add_set(p)
+    add_quiet(p)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import types
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, Union, get_args, get_origin
 
@@ -14,7 +14,7 @@ from pydantic.fields import FieldInfo
 
 from loyaltysim.config.schema import Config, Distribution, FirmConfig, SegmentConfig
 
-__all__ = ["KeyDoc", "explain", "iter_keys", "markdown_reference"]
+__all__ = ["KeyDoc", "explain", "iter_keys", "markdown_reference", "markdown_table"]
 
 _LIST_ITEMS = {FirmConfig: "firms", SegmentConfig: "segments"}
 
@@ -111,6 +111,21 @@ def _cell(text: str, *, code: bool) -> str:
     return f"`{text}`" if code and text else text
 
 
+def markdown_table(keys: Iterable[KeyDoc]) -> list[str]:
+    """Keys as the lines of a Markdown table: key, type, default, allowed, meaning."""
+    rows = ["| key | type | default | allowed | meaning |", "|---|---|---|---|---|"]
+    for key in keys:
+        cells = (
+            _cell(key.path, code=True),
+            _cell(key.type, code=False),
+            _cell(key.default, code=key.default != "required"),
+            _cell(key.allowed, code=False),
+            _cell(key.description, code=False),
+        )
+        rows.append("| " + " | ".join(cells) + " |")
+    return rows
+
+
 def markdown_reference() -> str:
     """The config reference as a Markdown document (docs/config-reference.md), one table per section."""
     sections: dict[str, list[KeyDoc]] = {}
@@ -133,15 +148,5 @@ def markdown_reference() -> str:
         "and trust on [0, 1] with 0.5 neutral; prices and costs per purchase period.",
     ]
     for section, keys in sections.items():
-        rows += ["", f"## `{section}`" if section else "## Top level", ""]
-        rows += ["| key | type | default | allowed | meaning |", "|---|---|---|---|---|"]
-        for key in keys:
-            cells = (
-                _cell(key.path, code=True),
-                _cell(key.type, code=False),
-                _cell(key.default, code=key.default != "required"),
-                _cell(key.allowed, code=False),
-                _cell(key.description, code=False),
-            )
-            rows.append("| " + " | ".join(cells) + " |")
+        rows += ["", f"## `{section}`" if section else "## Top level", "", *markdown_table(keys)]
     return "\n".join(rows) + "\n"

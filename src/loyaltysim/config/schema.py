@@ -20,6 +20,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from loyaltysim.config.references import NAME, is_reference
+
 __all__ = [
     "LINK_FUNCTIONS",
     "NETWORK_TYPES",
@@ -254,14 +256,24 @@ class WordOfMouthConfig(Section):
 
 
 class NetworkConfig(Section):
-    type: Literal["watts_strogatz", "barabasi_albert", "erdos_renyi", "complete", "file", "none"] = Field(
-        "watts_strogatz", description="topology of the word-of-mouth network"
+    type: str = Field(
+        "watts_strogatz",
+        description="topology of the word-of-mouth network: watts_strogatz, barabasi_albert, erdos_renyi, complete, file, "
+        "none, a registered network or module:function (a builder, see docs/sweeps.md)",
     )
     degree: Annotated[int, Field(ge=0)] = Field(
         10, description="mean number of neighbours (watts_strogatz, barabasi_albert, erdos_renyi)"
     )
     rewiring: Probability = Field(0.1, description="watts_strogatz: chance to rewire each edge")
     path: str | None = Field(None, description="file network: an edge list (.txt/.csv/.edgelist) or .graphml")
+
+    @field_validator("type")
+    @classmethod
+    def _a_network_name(cls, value: str) -> str:
+        """A built-in type, a plain name (registered: checked when the network is built) or module:function."""
+        if value in NETWORK_TYPES or NAME.match(value) or is_reference(value):
+            return value
+        raise ValueError(f"expected one of {', '.join(NETWORK_TYPES)}, a registered network's name or module:function")
 
 
 class LoyaltyProgramme(Section):

@@ -1,1 +1,2 @@
-"""Experiments: experiment files and their designs, derived seeds, executors, the results store."""
+"""Experiments: experiment files, factors (declared once) and designs (grid, SALib, yours), derived seeds,
+executors (any concurrent.futures Executor), the results store."""

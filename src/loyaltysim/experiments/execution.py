@@ -24,7 +24,7 @@ import socket
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from contextlib import closing, suppress
 from pathlib import Path
 from typing import Any, Literal
@@ -57,9 +57,11 @@ from loyaltysim.model.loyalty_model import LoyaltyModel
 
 __all__ = [
     "EXECUTORS",
+    "ExecutorChoice",
     "SweepLock",
     "execute",
     "lost_batch",
+    "process_pool",
     "resolve_executor",
     "run_batch",
     "run_one",
@@ -68,7 +70,10 @@ __all__ = [
 ]
 
 EXECUTORS = ("serial", "process", "dask")
-Executor = Literal["serial", "process", "dask"]
+"""The executors named by a string: this process, a local process pool, a Dask cluster."""
+ExecutorChoice = Literal["serial", "process", "dask"] | Executor
+"""One of :data:`EXECUTORS`, or any ``concurrent.futures.Executor`` (a thread pool, your process pool,
+``distributed.Client.get_executor()``…), used as it is and left running."""
 DASK_RETRIES = 3
 
 
@@ -159,23 +164,27 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
 
-def _process(
-    base: dict, batches: list[list[RunSpec]], experiment: Experiment, workers: int, pool: ProcessPoolExecutor | None
+def _futures(
+    base: dict, batches: list[list[RunSpec]], experiment: Experiment, executor: Executor
 ) -> Iterator[dict[str, pd.DataFrame]]:
-    own = pool is None
-    pool = process_pool(workers) if own else pool
+    """Batches submitted to any ``concurrent.futures`` executor, yielded as they finish; the executor stays up."""
     futures: dict = {}
     try:
-        futures = {pool.submit(run_batch, base, batch, experiment): batch for batch in batches}
+        futures = {executor.submit(run_batch, base, batch, experiment): batch for batch in batches}
         for future in as_completed(futures):
             error = future.exception()  # e.g. BrokenProcessPool when a worker was killed
             yield lost_batch(futures[future], error) if error is not None else future.result()
+    finally:  # drop what this call left unfinished
+        for future in futures:
+            future.cancel()
+
+
+def _process(base: dict, batches: list[list[RunSpec]], experiment: Experiment, workers: int) -> Iterator[dict[str, pd.DataFrame]]:
+    pool = process_pool(workers)
+    try:
+        yield from _futures(base, batches, experiment, pool)
     finally:
-        if own:
-            pool.shutdown(wait=True, cancel_futures=True)
-        else:  # a shared pool stays up; drop what this call left unfinished
-            for future in futures:
-                future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _dask(
@@ -209,14 +218,24 @@ def _dask(
             cluster.close()
 
 
-def resolve_executor(executor: str, workers: int | None, scheduler: str | None) -> tuple[Executor, int]:
+def resolve_executor(executor: ExecutorChoice, workers: int | None, scheduler: str | None) -> tuple[ExecutorChoice, int]:
     """Check an executor choice; returns it (``dask`` when a scheduler is given) and the worker count.
+
+    An ``Executor`` instance is returned as it is; ``workers`` (default: this machine's cores) then
+    only sizes the batches.
 
     Raises
     ------
     ConfigError
         Unknown executor, a scheduler without dask, dask not installed, fewer than one worker.
     """
+    if isinstance(executor, Executor):
+        if scheduler is not None:
+            raise ConfigError("a scheduler applies to the dask executor, not to an Executor instance", source="--scheduler")
+        workers = workers or os.cpu_count() or 1
+        if workers < 1:
+            raise ConfigError(f"--workers must be at least 1, got {workers}", source="--workers")
+        return executor, workers
     if scheduler is not None and executor == "process":
         executor = "dask"
     if executor not in EXECUTORS:
@@ -236,26 +255,27 @@ def execute(
     specs: Sequence[RunSpec],
     experiment: Experiment,
     *,
-    executor: Executor = "serial",
+    executor: ExecutorChoice = "serial",
     workers: int = 1,
     scheduler: str | None = None,
     batch_size: int | None = None,
-    pool: ProcessPoolExecutor | None = None,
 ) -> Iterator[dict[str, pd.DataFrame]]:
     """Run planned runs on an executor; yield each batch's tables (as :func:`run_batch`) when it finishes.
 
     :func:`sweep` plans the runs of an experiment and keeps the results folder; callers that
     plan their own runs (e.g. calibration: arbitrary points, chosen seeds) use this directly.
-    Check ``executor`` and ``workers`` first with :func:`resolve_executor`. With the process executor,
-    ``pool`` (from :func:`process_pool`) is used and left running, so repeated calls skip the workers'
-    start-up; without it each call starts and stops its own pool.
+    Check ``executor`` and ``workers`` first with :func:`resolve_executor`. ``"process"`` starts and
+    stops a pool of ``workers`` processes; an ``Executor`` instance (e.g. from :func:`process_pool`) is
+    used and left running, so repeated calls skip the workers' start-up.
     """
     size = batch_size or default_batch_size(len(specs), workers)
     batches = [list(specs[i : i + size]) for i in range(0, len(specs), size)]
+    if isinstance(executor, Executor):
+        return _futures(dict(base), batches, experiment, executor)
     if executor == "serial":
         return _serial(dict(base), batches, experiment)
     if executor == "process":
-        return _process(dict(base), batches, experiment, workers, pool)
+        return _process(dict(base), batches, experiment, workers)
     return _dask(dict(base), batches, experiment, workers, scheduler)
 
 
@@ -337,7 +357,7 @@ def run_sweep(
     *,
     overrides: Mapping[str, Any] | None = None,
     out: str | Path | None = None,
-    executor: Executor = "process",
+    executor: ExecutorChoice = "process",
     workers: int | None = None,
     scheduler: str | None = None,
     resume: bool = False,
@@ -355,9 +375,13 @@ def run_sweep(
     out
         Results folder (default ``results/<name>``). Must be new or empty unless ``resume``.
     executor
-        ``"process"`` (local process pool, default), ``"serial"`` (this process) or ``"dask"``.
+        ``"process"`` (local process pool, default), ``"serial"`` (this process), ``"dask"``, or any
+        ``concurrent.futures.Executor`` (a ``ThreadPoolExecutor``, your own ``ProcessPoolExecutor``,
+        ``distributed.Client.get_executor()``…), which is used as it is and left running. Results are
+        the same on every executor.
     workers
-        Worker processes for ``process`` and a local Dask cluster (default: number of cores).
+        Worker processes for ``process`` and a local Dask cluster (default: number of cores); with an
+        ``Executor`` instance, only the batch size follows it.
     scheduler
         Address of a running Dask scheduler (e.g. ``tcp://10.0.0.5:8786``); implies ``executor="dask"``.
         Without it, ``dask`` starts a local cluster of ``workers`` processes.
@@ -415,7 +439,8 @@ def run_sweep(
         done = completed_run_ids(folder)
         todo = [spec for spec in specs if spec.run_id not in done]
         session = max(session_count(folder), len(manifest.get("sessions", []))) + 1
-        record = {"session": session, "started": now_iso(), "executor": executor, "workers": workers, "scheduler": scheduler}
+        named = executor if isinstance(executor, str) else type(executor).__name__
+        record = {"session": session, "started": now_iso(), "executor": named, "workers": workers, "scheduler": scheduler}
         manifest = {
             "kind": "sweep",
             "status": "running",

@@ -1,11 +1,13 @@
 """Experiment files: a design over config factors, replicated, each run with its own derived seed.
 
 An experiment (``experiments/*.yaml``) names a base scenario, the factors to vary
-(dotted config paths), a design (``grid``, ``lhs``, ``sobol``, ``morris``,
-``fast``; sampled designs use SALib's samplers), the number of replicates and a
-root seed. :func:`load_experiment` validates it (factor paths included, against
-the base scenario); :func:`plan_runs` expands it into :class:`RunSpec` objects,
-one per design point × replicate, which :mod:`loyaltysim.experiments.execution` runs.
+(dotted config paths, declared as :class:`~loyaltysim.experiments.factors.Factor`), a design
+(``grid``, SALib's ``lhs``, ``sobol``, ``morris``, ``fast``, or a user's sampler, see
+:mod:`loyaltysim.experiments.designs`), the number of replicates and a root seed, plus what the
+analysis after the sweep needs (hypotheses, report options, a ``sensitivity:`` section).
+:func:`load_experiment` validates it (factor paths included, against the base scenario);
+:func:`plan_runs` expands it into :class:`RunSpec` objects, one per design point × replicate,
+which :mod:`loyaltysim.experiments.execution` runs.
 
 Examples
 --------
@@ -19,175 +21,44 @@ Examples
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from loyaltysim.config.errors import ConfigError, from_validation_error, suggest
 from loyaltysim.config.loading import apply_overrides, config_hash, load_config, read_yaml, validate_config
-from loyaltysim.config.schema import Config
+from loyaltysim.config.schema import NETWORK_TYPES, Config
+from loyaltysim.experiments.designs import BUILT_IN, DESIGNS, Design, check_design, sample_factors
+from loyaltysim.experiments.factors import Factor
 
 __all__ = [
-    "DESIGNS",
-    "Design",
     "Experiment",
-    "Factor",
     "ReportSpec",
     "RunSpec",
+    "SensitivitySpec",
     "TimeseriesSpec",
     "derive_seed",
     "experiment_hash",
     "load_experiment",
     "plan_runs",
+    "probe_metrics",
+    "read_experiment",
     "run_config",
     "sample_design",
     "validate_experiment",
 ]
 
-DESIGNS = ("grid", "lhs", "sobol", "morris", "fast")
-SAMPLED = ("lhs", "sobol", "morris", "fast")
+DESIGN_OPTIONS = {"second_order": "sobol", "levels": "morris", "harmonics": "fast"}
+"""Each design option and the design it belongs to."""
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Factor(_Section):
-    """One varied config value: a list of ``values``, a range ``{low, high}``, or a distribution.
-
-    In YAML a plain list means ``{values: [...]}``. In a sampled design (lhs,
-    sobol, morris, fast) a list is sampled as a categorical factor (each value
-    equally likely); a range is sampled uniformly, on a log scale with ``log:
-    true``, and floored to whole numbers with ``integer: true`` (each integer of
-    ``[low, high]`` equally likely). ``dist`` samples other distributions by their
-    quantiles: ``triangular`` on ``[low, high]`` with its mode at ``peak``;
-    ``normal`` and ``lognormal`` with ``mean`` and ``sd`` (of the values), cut to
-    ``[low, high]`` where given. A grid needs lists.
-    """
-
-    values: list[Any] | None = Field(None, min_length=1, description="the values to try")
-    low: float | None = Field(None, description="lower bound of a range (a normal or lognormal: optional cut)")
-    high: float | None = Field(None, description="upper bound of a range (a normal or lognormal: optional cut)")
-    dist: Literal["uniform", "triangular", "normal", "lognormal"] = Field(
-        "uniform", description="distribution of sampled values (sampled designs)"
-    )
-    peak: float | None = Field(None, description="triangular: the most likely value, within [low, high]")
-    mean: float | None = Field(None, description="normal, lognormal: mean of the values")
-    sd: float | None = Field(None, gt=0, description="normal, lognormal: standard deviation of the values")
-    log: bool = Field(False, description="sample uniformly on a log scale (low > 0)")
-    integer: bool = Field(False, description="whole numbers only (low and high are included)")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _list_means_values(cls, data: object) -> object:
-        if isinstance(data, list):
-            return {"values": data}
-        return data
-
-    @model_validator(mode="after")
-    def _check(self) -> Factor:
-        is_range = self.low is not None or self.high is not None
-        moments = self.dist in ("normal", "lognormal")
-        given = [name for name in ("peak", "mean", "sd") if getattr(self, name) is not None]
-        if self.values is not None:
-            if is_range or given or self.dist != "uniform":
-                raise ValueError("give either a list of values or a range/distribution, not both")
-            if self.log or self.integer:
-                raise ValueError("log and integer apply to ranges {low, high}, not to lists of values")
-            return self
-        for name in ("low", "high", "mean", "sd", "peak"):
-            value = getattr(self, name)
-            if value is not None and not math.isfinite(value):
-                raise ValueError(f"{name} must be a finite number, got {value}")
-        if self.dist != "uniform" and (self.log or self.integer):
-            raise ValueError(f"log and integer apply to uniform ranges, not to dist {self.dist}")
-        applies = {"peak": self.dist == "triangular", "mean": moments, "sd": moments}
-        unexpected = [name for name in given if not applies[name]]
-        if unexpected:
-            raise ValueError(f"{', '.join(unexpected)} does not apply to dist {self.dist}")
-        if moments:
-            if self.mean is None or self.sd is None:
-                raise ValueError(f"dist {self.dist} needs mean and sd")
-            if self.dist == "lognormal" and self.mean <= 0:
-                raise ValueError(f"dist lognormal needs mean > 0, got {self.mean}")
-            if self.low is not None and self.high is not None and self.low >= self.high:
-                raise ValueError(f"empty range: low ({self.low}) must be below high ({self.high})")
-            return self
-        if self.low is None or self.high is None:
-            raise ValueError("a range needs both low and high (or give a list of values)")
-        if self.low >= self.high:
-            raise ValueError(f"empty range: low ({self.low}) must be below high ({self.high})")
-        if self.dist == "triangular" and (self.peak is None or not self.low <= self.peak <= self.high):
-            raise ValueError(f"dist triangular needs peak within [low, high], got {self.peak}")
-        if self.log and self.low <= 0:
-            raise ValueError(f"log: true needs low > 0, got {self.low}")
-        if self.integer and not (self.low.is_integer() and self.high.is_integer()):
-            raise ValueError(f"integer: true needs whole-number bounds, got {self.low} and {self.high}")
-        return self
-
-    @property
-    def is_range(self) -> bool:
-        """True for a range or a distribution, False for a list of values."""
-        return self.values is None
-
-    def salib_bounds(self) -> list[float]:
-        """Bounds of this factor in the space SALib samples (index space for lists, log10 for ``log``,
-        quantiles [0, 1] for the other distributions)."""
-        if not self.is_range:
-            return [0.0, float(len(self.values))]
-        if self.dist != "uniform":
-            return [0.0, 1.0]
-        low, high = self.low, self.high + (1.0 if self.integer else 0.0)
-        return [math.log10(low), math.log10(high)] if self.log else [low, high]
-
-    def from_unit(self, x: float) -> Any:
-        """The config value for a sample ``x`` drawn within :meth:`salib_bounds`."""
-        if not self.is_range:
-            return self.values[min(math.floor(x), len(self.values) - 1)]
-        if self.dist != "uniform":
-            return self._quantile(x)
-        value = 10.0**x if self.log else float(x)
-        if self.integer:
-            return int(min(math.floor(value), self.high))
-        return float(min(max(value, self.low), self.high))
-
-    def _quantile(self, q: float) -> float:
-        """The value at quantile ``q`` of the distribution (cut to [low, high] where given)."""
-        from scipy import stats
-
-        if self.dist == "triangular":
-            width = self.high - self.low
-            law = stats.triang((self.peak - self.low) / width, loc=self.low, scale=width)
-        elif self.dist == "normal":
-            law = stats.norm(self.mean, self.sd)
-        else:  # lognormal with this mean and sd, as customers' attribute distributions are
-            sigma2 = math.log1p((self.sd / self.mean) ** 2)
-            law = stats.lognorm(math.sqrt(sigma2), scale=math.exp(math.log(self.mean) - sigma2 / 2))
-        below = law.cdf(self.low) if self.low is not None else 0.0
-        above = law.cdf(self.high) if self.high is not None else 1.0
-        p = below + q * (above - below)
-        if self.low is None:  # an open tail: its extreme is the 1e-12 quantile, not infinity
-            p = max(p, 1e-12)
-        if self.high is None:
-            p = min(p, 1.0 - 1e-12)
-        value = float(law.ppf(p))
-        return min(max(value, self.low if self.low is not None else -math.inf), self.high if self.high is not None else math.inf)
-
-    def edge_values(self) -> list[Any]:
-        """Values checked against the config schema at load time (every value, both bounds, or the
-        distribution's extreme quantiles)."""
-        if not self.is_range:
-            return list(self.values)
-        if self.dist != "uniform":
-            return [self._quantile(0.0), self._quantile(1.0)]
-        return [int(self.low), int(self.high)] if self.integer else [self.low, self.high]
 
 
 class TimeseriesSpec(_Section):
@@ -224,6 +95,17 @@ class ReportSpec(_Section):
     by: list[str] | None = Field(None, description="factors that define the conditions of the curve figures (default all)")
 
 
+class SensitivitySpec(_Section):
+    """The ``sensitivity:`` section: what ``loyaltysim sensitivity`` analyses after the sweep, and how."""
+
+    outputs: list[str | dict[str, Any]] | None = Field(
+        None, min_length=1, description="metrics to analyse: 'nps', 'nps@final', 'nps@last12' or {metric, window}"
+    )
+    num_resamples: int = Field(200, ge=10, description="bootstrap resamples for the confidence intervals")
+    conf_level: float = Field(0.95, gt=0, lt=1, description="confidence level of the intervals")
+    convergence: bool = Field(True, description="re-analyse nested subsets of the sample (convergence figure)")
+
+
 class Experiment(_Section):
     """A declarative experiment: base scenario, factors, design, replicates, seed, what to keep.
 
@@ -235,9 +117,11 @@ class Experiment(_Section):
     description: str = Field("", description="what the experiment asks")
     base: str | None = Field(None, description="base scenario file (relative to the experiment file); None = defaults")
     overrides: dict[str, Any] = Field(default_factory=dict, description="dotted config paths set in every run")
-    factors: dict[str, Factor] = Field(default_factory=dict, description="dotted config path → values or range")
-    design: Literal["grid", "lhs", "sobol", "morris", "fast"] = Field("grid", description="how design points are chosen")
-    samples: int | None = Field(None, ge=1, description="sample size N of lhs, sobol (power of 2), morris, fast")
+    factors: dict[str, Factor] = Field(default_factory=dict, description="dotted config path → values, range or distribution")
+    design: str = Field(
+        "grid", description="how design points are chosen: grid, lhs, sobol, morris, fast, a registered design or module:function"
+    )
+    samples: int | None = Field(None, ge=1, description="sample size N of a sampled design (sobol: a power of 2)")
     second_order: bool | None = Field(None, description="sobol: also sample for second-order indices (default true)")
     levels: int | None = Field(None, ge=2, description="morris: number of grid levels (default 4)")
     harmonics: int | None = Field(None, ge=1, description="fast: interference parameter M (default 4; samples > 4·M²)")
@@ -249,6 +133,7 @@ class Experiment(_Section):
         default_factory=list, description="tests evaluated after the sweep: {test: name, label?, options...}"
     )
     report: ReportSpec = Field(default_factory=ReportSpec, description="figure options of the report")
+    sensitivity: SensitivitySpec = Field(default_factory=SensitivitySpec, description="options of a sensitivity analysis")
 
     @field_validator("overrides", "factors")
     @classmethod
@@ -257,32 +142,25 @@ class Experiment(_Section):
             raise ValueError("run.seed cannot be set here: each run's seed derives from the experiment's 'seed'")
         return value
 
+    @field_validator("design")
+    @classmethod
+    def _known_design(cls, value: str) -> str:
+        if value not in BUILT_IN:
+            DESIGNS.get(value)  # a registered name or an importable module:function
+        return value
+
     @model_validator(mode="after")
     def _check_design(self) -> Experiment:
-        if self.design == "grid":
-            ranges = [path for path, f in self.factors.items() if f.is_range]
-            if ranges:
-                raise ValueError(f"design: grid needs lists of values, but factor '{ranges[0]}' is a range; use lhs or sobol")
-            if self.samples is not None:
-                raise ValueError("samples applies to sampled designs (lhs, sobol, morris, fast), not to grid")
-        else:
-            if not self.factors:
-                raise ValueError(f"design: {self.design} needs at least one factor")
-            if self.samples is None:
-                raise ValueError(f"design: {self.design} needs 'samples' (the sample size N)")
-        if self.design == "sobol" and self.samples & (self.samples - 1):
-            near = 2 ** round(math.log2(self.samples))
-            raise ValueError(f"samples: sobol needs a power of two (e.g. {near}), got {self.samples}")
-        if self.design == "fast" and self.samples <= 4 * (self.harmonics or 4) ** 2:
-            m = self.harmonics or 4
-            raise ValueError(f"samples: fast needs samples > 4·M² = {4 * m * m} (M = harmonics = {m}), got {self.samples}")
-        if self.design == "morris" and self.levels is not None and self.levels % 2:
-            raise ValueError(f"levels: morris needs an even number of levels, got {self.levels}")
-        for option, design in (("second_order", "sobol"), ("levels", "morris"), ("harmonics", "fast")):
+        check_design(self.design, self.factors, self.samples, self.design_options())
+        for option, design in DESIGN_OPTIONS.items():
             if getattr(self, option) is not None and self.design != design:
                 raise ValueError(f"{option} applies to design {design}, not to {self.design}")
         self._check_analysis()
         return self
+
+    def design_options(self) -> dict[str, Any]:
+        """The design options as given (None where the design's default applies)."""
+        return {option: getattr(self, option) for option in DESIGN_OPTIONS}
 
     def _check_analysis(self) -> None:
         """Report options name factors (the hypotheses are checked by their tests, in the analysis layer)."""
@@ -303,7 +181,11 @@ def experiment_hash(experiment: Experiment) -> str:
     ``name``, ``description`` and the base file's location are left out, so renaming or
     moving files does not stop a resume; changing any value that alters a run does.
     """
-    values = experiment.model_dump(mode="json", exclude={"name", "description", "base", "overrides", "hypotheses", "report"})
+    analysis = {"hypotheses", "report", "sensitivity"}
+    values = experiment.model_dump(mode="json", exclude={"name", "description", "base", "overrides", *analysis})
+    for factor in values["factors"].values():  # ungrouped factors hash as before groups existed: old sweeps resume
+        if factor["group"] is None:
+            del factor["group"]
     payload = {"experiment": values, "base": config_hash(experiment.base_config())}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
@@ -328,6 +210,23 @@ def _apply_experiment_overrides(data: dict[str, Any], overrides: Mapping[str, An
     return data
 
 
+def read_experiment(path: str | Path, overrides: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], str]:
+    """An experiment file's mapping with ``--set`` values applied and ``base`` resolved, and its source for messages.
+
+    Nothing is validated yet (:func:`validate_experiment` does that); ``name`` defaults to the file name.
+    """
+    path = Path(path)
+    data = read_yaml(path)
+    data.setdefault("name", path.stem)
+    source = str(path)
+    if overrides:
+        data = _apply_experiment_overrides(data, overrides)
+        source = f"{path} with --set {', '.join(f'{k}={v}' for k, v in overrides.items())}"
+    if isinstance(data.get("base"), str) and not Path(data["base"]).is_absolute():
+        data["base"] = str((path.parent / data["base"]).resolve())
+    return data, source
+
+
 def load_experiment(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Experiment:
     """Read and validate an experiment file.
 
@@ -336,9 +235,9 @@ def load_experiment(path: str | Path, overrides: Mapping[str, Any] | None = None
     path
         The experiment YAML. ``base`` inside it is relative to this file.
     overrides
-        ``--set`` values: an experiment key (``replicates``, ``samples``, ``seed``…),
-        ``factors.<config path>`` or ``overrides.<config path>``; any other dotted
-        path is a config value set in every run (``customers.n``).
+        ``--set`` values: an experiment key (``replicates``, ``samples``, ``seed``,
+        ``sensitivity.num_resamples``…), ``factors.<config path>`` or ``overrides.<config path>``;
+        any other dotted path is a config value set in every run (``customers.n``).
 
     Raises
     ------
@@ -347,15 +246,7 @@ def load_experiment(path: str | Path, overrides: Mapping[str, Any] | None = None
         path or value the scenario refuses, an empty range, an unknown design,
         ``samples`` missing or not a power of two for sobol, unknown metric names…
     """
-    path = Path(path)
-    data = read_yaml(path)
-    data.setdefault("name", path.stem)
-    source: str | Path = path
-    if overrides:
-        data = _apply_experiment_overrides(data, overrides)
-        source = f"{path} with --set {', '.join(f'{k}={v}' for k, v in overrides.items())}"
-    if isinstance(data.get("base"), str) and not Path(data["base"]).is_absolute():
-        data["base"] = str((path.parent / data["base"]).resolve())
+    data, source = read_experiment(path, overrides)
     return validate_experiment(data, source=source)
 
 
@@ -376,8 +267,22 @@ def validate_experiment(data: Mapping[str, Any], *, source: str | Path | None = 
             except ConfigError as exc:
                 message = f"factors.{factor_path}: value {value!r} is refused by the scenario: {exc}"
                 raise ConfigError(message, source=source) from None
+    _check_network_types(experiment, base, source)
     _check_metric_names(experiment, base, source)
     return experiment
+
+
+def _check_network_types(experiment: Experiment, base: dict[str, Any], source: str | Path | None) -> None:
+    """Refuse a network type that is neither built in, registered nor importable (the workers would all fail)."""
+    from loyaltysim.model.network import network_builder
+
+    factor = experiment.factors.get("network.type")
+    kinds = {base["network"]["type"], *(factor.values if factor is not None and factor.values else [])}
+    for kind in sorted(kinds - set(NETWORK_TYPES)):
+        try:
+            network_builder(kind)
+        except ConfigError as exc:
+            raise ConfigError(exc.message, source=source) from None
 
 
 def _check_metric_names(experiment: Experiment, base: dict[str, Any], source: str | Path | None) -> None:
@@ -385,67 +290,34 @@ def _check_metric_names(experiment: Experiment, base: dict[str, Any], source: st
     wanted = [("metrics", experiment.metrics), ("timeseries.metrics", experiment.timeseries.metrics)]
     if not any(names for _, names in wanted):
         return
-    from loyaltysim.model.loyalty_model import LoyaltyModel
-
-    probe = LoyaltyModel(validate_config(apply_overrides(base, {"run.steps": 1, "run.burn_in": 0, "run.panel_size": 0}))).run()
-    known = {"metrics": list(probe.summary()), "timeseries.metrics": [c for c in probe.timeseries().columns if c != "step"]}
+    summary, series = probe_metrics(base)
+    known = {"metrics": summary, "timeseries.metrics": series}
     for key, names in wanted:
         for name in names or []:
             if name not in known[key]:
                 raise ConfigError(f"{key}: unknown metric '{name}'{suggest(name, known[key])}", source=source)
 
 
+def probe_metrics(base: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """The metric names a run of the scenario ``base`` produces: (summary keys, time-series columns).
+
+    Read from a one-period run without a panel (a fraction of a second).
+    """
+    from loyaltysim.model.loyalty_model import LoyaltyModel
+
+    probe = LoyaltyModel(validate_config(apply_overrides(dict(base), {"run.steps": 1, "run.burn_in": 0, "run.panel_size": 0})))
+    probe.run()
+    return list(probe.summary()), [c for c in probe.timeseries().columns if c != "step"]
+
+
 # --- design and runs ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Design:
-    """The design points of an experiment.
-
-    Attributes
-    ----------
-    problem
-        SALib problem (``num_vars``, ``names`` = factor paths, ``bounds`` in sampling space).
-    samples
-        Matrix from SALib's sampler, one row per design point, in sampling space
-        (what ``SALib.analyze.*`` expects as ``X``); None for a grid.
-    points
-        One mapping factor path → config value per design point (index = ``point_id``).
-    """
-
-    problem: dict[str, Any]
-    samples: np.ndarray | None
-    points: list[dict[str, Any]]
-
-
 def sample_design(experiment: Experiment) -> Design:
-    """Design points: the full factorial for ``grid``, SALib's sampler (seeded by ``experiment.seed``) otherwise."""
-    names = list(experiment.factors)
-    factors = [experiment.factors[n] for n in names]
-    problem = {"num_vars": len(names), "names": names, "bounds": [f.salib_bounds() for f in factors]}
-    if experiment.design == "grid":
-        combos = itertools.product(*(f.values for f in factors))
-        return Design(problem, None, [dict(zip(names, combo, strict=True)) for combo in combos])
-    n, seed = experiment.samples, experiment.seed
-    if experiment.design == "lhs":
-        from SALib.sample import latin
-
-        samples = latin.sample(problem, n, seed=seed)
-    elif experiment.design == "sobol":
-        from SALib.sample import sobol
-
-        second = True if experiment.second_order is None else experiment.second_order
-        samples = sobol.sample(problem, n, calc_second_order=second, seed=seed)
-    elif experiment.design == "morris":
-        from SALib.sample import morris
-
-        samples = morris.sample(problem, n, num_levels=experiment.levels or 4, seed=seed)
-    else:
-        from SALib.sample import fast_sampler
-
-        samples = fast_sampler.sample(problem, n, M=experiment.harmonics or 4, seed=seed)
-    points = [{name: f.from_unit(x) for name, f, x in zip(names, factors, row, strict=True)} for row in samples]
-    return Design(problem, np.asarray(samples), points)
+    """Design points: the full factorial for ``grid``, the design's sampler (seeded by ``experiment.seed``) otherwise."""
+    return sample_factors(
+        experiment.factors, experiment.design, experiment.samples, seed=experiment.seed, **experiment.design_options()
+    )
 
 
 def derive_seed(root: int, point_id: int, replicate: int) -> int:

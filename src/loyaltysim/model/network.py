@@ -2,12 +2,15 @@
 
 Any networkx graph can be used (:func:`from_networkx`); the standard topologies
 are built from the config with the model's random generator, so the same seed
-gives the same network.
+gives the same network. Other topologies are builders, ``builder(config, n, rng)``
+returning a :class:`Network` or a networkx graph of ``n`` nodes: register one with
+:func:`register_network`, or name it in the config as ``network: {type: mypkg.nets:ring}``.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,17 +19,22 @@ import numpy as np
 from numpy.typing import NDArray
 
 from loyaltysim.config.errors import ConfigError
-from loyaltysim.config.schema import NetworkConfig
+from loyaltysim.config.references import Registry
+from loyaltysim.config.schema import NETWORK_TYPES, NetworkConfig
 
 __all__ = [
+    "NETWORKS",
     "Network",
+    "NetworkBuilder",
     "barabasi_albert",
     "build_network",
     "complete",
     "erdos_renyi",
     "from_edges",
     "from_networkx",
+    "network_builder",
     "read_network_file",
+    "register_network",
     "watts_strogatz",
 ]
 
@@ -135,7 +143,49 @@ def build_network(config: NetworkConfig, n: int, rng: np.random.Generator) -> Ne
         if graph.number_of_nodes() != n:
             raise ConfigError(f"network.path: {path} has {graph.number_of_nodes()} nodes but customers.n is {n}")
         return from_networkx(graph)
-    raise ConfigError(f"network.type: unknown type {kind!r}")
+    built = network_builder(kind)(config, n, rng)
+    if isinstance(built, nx.Graph):
+        built = from_networkx(built)
+    if not isinstance(built, Network) or built.n != n:
+        got = f"{built.n} nodes" if isinstance(built, Network) else type(built).__name__
+        raise ConfigError(f"network.type: {kind} built {got}; expected a Network or networkx graph of {n} nodes (customers.n)")
+    return built
+
+
+NetworkBuilder = Callable[[NetworkConfig, int, np.random.Generator], "Network | nx.Graph"]
+"""``builder(config, n, rng)``: the network of ``n`` customers, every random choice drawn from ``rng``."""
+
+NETWORKS: Registry[NetworkBuilder] = Registry("network type", reserved=NETWORK_TYPES)
+"""Network builders registered in this process (:func:`register_network`) and ``module:function`` references."""
+
+
+def register_network(name: str, builder: NetworkBuilder) -> None:
+    """Make ``builder`` available as ``network: {type: <name>}`` in this process.
+
+    Worker processes of a sweep build their own networks: a process pool's workers register it again
+    when the registering module (e.g. your script) is imported at their start; on Dask name the
+    builder as ``module:function`` instead.
+
+    Raises
+    ------
+    ValueError
+        ``name`` is a built-in type or not a plain name.
+    """
+    NETWORKS.register(name, builder)
+
+
+def network_builder(kind: str) -> NetworkBuilder:
+    """The builder of a registered or ``module:function`` network type.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``network.type``: an unknown name (with a close match) or a reference that cannot be imported.
+    """
+    try:
+        return NETWORKS.get(kind)
+    except ValueError as exc:
+        raise ConfigError(f"network.type: {exc}") from None
 
 
 def complete(n: int) -> Network:

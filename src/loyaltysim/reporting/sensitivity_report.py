@@ -1,4 +1,4 @@
-"""Write a sensitivity analysis to disk: tables, figures and a Markdown report section.
+"""Write a sensitivity analysis to disk: tables, figures and its report.
 
 Folder layout (inside the study's results folder)::
 
@@ -6,7 +6,7 @@ Folder layout (inside the study's results folder)::
     variance.parquet      seed noise versus parameter-driven variance, per output
     convergence.parquet   indices on nested subsets of the sample
     figures/indices_<output>.png, figures/convergence_<output>.png, figures/morris.png
-    sensitivity.md        ranked factors per output and the noise statement
+    sensitivity.md, sensitivity.html   ranked factors per output and the noise statement
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ import pandas as pd
 
 from loyaltysim.analysis.sensitivity import SensitivityResult
 from loyaltysim.experiments.storage import write_parquet
+from loyaltysim.reporting.figures.sensitivity import convergence_figure, indices_figure, morris_figure
+from loyaltysim.reporting.render import Block, Figure, Heading, Paragraph, Table, write_report
 
-__all__ = ["NEGLIGIBLE", "report_markdown", "write_result"]
+__all__ = ["NEGLIGIBLE", "build_report", "write_result"]
 
 NEGLIGIBLE = 0.01  # ST (upper end of its interval) below this: the factor explains < 1 % of the variance
 NOISY = 0.2  # noise share of the analysed means above this: the indices are partly seed noise
@@ -33,104 +35,102 @@ def _pct(value: float) -> str:
     return "n/a" if pd.isna(value) else f"{value:.1%}"
 
 
-def _noise_section(variance: pd.DataFrame) -> list[str]:
-    lines = [
-        "### Seed noise versus parameter-driven variance",
-        "",
-        "Noise = mean variance between replicates of the same design point. The indices are computed on "
-        "the replicate means, so the last column is the share of the analysed variance that is noise.",
-        "",
-        "| output | runs' variance | noise share of runs' variance | noise share of analysed variance |",
-        "|---|---:|---:|---:|",
-    ]
-    for row in variance.itertuples():
-        lines.append(f"| {row.output} | {row.total_variance:.4g} | {_pct(row.noise_share)} | {_pct(row.noise_share_of_means)} |")
-    lines.append("")
+def _noise_blocks(variance: pd.DataFrame) -> list[Block]:
+    table = pd.DataFrame(
+        {
+            "output": variance["output"],
+            "runs' variance": variance["total_variance"].map(lambda v: f"{v:.4g}"),
+            "noise share of runs' variance": variance["noise_share"].map(_pct),
+            "noise share of analysed variance": variance["noise_share_of_means"].map(_pct),
+        }
+    )
     if (variance["replicates"] < 2).all():
-        lines.append("One replicate per design point: seed noise cannot be separated from the indices. Use replicates ≥ 2.")
+        verdict = "One replicate per design point: seed noise cannot be separated from the indices. Use replicates ≥ 2."
     else:
         noisy = variance[variance["noise_share_of_means"] > NOISY]["output"].tolist()
-        if noisy:
-            lines.append(
-                f"**Caution:** more than {NOISY:.0%} of the analysed variance of {', '.join(noisy)} is seed noise; "
-                "their indices partly measure noise (raise `replicates` or the number of customers)."
-            )
-        else:
-            lines.append(f"Seed noise is below {NOISY:.0%} of the analysed variance of every output.")
-    return [*lines, ""]
+        verdict = (
+            f"**Caution:** more than {NOISY:.0%} of the analysed variance of {', '.join(noisy)} is seed noise; "
+            "their indices partly measure noise (raise `replicates` or the number of customers)."
+            if noisy
+            else f"Seed noise is below {NOISY:.0%} of the analysed variance of every output."
+        )
+    return [
+        Heading("Seed noise versus parameter-driven variance"),
+        Paragraph(
+            "Noise = mean variance between replicates of the same design point. The indices are computed on "
+            "the replicate means, so the last column is the share of the analysed variance that is noise."
+        ),
+        Table(table, align="lrrr"),
+        Paragraph(verdict),
+    ]
 
 
-def _ranking_table(result: SensitivityResult, output: str) -> list[str]:
+def _ranking_table(result: SensitivityResult, output: str) -> Table:
     wide = result.indices[result.indices["output"] == output].pivot(index="factor", columns="index", values=["value", "conf"])
+
+    def column(kind: str, index: str, digits: str, order: pd.Index) -> list[str]:
+        return [format(wide.loc[f, (kind, index)], digits) for f in order]
+
     if result.method == "morris":
-        header = "| rank | factor | μ* | ± | σ | ± | μ |\n|---:|---|---:|---:|---:|---:|---:|"
         order = wide[("value", "mu_star")].sort_values(ascending=False).index
-        rows = [
-            f"| {rank} | `{f}` | {wide.loc[f, ('value', 'mu_star')]:.4g} | {wide.loc[f, ('conf', 'mu_star')]:.2g} | "
-            f"{wide.loc[f, ('value', 'sigma')]:.4g} | {wide.loc[f, ('conf', 'sigma')]:.2g} | {wide.loc[f, ('value', 'mu')]:.4g} |"
-            for rank, f in enumerate(order, 1)
-        ]
+        table = {
+            "μ*": column("value", "mu_star", ".4g", order),
+            "± μ*": column("conf", "mu_star", ".2g", order),
+            "σ": column("value", "sigma", ".4g", order),
+            "± σ": column("conf", "sigma", ".2g", order),
+            "μ": column("value", "mu", ".4g", order),
+        }
     else:
-        header = "| rank | factor | ST | ± | S1 | ± | |\n|---:|---|---:|---:|---:|---:|---|"
         order = wide[("value", "ST")].sort_values(ascending=False).index
-        rows = []
-        for rank, f in enumerate(order, 1):
-            st, st_conf = wide.loc[f, ("value", "ST")], wide.loc[f, ("conf", "ST")]
-            note = "negligible" if st + st_conf < NEGLIGIBLE else ""
-            rows.append(
-                f"| {rank} | `{f}` | {st:.3f} | {st_conf:.3f} | {wide.loc[f, ('value', 'S1')]:.3f} | "
-                f"{wide.loc[f, ('conf', 'S1')]:.3f} | {note} |"
-            )
-    return [header, *rows, ""]
+        upper = wide[("value", "ST")] + wide[("conf", "ST")]
+        table = {
+            "ST": column("value", "ST", ".3f", order),
+            "± ST": column("conf", "ST", ".3f", order),
+            "S1": column("value", "S1", ".3f", order),
+            "± S1": column("conf", "S1", ".3f", order),
+            "note": ["negligible" if upper[f] < NEGLIGIBLE else "" for f in order],
+        }
+    ranked = pd.DataFrame({"rank": range(1, len(order) + 1), "factor": [f"`{f}`" for f in order], **table})
+    return Table(ranked, align="rlrrrrr" if result.method == "morris" else "rlrrrrl")
 
 
-def report_markdown(result: SensitivityResult, *, title: str = "Sensitivity analysis", figures: str = "figures") -> str:
-    """A Markdown section: setting, seed noise, then the ranked factors of every output with its figure."""
+def build_report(result: SensitivityResult, *, title: str = "Sensitivity analysis", figures: bool = True) -> list[Block]:
+    """The report's blocks: setting, seed noise, then the ranked factors of every output with its figures."""
     runs = int(result.variance["points"].max() * result.variance["replicates"].max()) if len(result.variance) else 0
     key = "μ* (Morris)" if result.method == "morris" else "total-order index ST"
-    lines = [
-        f"## {title}",
-        "",
-        f"Method **{result.method}** (SALib), {result.problem.get('num_vars', '?')} factors, "
-        f"{int(result.variance['points'].max()) if runs else 0} design points × {result.variance['replicates'].max():g} "
-        f"replicates. Factors are ranked by {key}; ± is the half-width of the 95 % confidence interval"
-        + (" (eFAST intervals are bootstrap estimates SALib calls indicative only)." if result.method == "fast" else "."),
-        "",
-        *_noise_section(result.variance),
+    blocks: list[Block] = [
+        Heading(title, 1),
+        Paragraph(
+            f"Method **{result.method}** (SALib), {result.problem.get('num_vars', '?')} factors, "
+            f"{int(result.variance['points'].max()) if runs else 0} design points × {result.variance['replicates'].max():g} "
+            f"replicates. Factors are ranked by {key}; ± is the half-width of the 95 % confidence interval"
+            + (" (eFAST intervals are bootstrap estimates SALib calls indicative only)." if result.method == "fast" else ".")
+        ),
+        *_noise_blocks(result.variance),
     ]
     if result.method != "morris":
-        lines += [f"`negligible`: ST + its interval below {NEGLIGIBLE:g}.", ""]
+        blocks.append(Paragraph(f"`negligible`: ST + its interval below {NEGLIGIBLE:g}."))
     analysed = list(dict.fromkeys(result.indices["output"]))
-    skipped = [o for o in result.variance["output"] if o not in analysed]
     for output in analysed:
-        lines += [f"### {output}", "", *_ranking_table(result, output), f"![{output}]({figures}/indices_{_slug(output)}.png)", ""]
-        if not result.convergence.empty:
-            lines += [f"![convergence of {output}]({figures}/convergence_{_slug(output)}.png)", ""]
-    if result.method == "morris" and analysed:
-        lines += [f"![Morris screening]({figures}/morris.png)", ""]
+        blocks += [Heading(output), _ranking_table(result, output)]
+        if figures:
+            blocks.append(Figure(f"indices_{_slug(output)}.png", f"Indices of {output}", indices_figure(result.indices, output)))
+            if not result.convergence.empty:
+                name, caption = f"convergence_{_slug(output)}.png", f"Convergence of the indices of {output}"
+                blocks.append(Figure(name, caption, convergence_figure(result.convergence, output)))
+    if figures and result.method == "morris" and analysed:
+        blocks.append(Figure("morris.png", "Morris screening: μ* against σ", morris_figure(result.indices)))
+    skipped = [o for o in result.variance["output"] if o not in analysed]
     if skipped:
-        lines += [f"Not analysed (undefined at some design point, or constant): {', '.join(skipped)}.", ""]
-    return "\n".join(lines)
+        blocks.append(Paragraph(f"Not analysed (undefined at some design point, or constant): {', '.join(skipped)}."))
+    return blocks
 
 
 def write_result(result: SensitivityResult, out: str | Path, *, figures: bool = True) -> Path:
-    """Write tables, figures and ``sensitivity.md`` of ``result`` into ``out``; returns the report path."""
-    from loyaltysim.reporting.figures.sensitivity import convergence_figure, indices_figure, morris_figure
-    from loyaltysim.reporting.figures.style import save_figure
-
+    """Write the tables, figures, ``sensitivity.md`` and ``sensitivity.html`` of ``result`` into ``out``;
+    returns the Markdown report's path."""
     out = Path(out)
     write_parquet(result.indices, out / "indices.parquet")
     write_parquet(result.variance, out / "variance.parquet")
     write_parquet(result.convergence, out / "convergence.parquet")
-    if figures:
-        folder = out / "figures"
-        folder.mkdir(parents=True, exist_ok=True)
-        for output in dict.fromkeys(result.indices["output"]):
-            save_figure(indices_figure(result.indices, output), folder / f"indices_{_slug(output)}.png")
-            if not result.convergence.empty:
-                save_figure(convergence_figure(result.convergence, output), folder / f"convergence_{_slug(output)}.png")
-        if result.method == "morris" and not result.indices.empty:
-            save_figure(morris_figure(result.indices), folder / "morris.png")
-    report = out / "sensitivity.md"
-    report.write_text(report_markdown(result), encoding="utf-8")
-    return report
+    return write_report(build_report(result, figures=figures), out, name="sensitivity")["markdown"]

@@ -1,2 +1,2 @@
-"""Workflows: a scenario run, a sweep, a sensitivity study or a calibration from start to written results
-and report. The command line and the public API call these."""
+"""Workflows: a scenario run, a sweep, a sensitivity study, a calibration or a scenario discovery from start to
+written results and report. The command line and the public API call these."""

@@ -11,7 +11,7 @@ Folder layout (``results/<name>/`` by default)::
     posterior.parquet     accepted sample (abc) · intervals.csv: credible intervals (abc)
     calibrated.yaml       the base scenario with the best parameters: loyaltysim run calibrated.yaml
     figures/*.png         loss history, parameter–loss profiles, fit, marginal posteriors (abc)
-    report.md, manifest.json
+    report.md, report.html, manifest.json
 """
 
 from __future__ import annotations
@@ -23,24 +23,12 @@ from pathlib import Path
 from loyaltysim.analysis.calibration import Calibration, CalibrationResult, Evaluator, calibrate
 from loyaltysim.config.errors import ConfigError
 from loyaltysim.config.loading import config_hash
-from loyaltysim.experiments.execution import resolve_executor
+from loyaltysim.experiments.execution import ExecutorChoice, resolve_executor
 from loyaltysim.experiments.storage import now_iso, versions, write_json, write_parquet, write_yaml
-from loyaltysim.reporting.calibration_report import (
-    fit_figure,
-    loss_history_figure,
-    marginals_figure,
-    parameter_loss_figure,
-    report_section,
-)
-from loyaltysim.reporting.figures.style import save_figure
+from loyaltysim.reporting.calibration_report import build_report
+from loyaltysim.reporting.render import write_report
 
 __all__ = ["prepare_folder", "run_calibration", "write_outputs"]
-
-
-# --- report ------------------------------------------------------------------------------------
-
-
-# --- files -------------------------------------------------------------------------------------
 
 
 def prepare_folder(calibration: Calibration, out: Path, *, resume: bool) -> Path:
@@ -70,31 +58,15 @@ def prepare_folder(calibration: Calibration, out: Path, *, resume: bool) -> Path
 
 
 def write_outputs(result: CalibrationResult, out: Path, *, started: str, wall_time: float) -> None:
-    """Write the tables, figures, ``calibrated.yaml``, ``report.md`` and ``manifest.json`` into ``out``."""
-    cal, names = result.calibration, result.calibration.names
+    """Write the tables, ``calibrated.yaml``, ``report.md``, ``report.html``, ``figures/`` and ``manifest.json``
+    into ``out``."""
+    cal = result.calibration
     write_parquet(result.evaluations, out / "evaluations.parquet")
     write_parquet(result.runs, out / "runs.parquet")
     result.fit.to_csv(out / "fit.csv", index=False)
-    figures = {
-        "loss history": "figures/loss_history.png",
-        "loss by parameter": "figures/parameter_loss.png",
-        "fitted vs target": "figures/fit.png",
-    }
-    (out / "figures").mkdir(exist_ok=True)
-    save_figure(loss_history_figure(result.evaluations), out / figures["loss history"])
-    log_scale = {name for name, p in cal.spec.parameters.items() if p.log}
-    save_figure(
-        parameter_loss_figure(result.evaluations, names, result.best, log_scale=log_scale), out / figures["loss by parameter"]
-    )
-    save_figure(fit_figure(result.fit), out / figures["fitted vs target"])
     if result.posterior is not None and result.intervals is not None:
         write_parquet(result.posterior, out / "posterior.parquet")
         result.intervals.to_csv(out / "intervals.csv", index=False)
-        figures["marginal posterior"] = "figures/posterior.png"
-        save_figure(
-            marginals_figure(result.evaluations, result.posterior, result.intervals, names, log_scale=log_scale),
-            out / figures["marginal posterior"],
-        )
     calibrated = result.calibrated_config()
     best = ", ".join(f"{k} = {v:.6g}" for k, v in result.best.items())
     header = (
@@ -103,7 +75,7 @@ def write_outputs(result: CalibrationResult, out: Path, *, started: str, wall_ti
         "# Run it: loyaltysim run calibrated.yaml\n"
     )
     write_yaml(calibrated.to_dict(), out / "calibrated.yaml", header=header)
-    (out / "report.md").write_text(report_section(result, figures), encoding="utf-8")
+    write_report(build_report(result), out)
     write_json(
         {
             "name": cal.spec.name,
@@ -129,7 +101,7 @@ def run_calibration(
     out: Path,
     *,
     resume: bool = False,
-    executor: str = "serial",
+    executor: ExecutorChoice = "serial",
     workers: int | None = None,
     scheduler: str | None = None,
     evaluator: Evaluator | None = None,

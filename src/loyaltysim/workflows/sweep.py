@@ -1,5 +1,5 @@
 """A sweep from experiment file to report: run every run (:func:`~loyaltysim.experiments.execution.run_sweep`),
-then test the hypotheses and write the report (:func:`~loyaltysim.reporting.sweep_report.report_sweep`)."""
+then test the hypotheses and write the report (:func:`report_sweep`)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from loyaltysim.analysis.hypotheses import check_hypotheses
+from loyaltysim.analysis.hypotheses import check_hypotheses, evaluate
+from loyaltysim.config.errors import ConfigError
 from loyaltysim.experiments.execution import run_sweep
-from loyaltysim.experiments.results import SweepResults
+from loyaltysim.experiments.results import SweepResults, load_results
 from loyaltysim.experiments.spec import Experiment, load_experiment, validate_experiment
-from loyaltysim.reporting.sweep_report import report_sweep
+from loyaltysim.experiments.storage import write_parquet
+from loyaltysim.reporting.render import write_report
+from loyaltysim.reporting.sweep_report import build_report
 
-__all__ = ["load_checked", "sweep"]
+__all__ = ["load_checked", "report_sweep", "sweep"]
 
 
 def load_checked(experiment: str | Path | Experiment, overrides: Mapping[str, Any] | None = None) -> Experiment:
@@ -62,3 +65,35 @@ def sweep(
     if report and len(runs) and (runs["status"] == "ok").any():
         report_sweep(results.path)
     return results
+
+
+def report_sweep(folder: str | Path) -> dict[str, Path]:
+    """Evaluate a finished sweep's hypotheses (``hypotheses.parquet``) and write ``report.md``, ``report.html``
+    and ``figures/``; returns the paths written.
+
+    The hypotheses and report options come from the experiment recorded in ``manifest.json``.
+
+    Raises
+    ------
+    ConfigError
+        ``folder`` is no sweep results folder, or no run finished.
+    """
+    results = load_results(folder)
+    folder = Path(folder)
+    experiment = results.manifest.get("experiment", {})
+    finished = results.runs[results.runs["status"] == "ok"] if len(results.runs) else results.runs
+    if finished.empty:
+        raise ConfigError("no finished runs to report on", source=folder)
+    hypotheses = evaluate(experiment.get("hypotheses") or [], results.runs, results.curves)
+    write_parquet(hypotheses, folder / "hypotheses.parquet")
+    options = experiment.get("report") or {}
+    blocks = build_report(
+        results.runs,
+        results.curves,
+        results.timeseries,
+        results.manifest,
+        hypotheses,
+        heatmap=options.get("heatmap"),
+        by=options.get("by"),
+    )
+    return {"hypotheses": folder / "hypotheses.parquet", **write_report(blocks, folder)}

@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-__all__ = ["BAND_LABELS", "HATCHES", "LINESTYLES", "MARKERS", "PALETTE", "save_figure", "style"]
+__all__ = ["BAND_LABELS", "DPI", "HATCHES", "LINESTYLES", "MARKERS", "PALETTE", "save_figure", "style"]
 
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
@@ -22,6 +22,10 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
 HATCHES = ("", "//", "..", "xx", "\\\\")
+
+
+DPI = 150
+"""Resolution of every saved figure (PNG files and the figures embedded in HTML reports)."""
 
 
 BAND_LABELS = ("highly\ndissatisfied", "dissatisfied", "neutral", "satisfied", "highly\nsatisfied")
@@ -37,6 +41,6 @@ def style(i: int) -> dict:
 
 
 def save_figure(fig: Figure, path) -> None:
-    """Save as PNG (150 dpi) and close the figure."""
-    fig.savefig(path, dpi=150)
+    """Save as PNG (:data:`DPI`) and close the figure."""
+    fig.savefig(path, dpi=DPI)
     plt.close(fig)

@@ -1,0 +1,140 @@
+"""Scenario commands: ``loyaltysim run``, ``validate`` and ``config``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from loyaltysim.cli.options import add_command, add_no_figures, add_out, add_quiet, add_set, overrides_from
+from loyaltysim.config.loading import load_config
+from loyaltysim.config.schema import NETWORK_TYPES, Config
+
+__all__ = ["add_config", "add_run", "add_validate"]
+
+EPILOG_RUN = """examples:
+  loyaltysim run configs/baseline.yaml
+  loyaltysim run configs/baseline.yaml --set customers.n=5000 --set loyalty.link=linear --seed 7
+  loyaltysim run configs/near_monopoly.yaml --steps 240 --out results/monopoly
+"""
+
+
+def _load(args: argparse.Namespace) -> Config:
+    overrides = overrides_from(args.set)
+    if getattr(args, "seed", None) is not None:
+        overrides["run.seed"] = args.seed
+    if getattr(args, "steps", None) is not None:
+        overrides["run.steps"] = args.steps
+    return load_config(args.config, overrides)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from loyaltysim.experiments.storage import new_output_dir
+    from loyaltysim.workflows.scenario import run_scenario
+
+    config = _load(args)
+    out = new_output_dir(args.out, name=f"{Path(args.config).stem}_seed{config.run.seed}")
+    progress = sys.stderr.isatty() and not args.quiet
+    model = run_scenario(config, out, source=str(args.config), figures=not args.no_figures, progress=progress)
+    if not args.quiet:
+        s = model.summary()
+        print(
+            f"{model.steps} periods × {config.customers.n} customers: "
+            f"annual churn {s.get('annualised_churn', float('nan')):.1%}, "
+            f"mean satisfaction {s.get('mean_satisfaction', float('nan')):.3f}, "
+            f"satisfied defectors {s.get('satisfied_defector_share', float('nan')):.1%} of defectors, "
+            f"NPS {s.get('nps', float('nan')):.0f}"
+        )
+        print(f"results written to {out}")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    config = _load(args)
+    if config.network.type == "file":  # read it now: a missing or mismatched file should not wait for `run`
+        import numpy as np
+
+        from loyaltysim.model.network import build_network
+
+        build_network(config.network, config.customers.n, np.random.default_rng())  # a file draws nothing
+    elif config.network.type not in NETWORK_TYPES:  # a registered name or module:function: resolve it now
+        from loyaltysim.model.network import network_builder
+
+        network_builder(config.network.type)
+    print(
+        f"{args.config}: valid ({config.customers.n} customers, {len(config.firms)} firms, "
+        f"{config.run.steps} periods of one {config.run.period}, link '{config.loyalty.link}', "
+        f"network '{config.network.type}')"
+    )
+    return 0
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    from loyaltysim.config.explain import explain, markdown_reference
+
+    if args.reference:
+        print(markdown_reference(), end="")
+    elif args.explain is not None:
+        print(explain(args.explain))
+    else:
+        import yaml
+
+        print(yaml.safe_dump(_load(args).to_dict(), sort_keys=False, allow_unicode=True), end="")
+    return 0
+
+
+def _add_scenario_argument(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    parser.add_argument("config", nargs=None if required else "?", help="scenario YAML file (e.g. configs/baseline.yaml)")
+    add_set(parser)
+
+
+def add_run(sub: argparse._SubParsersAction) -> None:
+    """``loyaltysim run CONFIG``: simulate one scenario."""
+    p = add_command(
+        sub,
+        "run",
+        _cmd_run,
+        help="simulate one scenario and write tables, summary and figures",
+        description="Simulate one scenario. Writes timeseries.parquet, firms.parquet, summary.json, "
+        "config.resolved.yaml, manifest.json and figures/*.png into a new folder.",
+        epilog=EPILOG_RUN,
+    )
+    _add_scenario_argument(p)
+    p.add_argument("--seed", type=int, help="root random seed (overrides run.seed; 0 is a valid seed)")
+    p.add_argument("--steps", type=int, help="number of periods (overrides run.steps)")
+    add_out(p, default="a new folder under results/")
+    add_no_figures(p)
+    add_quiet(p)
+
+
+def add_validate(sub: argparse._SubParsersAction) -> None:
+    """``loyaltysim validate CONFIG``: check a scenario file."""
+    p = add_command(
+        sub,
+        "validate",
+        _cmd_validate,
+        help="check a scenario file and say what is wrong or that it is fine",
+        description="Check a scenario file (after extends and --set) without running it. Prints a one-line "
+        "summary, or every problem with its file and key path and exits with status 2.",
+        epilog="examples:\n  loyaltysim validate configs/my_market.yaml\n"
+        "  loyaltysim validate configs/my_market.yaml --set customers.n=500 --set loyalty.link=concave",
+    )
+    _add_scenario_argument(p)
+
+
+def add_config(sub: argparse._SubParsersAction) -> None:
+    """``loyaltysim config [CONFIG]``: a resolved scenario, or the keys explained."""
+    p = add_command(
+        sub,
+        "config",
+        _cmd_config,
+        help="show a resolved scenario, or explain the config keys",
+        description="Print a scenario as YAML with every value resolved (defaults, extends, --set), "
+        "or describe the config keys: type, default, allowed range and meaning.",
+        epilog="examples:\n  loyaltysim config configs/near_monopoly.yaml   # every value, after extends\n"
+        "  loyaltysim config --explain switching        # keys containing 'switching'\n"
+        "  loyaltysim config --reference > docs/config-reference.md",
+    )
+    _add_scenario_argument(p, required=False)
+    p.add_argument("--explain", nargs="?", const="", metavar="MATCH", help="describe keys (containing MATCH)")
+    p.add_argument("--reference", action="store_true", help="print the Markdown reference of every key")

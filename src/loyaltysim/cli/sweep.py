@@ -1,0 +1,100 @@
+"""Sweep commands: ``loyaltysim sweep`` (every run of an experiment, then its report) and ``report``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from loyaltysim.cli.options import add_command, add_engine_options, add_out, add_quiet, add_set, engine_options, overrides_from
+
+__all__ = ["add_report", "add_sweep"]
+
+EPILOG_SWEEP = """examples:
+  loyaltysim sweep experiments/demo_sweep.yaml                      # all cores, results/demo_sweep/
+  loyaltysim sweep experiments/demo_sweep.yaml --set replicates=5 --set customers.n=500
+  loyaltysim sweep experiments/demo_sweep.yaml --resume             # after Ctrl-C or a crash
+  loyaltysim sweep experiments/demo_sweep.yaml --scheduler tcp://10.0.0.5:8786   # a Dask cluster
+
+--set PATH=VALUE sets an experiment key (replicates, samples, seed, ...),
+factors.<config path>, overrides.<config path>, or else a config value of every run.
+"""
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from loyaltysim.experiments.execution import summary_line
+    from loyaltysim.workflows.sweep import sweep
+
+    try:
+        results = sweep(
+            args.experiment,
+            overrides=overrides_from(args.set),
+            out=args.out,
+            batch_size=args.batch_size,
+            **engine_options(args),
+            progress=None if not args.quiet else False,
+            report=not args.no_report,
+        )
+    except KeyboardInterrupt:
+        print("finished runs are saved; continue with the same command and --resume", file=sys.stderr)
+        raise
+    failed = results.failed
+    if not args.quiet:
+        print(summary_line(results))
+    if len(failed):
+        print(f"{len(failed)} runs failed (rerun with --resume to retry them):", file=sys.stderr)
+        for row in failed.head(20).itertuples():
+            print(f"  run {row.run_id}: {row.error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def add_sweep(sub: argparse._SubParsersAction) -> None:
+    """``loyaltysim sweep EXPERIMENT``: run an experiment and write its report."""
+    p = add_command(
+        sub,
+        "sweep",
+        _cmd_sweep,
+        help="run an experiment: a design of factor values × replicates, in parallel, resumable",
+        description="Run every run of an experiment file and write runs.parquet, timeseries.parquet, "
+        "curves.parquet and manifest.json (default folder results/<name>/). Finished runs are saved as "
+        "they complete; after an interruption, rerun with --resume.",
+        epilog=EPILOG_SWEEP,
+    )
+    p.add_argument("experiment", help="experiment YAML file (e.g. experiments/demo_sweep.yaml)")
+    add_engine_options(p, resume_help="continue the sweep in the results folder")
+    add_out(p, default="results/<experiment name>")
+    p.add_argument("--batch-size", type=int, help="runs per task and checkpoint chunk (default: automatic)")
+    add_set(p)
+    add_quiet(p)
+    p.add_argument("--no-report", action="store_true", help="skip the hypotheses and report at the end")
+
+
+EPILOG_REPORT = """examples:
+  loyaltysim report results/satisfaction_trap       # → report.md, report.html, hypotheses.parquet
+  loyaltysim sweep experiments/nonlinear_link.yaml --no-report && loyaltysim report results/nonlinear_link
+"""
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from loyaltysim.workflows.sweep import report_sweep
+
+    paths = report_sweep(args.folder)
+    if not args.quiet:
+        print(f"wrote {paths['markdown']}, {paths['html']} and {paths['hypotheses']}")
+    return 0
+
+
+def add_report(sub: argparse._SubParsersAction) -> None:
+    """``loyaltysim report FOLDER``: evaluate a sweep's hypotheses and rewrite its report."""
+    p = add_command(
+        sub,
+        "report",
+        _cmd_report,
+        help="evaluate a sweep's hypotheses and write report.md and report.html",
+        description="Evaluate the hypotheses declared by the experiment of a finished sweep (hypotheses.parquet) "
+        "and write report.md, report.html (figures embedded) and figures/*.png into its results folder. "
+        "A sweep does this itself at the end unless run with --no-report.",
+        epilog=EPILOG_REPORT,
+    )
+    p.add_argument("folder", help="results folder of a sweep (e.g. results/satisfaction_trap)")
+    add_quiet(p)
