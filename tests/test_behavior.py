@@ -114,7 +114,9 @@ def test_link_shapes():
 
 
 def test_habit_and_loyalty_mix():
-    p = params(**{"loyalty.habit_years": 2.0, "loyalty.trust_weight": 0.25, "loyalty.habit_weight": 0.25, "loyalty.link": "linear"})
+    p = params(
+        **{"loyalty.habit_years": 2.0, "loyalty.trust_weight": 0.25, "loyalty.habit_weight": 0.25, "loyalty.link": "linear"}
+    )
     assert r.habit(24, p) == pytest.approx(1 - math.exp(-1))
     assert r.attitudinal_loyalty(0.8, 0.4, 0.2, p) == pytest.approx(0.55)
     assert r.loyalty(0.8, 0.4, 0.2, p) == pytest.approx(0.55)

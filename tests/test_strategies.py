@@ -89,7 +89,9 @@ def test_a_module_class_strategy_works_in_a_fresh_worker_process():
 
 
 def test_unknown_strategies_are_config_errors_naming_the_key():
-    with pytest.raises(ConfigError, match=r"strategy\.kind: unknown strategy 'adaptive_qualty' \(did you mean 'adaptive_quality'\?\)"):
+    with pytest.raises(
+        ConfigError, match=r"strategy\.kind: unknown strategy 'adaptive_qualty' \(did you mean 'adaptive_quality'\?\)"
+    ):
         LoyaltyModel(small_config(**{"strategy.kind": "adaptive_qualty"}))
     with pytest.raises(ConfigError, match=r"firms\.1\.strategy\.kind: cannot import 'no_such_module'"):
         LoyaltyModel(small_config(**{"firms.1.strategy": {"kind": "no_such_module:Firm"}}))
