@@ -8,6 +8,7 @@ from loyaltysim.config import Config, ConfigError, load_config
 
 if TYPE_CHECKING:
     from loyaltysim.experiments.results import load_results
+    from loyaltysim.model.agents import register_strategy
     from loyaltysim.model.loyalty_model import LoyaltyModel
     from loyaltysim.workflows.sensitivity import sensitivity
     from loyaltysim.workflows.sweep import sweep
@@ -17,10 +18,21 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
-__all__ = ["Config", "ConfigError", "LoyaltyModel", "__version__", "load_config", "load_results", "sensitivity", "sweep"]
+__all__ = [
+    "Config",
+    "ConfigError",
+    "LoyaltyModel",
+    "__version__",
+    "load_config",
+    "load_results",
+    "register_strategy",
+    "sensitivity",
+    "sweep",
+]
 
 _LAZY = {
     "LoyaltyModel": "loyaltysim.model.loyalty_model",
+    "register_strategy": "loyaltysim.model.agents",
     "sweep": "loyaltysim.workflows.sweep",
     "load_results": "loyaltysim.experiments.results",
     "sensitivity": "loyaltysim.workflows.sensitivity",
