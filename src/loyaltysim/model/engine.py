@@ -146,26 +146,30 @@ def advance(
     )
     parallel = n >= kernels.PARALLEL_FROM
     blocks = len(streams.generators)
-    heard, reached = _zeroed_message_sums(state, (n, k, 2) if layout["talk"] else (0, k, 2))
+    listeners = n if layout["talk"] else 0  # the message sums cost O(messages) per period, not O(customers × firms)
     period = kernels.Period(
-        performance=_scratch(state, "performance", (n,)),
+        performance=_buffer(state, "performance", (n,)),
         satisfaction=np.empty(n),
         loyalty=np.empty(n),
-        complaint=_scratch(state, "complaint", (n,), np.bool_),
-        sent=_scratch(state, "sent", (n,), np.int32),
-        listeners=_scratch(state, "listeners", (len(network.indices) if layout["talk"] else 0,), np.int32),
-        heard=heard,
-        reached=reached,
+        complaint=_buffer(state, "complaint", (n,), np.bool_),
+        sent=_buffer(state, "sent", (n,), np.int32),
+        listeners=_buffer(state, "listeners", (len(network.indices) if layout["talk"] else 0,), np.int32),
+        heard=_buffer(state, "heard", (listeners, k, 2)),
+        reached=_buffer(state, "reached", (listeners,), np.bool_),
         messages=np.zeros((kernels.threads() if parallel else 1, 2), dtype=np.int64),
         active=market.active(step),
         rating=np.empty(n, dtype=np.int8),
         recommend=np.empty(n, dtype=np.int8),
         new_firm=np.empty(n, dtype=np.int32),
         switched=np.empty(n, dtype=np.bool_),
-        tallies=np.zeros((blocks, 4, k), dtype=np.int64),
-        satisfaction_sums=np.zeros((blocks, k)),
-        sums=np.zeros((blocks, 4)),
-        counts=np.zeros((blocks, COUNT_ROWS, 2), dtype=np.int64),
+        block_tallies=_buffer(state, "block_tallies", (blocks, 4, k), np.int64),
+        block_satisfaction=_buffer(state, "block_satisfaction", (blocks, k)),
+        block_sums=_buffer(state, "block_sums", (blocks, 4)),
+        block_counts=_buffer(state, "block_counts", (blocks, COUNT_ROWS, 2), np.int64),
+        firm_tallies=np.zeros((4, k), dtype=np.int64),
+        firm_accounts=np.empty((3, k)),
+        means=np.empty(4),
+        counts=np.zeros((COUNT_ROWS, 2), dtype=np.int64),
     )
     (kernels.period_parallel if parallel else kernels.period)(
         streams.typed(),
@@ -177,7 +181,7 @@ def advance(
         tuple(period),
     )
     firm_before, state.firm = state.firm, period.new_firm
-    return _outcome(market, config, period, firm_before, n)
+    return _outcome(period, firm_before)
 
 
 def _parameter_values(state: CustomerState, config: Config) -> F64:
@@ -188,41 +192,21 @@ def _parameter_values(state: CustomerState, config: Config) -> F64:
     return cached[1]
 
 
-def _scratch(state: CustomerState, name: str, shape: tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
-    """A work buffer kept between periods (contents undefined on return)."""
+def _buffer(state: CustomerState, name: str, shape: tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
+    """A work buffer kept between periods (in ``state.scratch``), zero when made. The kernel overwrites some;
+    those it sums into (``heard``, ``reached``, the ``block_*`` arrays) it zeroes again after use."""
     buffer = state.scratch.get(name)
     if buffer is None or buffer.shape != shape:
-        buffer = state.scratch[name] = np.empty(shape, dtype=dtype)
+        buffer = state.scratch[name] = np.zeros(shape, dtype=dtype)
     return buffer
 
 
-def _zeroed_message_sums(state: CustomerState, shape: tuple[int, int, int]) -> tuple[F64, NDArray[np.bool_]]:
-    """Per-(listener, firm) message (weight, signal) sums and per-listener "reached" flags, kept between
-    periods and zero between uses (the kernels zero what they used), so a period costs O(messages), not
-    O(customers × firms)."""
-    sums = state.scratch.get("message_sums")
-    if sums is None or sums[0].shape != shape:
-        sums = state.scratch["message_sums"] = (np.zeros(shape), np.zeros(shape[0], dtype=np.bool_))
-    return sums
-
-
-def _outcome(market: Market, config: Config, period: kernels.Period, firm_before: NDArray[np.int32], n: int) -> PeriodOutcome:
-    """The period's outcome from the kernels' work arrays: the customers' results and the firms' economics (7.11)."""
-    econ = config.economics
-    purchases, won, lost, complaints = period.tallies.sum(axis=0)
-    revenue = market.price * purchases
-    costs = (
-        market.unit_cost * purchases
-        + econ.retention_cost * (purchases - lost)
-        + econ.acquisition_cost * won
-        + market.programme_cost * purchases
-        + market.recovery_cost * complaints
-    )
-    satisfaction_by_firm = np.divide(
-        period.satisfaction_sums.sum(axis=0), purchases, out=np.full(market.k, np.nan), where=purchases > 0
-    )
-    satisfaction, square, loyalty, expectation = (float(total) / n for total in period.sums.sum(axis=0))
-    messages_positive, messages_negative = (int(total) for total in period.messages.sum(axis=0))
+def _outcome(period: kernels.Period, firm_before: NDArray[np.int32]) -> PeriodOutcome:
+    """The period's outcome: the kernel's results for the customers, the firms and the market."""
+    purchases, won, lost, _ = period.firm_tallies
+    revenue, costs, satisfaction_by_firm = period.firm_accounts
+    mean_satisfaction, sd_satisfaction, mean_loyalty, mean_expectation = period.means.tolist()
+    messages_positive, messages_negative = period.messages.sum(axis=0).tolist()
     return PeriodOutcome(
         firm_before=firm_before,
         satisfaction=period.satisfaction,
@@ -238,9 +222,9 @@ def _outcome(market: Market, config: Config, period: kernels.Period, firm_before
         revenue=revenue,
         costs=costs,
         satisfaction_by_firm=satisfaction_by_firm,
-        mean_satisfaction=satisfaction,
-        sd_satisfaction=float(np.sqrt(max(square - satisfaction * satisfaction, 0.0))),
-        mean_loyalty=loyalty,
-        mean_expectation=expectation,
-        counts=period.counts.sum(axis=0),
+        mean_satisfaction=mean_satisfaction,
+        sd_satisfaction=sd_satisfaction,
+        mean_loyalty=mean_loyalty,
+        mean_expectation=mean_expectation,
+        counts=period.counts,
     )

@@ -96,14 +96,22 @@ class Period(NamedTuple):
     recommend: np.ndarray
     new_firm: np.ndarray
     switched: np.ndarray
-    tallies: np.ndarray
-    """Per block: purchases, won, lost, complaints by firm."""
-    satisfaction_sums: np.ndarray
+    block_tallies: np.ndarray
+    """Per block: purchases, won, lost, complaints by firm. The four block arrays are zero between periods."""
+    block_satisfaction: np.ndarray
     """Per block: the customers' satisfaction summed by firm."""
-    sums: np.ndarray
+    block_sums: np.ndarray
     """Per block: sums of satisfaction, its square, loyalty, and the expectation of the firm bought from next."""
-    counts: np.ndarray
+    block_counts: np.ndarray
     """Per block: customers (column 0) and switchers (column 1) by the rows of ``engine.COUNT_ROWS``."""
+    firm_tallies: np.ndarray
+    """Per firm, over all blocks: purchases, won, lost, complaints (zero on entry)."""
+    firm_accounts: np.ndarray
+    """Per firm: revenue, costs, mean satisfaction of its customers (NaN without customers)."""
+    means: np.ndarray
+    """Mean satisfaction, its standard deviation, mean loyalty, mean expectation of the firm bought from next."""
+    counts: np.ndarray
+    """``block_counts`` summed over the blocks (zero on entry)."""
 
 
 def threads() -> int:
@@ -149,6 +157,46 @@ def _period(generators, layout, customers, firms, values, network, work):
             _send_to_range(np.int64(part), draws.block, state, p, network[0], period)
     for b in prange(len(generators)):  # blocks of customers
         _respond_block(np.int64(b), generators, draws, state, market, p, period, discount)
+    _settle(market, p, period)
+
+
+def _settle(market, p, period):
+    """The period's totals, the blocks' sums added in block order: each firm's tallies, economics (7.11) and
+    mean satisfaction, and the market's means and counts. The block arrays are zeroed again."""
+    blocks, k = period.block_satisfaction.shape
+    tallies = period.firm_tallies
+    for j in range(k):
+        satisfaction = 0.0
+        for b in range(blocks):
+            satisfaction += period.block_satisfaction[b, j]
+            for row in range(4):
+                tallies[row, j] += period.block_tallies[b, row, j]
+        period.firm_accounts[0, j], period.firm_accounts[1, j] = rules.firm_economics(
+            tallies[0, j],
+            tallies[1, j],
+            tallies[2, j],
+            tallies[3, j],
+            market.price[j],
+            market.unit_cost[j],
+            market.programme_cost[j],
+            market.recovery_cost[j],
+            p,
+        )
+        period.firm_accounts[2, j] = satisfaction / tallies[0, j] if tallies[0, j] > 0 else math.nan
+    n = len(period.satisfaction)
+    totals = np.zeros(4)
+    for b in range(blocks):
+        totals += period.block_sums[b]
+        period.counts[:] += period.block_counts[b]
+    period.block_tallies[:] = 0
+    period.block_satisfaction[:] = 0.0
+    period.block_sums[:] = 0.0
+    period.block_counts[:] = 0
+    mean = totals[0] / n
+    period.means[0] = mean
+    period.means[1] = math.sqrt(max(totals[1] / n - mean * mean, 0.0))
+    period.means[2] = totals[2] / n
+    period.means[3] = totals[3] / n
 
 
 def _experience_block(b, generators, draws, state, market, p, network, period, discount, by_tenure):
@@ -242,7 +290,7 @@ def _respond_block(b, generators, draws, state, market, p, period, discount):
     for row in range(uniform.shape[0]):
         for i in range(z - a):
             uniform[row, i] = generator.random()
-    curve_bins = period.counts.shape[1] - N_BANDS - N_RATINGS - 1
+    curve_bins = period.counts.shape[0] - N_BANDS - N_RATINGS - 1
     listen = period.heard.shape[0] > 0
     utilities = np.empty(k)
     for i in range(a, z):
@@ -271,40 +319,40 @@ def _respond_block(b, generators, draws, state, market, p, period, discount):
         g = rules.choose_firm(utilities, f, variety, uniform[uniform.shape[0] - 1, i - a], p)
         period.new_firm[i] = g
         # 7. the firms' tallies, then the next period's state (a mover starts afresh)
-        period.tallies[b, 0, f] += 1
-        period.satisfaction_sums[b, f] += s
+        period.block_tallies[b, 0, f] += 1
+        period.block_satisfaction[b, f] += s
         if period.complaint[i]:
-            period.tallies[b, 3, f] += 1
+            period.block_tallies[b, 3, f] += 1
         if g == f:
             period.switched[i] = False
             state.satisfaction[i] = s
             state.loyalty[i] = loyalty
             state.tenure[i] = state.tenure[i] + 1
         else:
-            period.tallies[b, 1, g] += 1
-            period.tallies[b, 2, f] += 1
+            period.block_tallies[b, 1, g] += 1
+            period.block_tallies[b, 2, f] += 1
             period.switched[i] = True
             fairness = rules.price_fairness(discount[g], state.price_sensitivity[i])
             state.satisfaction[i], state.trust[i], state.loyalty[i] = rules.start_relationship(state.belief[i, g], fairness, 0, p)
             state.tenure[i] = 0
-        period.sums[b, 0] += s
-        period.sums[b, 1] += s * s
-        period.sums[b, 2] += loyalty
-        period.sums[b, 3] += state.belief[i, g]
+        period.block_sums[b, 0] += s
+        period.block_sums[b, 1] += s * s
+        period.block_sums[b, 2] += loyalty
+        period.block_sums[b, 3] += state.belief[i, g]
         moved = 0 if g == f else 1
         row = min(int(s * N_BANDS), N_BANDS - 1)  # the rows of engine.COUNT_ROWS
-        period.counts[b, row, 0] += 1
-        period.counts[b, row, 1] += moved
+        period.block_counts[b, row, 0] += 1
+        period.block_counts[b, row, 1] += moved
         row = N_BANDS + rating - 1
-        period.counts[b, row, 0] += 1
-        period.counts[b, row, 1] += moved
+        period.block_counts[b, row, 0] += 1
+        period.block_counts[b, row, 1] += moved
         row = N_BANDS + N_RATINGS + min(int(s * curve_bins), curve_bins - 1)
-        period.counts[b, row, 0] += 1
-        period.counts[b, row, 1] += moved
+        period.block_counts[b, row, 0] += 1
+        period.block_counts[b, row, 1] += moved
         if recommend >= PROMOTERS_FROM:
-            period.counts[b, N_BANDS + N_RATINGS + curve_bins, 0] += 1
+            period.block_counts[b, N_BANDS + N_RATINGS + curve_bins, 0] += 1
         elif recommend <= DETRACTORS_UP_TO:
-            period.counts[b, N_BANDS + N_RATINGS + curve_bins, 1] += 1
+            period.block_counts[b, N_BANDS + N_RATINGS + curve_bins, 1] += 1
 
 
 def _start_relationships(customers, firms, values):
@@ -338,6 +386,7 @@ _discounts = compiled(_discounts, from_python=False)
 _experience_block = compiled(_experience_block, from_python=False)
 _send_to_range = compiled(_send_to_range, from_python=False)
 _respond_block = compiled(_respond_block, from_python=False)
+_settle = compiled(_settle, from_python=False)
 period = compiled(_period)
 period_parallel = compiled(_as_parallel_variant(_period), parallel=True)
 start_relationships = compiled(_start_relationships)

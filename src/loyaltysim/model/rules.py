@@ -40,6 +40,7 @@ __all__ = [
     "experience_weight",
     "experienced_belief",
     "felt_value",
+    "firm_economics",
     "habit",
     "is_complaint",
     "likelihood_to_recommend",
@@ -415,6 +416,34 @@ def choose_firm(utilities: NDArray[np.float64], current: int, variety_draw: floa
             if cumulative > target:
                 break
     return chosen
+
+
+# --- 7.11 Firm economics ---------------------------------------------------------------------
+
+
+@rule
+def firm_economics(
+    purchases: int,
+    won: int,
+    lost: int,
+    complaints: int,
+    price: float,
+    unit_cost: float,
+    programme_cost: float,
+    recovery_cost: float,
+    p: Parameters,
+) -> tuple[float, float]:
+    """A firm's revenue and costs in a period (7.11): serving, keeping and winning customers, its loyalty
+    programme and its complaint handling."""
+    revenue = price * purchases
+    costs = (
+        unit_cost * purchases
+        + p.economics_retention_cost * (purchases - lost)
+        + p.economics_acquisition_cost * won
+        + programme_cost * purchases
+        + recovery_cost * complaints
+    )
+    return revenue, costs
 
 
 # --- 7.12 A new relationship -----------------------------------------------------------------
