@@ -35,6 +35,18 @@ if TYPE_CHECKING:
 __all__ = ["STRATEGIES", "AdaptiveQualityFirm", "CustomerView", "Firm", "register_strategy", "strategy_class"]
 
 
+def _market_value(name: str, doc: str) -> property:
+    """A firm's entry in one of the market arrays, read and written as a float attribute."""
+
+    def get(firm: Firm) -> float:
+        return float(getattr(firm.model.market, name)[firm.index])
+
+    def set_(firm: Firm, value: float) -> None:
+        getattr(firm.model.market, name)[firm.index] = value
+
+    return property(get, set_, doc=doc)
+
+
 class Firm(mesa.Agent):
     """A firm of the market. Its parameters live in the model's market arrays at ``index``.
 
@@ -61,32 +73,9 @@ class Firm(mesa.Agent):
     def step(self) -> None:
         """Adapt after a period, before its metrics are recorded (here: nothing)."""
 
-    @property
-    def quality(self) -> float:
-        """Mean delivered performance now."""
-        return float(self.model.market.quality[self.index])
-
-    @quality.setter
-    def quality(self, value: float) -> None:
-        self.model.market.quality[self.index] = value
-
-    @property
-    def unit_cost(self) -> float:
-        """Cost of serving one purchase."""
-        return float(self.model.market.unit_cost[self.index])
-
-    @unit_cost.setter
-    def unit_cost(self, value: float) -> None:
-        self.model.market.unit_cost[self.index] = value
-
-    @property
-    def price(self) -> float:
-        """Price per purchase."""
-        return float(self.model.market.price[self.index])
-
-    @price.setter
-    def price(self, value: float) -> None:
-        self.model.market.price[self.index] = value
+    quality = _market_value("quality", "Mean delivered performance now.")
+    unit_cost = _market_value("unit_cost", "Cost of serving one purchase.")
+    price = _market_value("price", "Price per purchase.")
 
     @property
     def in_market(self) -> bool:
