@@ -159,11 +159,11 @@ def reference_period(state, market, config, network, generators, block, t):
     for j in range(k):
         strategy = config.firms[j].strategy or config.strategy
         buyers = [S[i] for i in range(n) if state.firm[i] == j]
-        if strategy.kind == "adaptive_quality" and market.enters_at[j] <= t and buyers:
-            if sum(buyers) / len(buyers) < strategy.satisfaction_target:
-                step = min(strategy.adjustment, 1 - quality[j])
-                quality[j] += step
-                unit_cost[j] += strategy.quality_unit_cost * step
+        below = bool(buyers) and sum(buyers) / len(buyers) < strategy.satisfaction_target
+        if strategy.kind == "adaptive_quality" and market.enters_at[j] <= t and below:
+            step = min(strategy.adjustment, 1 - quality[j])
+            quality[j] += step
+            unit_cost[j] += strategy.quality_unit_cost * step
     start_S, start_T, start_L = list(S), list(T), list(L)  # 7.12
     for i in range(n):
         c_new = new_firm[i]

@@ -95,14 +95,14 @@ def test_unknown_strategies_are_config_errors_naming_the_key():
         LoyaltyModel(small_config(**{"strategy.kind": "adaptive_qualty"}))
     with pytest.raises(ConfigError, match=r"firms\.1\.strategy\.kind: cannot import 'no_such_module'"):
         LoyaltyModel(small_config(**{"firms.1.strategy": {"kind": "no_such_module:Firm"}}))
-    with pytest.raises(ConfigError, match="is not a subclass of loyaltysim.model.agents.Firm"):
+    with pytest.raises(ConfigError, match=r"is not a subclass of loyaltysim\.model\.agents\.Firm"):
         LoyaltyModel(small_config(**{"strategy.kind": "math:sqrt"}))
     with pytest.raises(ConfigError, match=r"strategy\.kind: .*expected a strategy name"):
         small_config(**{"strategy.kind": "not a name"})
 
 
 def test_register_strategy_checks_what_it_is_given():
-    with pytest.raises(TypeError, match="subclass of loyaltysim.model.agents.Firm"):
+    with pytest.raises(TypeError, match=r"subclass of loyaltysim\.model\.agents\.Firm"):
         register_strategy("sqrt", math.sqrt)
     with pytest.raises(ValueError, match="built in"):
         register_strategy("adaptive_quality", Diary)

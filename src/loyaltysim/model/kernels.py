@@ -70,7 +70,8 @@ class Draws(NamedTuple):
 
 
 class Period(NamedTuple):
-    """The work arrays of one period; each kernel reads and writes the ones its docstring names."""
+    """The work arrays of one period, which the passes of :func:`period` read and write (per customer, per
+    firm, per block of customers or per range of listeners, as each says)."""
 
     performance: np.ndarray
     """Experienced performance, per customer."""
@@ -89,13 +90,17 @@ class Period(NamedTuple):
     reached: np.ndarray
     """Per listener: whether any message reached it; False between periods."""
     messages: np.ndarray
-    """Per part of :func:`send_messages`: (positive, negative) messages delivered."""
+    """Per range of listeners of the word of mouth: (positive, negative) messages delivered."""
     active: np.ndarray
     """Per firm: whether it is in the market this period."""
     rating: np.ndarray
+    """Survey rating (1–5), per customer."""
     recommend: np.ndarray
+    """Likelihood to recommend (0–10), per customer."""
     new_firm: np.ndarray
+    """The firm each customer buys from next period."""
     switched: np.ndarray
+    """Whether each customer changed firm."""
     block_tallies: np.ndarray
     """Per block: purchases, won, lost, complaints by firm. The four block arrays are zero between periods."""
     block_satisfaction: np.ndarray
