@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import types
 from collections import namedtuple
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -52,6 +52,11 @@ __all__ = [
     "start_relationships",
     "threads",
 ]
+
+Array = np.ndarray
+Arrays = tuple[np.ndarray, ...]
+Generators = Sequence[np.random.Generator]
+"""A numba typed list of the blocks' generators (``CustomerStreams.typed()``)."""
 
 PARALLEL_FROM = 50_000
 """From this many customers the kernels run their blocks on all cores (same results, in any case)."""
@@ -124,7 +129,7 @@ def threads() -> int:
     return get_num_threads()
 
 
-def _discounts(market: Any, p: Any) -> np.ndarray:
+def _discounts(market: Firms, p: Parameters) -> Array:
     """Each firm's relative discount (a rule of the firm's price alone, computed once per period)."""
     discount = np.empty(len(market.price))
     for j in range(len(market.price)):
@@ -132,7 +137,15 @@ def _discounts(market: Any, p: Any) -> np.ndarray:
     return discount
 
 
-def _period(generators, layout, customers, firms, values, network, work):
+def _period(
+    generators: Generators,
+    layout: tuple[int, int, int, int],
+    customers: Arrays,
+    firms: Arrays,
+    values: Array,
+    network: tuple[Array, Array],
+    work: Arrays,
+) -> None:
     """Steps 1–7 of a period in three passes, each over its work items in parallel in the parallel build:
     the blocks' experience (:func:`_experience_block`), then, if customers talk, the listener ranges'
     word of mouth (:func:`_send_to_range`), then the blocks' response (:func:`_respond_block`).
@@ -165,7 +178,7 @@ def _period(generators, layout, customers, firms, values, network, work):
     _settle(market, p, period)
 
 
-def _settle(market, p, period):
+def _settle(market: Firms, p: Parameters, period: Period) -> None:
     """The period's totals, the blocks' sums added in block order: each firm's tallies, economics (7.11) and
     mean satisfaction, and the market's means and counts. The block arrays are zeroed again."""
     blocks, k = period.block_satisfaction.shape
@@ -204,7 +217,18 @@ def _settle(market, p, period):
     period.means[3] = totals[3] / n
 
 
-def _experience_block(b, generators, draws, state, market, p, network, period, discount, by_tenure):
+def _experience_block(
+    b: int,
+    generators: Generators,
+    draws: Draws,
+    state: Customers,
+    market: Firms,
+    p: Parameters,
+    network: tuple[Array, Array],
+    period: Period,
+    discount: Array,
+    by_tenure: Array,
+) -> None:
     """Block ``b`` of the first pass of :func:`period`: it draws its rows (performance noise, then the uniform rows at
     ``draws.recovery_row`` and ``draws.talk_row``), then its customers' experience, satisfaction, trust,
     beliefs, loyalty and talk decisions, then its talkers' delivery draws."""
@@ -254,7 +278,7 @@ def _experience_block(b, generators, draws, state, market, p, network, period, d
                 period.sent[i] = slot - first
 
 
-def _send_to_range(part, block, state, p, indptr, period):
+def _send_to_range(part: int, block: int, state: Customers, p: Parameters, indptr: Array, period: Period) -> None:
     """Range ``part`` of the word of mouth of :func:`period`: it goes through all messages in talker order and applies
     those to its own listeners, so each listener's sums run in talker order however many ranges or
     threads there are. ``messages[part]`` = (positive, negative) messages applied."""
@@ -279,7 +303,9 @@ def _send_to_range(part, block, state, p, indptr, period):
             slot += period.sent[talker]
 
 
-def _respond_block(b, generators, draws, state, market, p, period, discount):
+def _respond_block(
+    b: int, generators: Generators, draws: Draws, state: Customers, market: Firms, p: Parameters, period: Period, discount: Array
+) -> None:
     """Block ``b`` of the last pass of :func:`period`: it draws its rows (rating and recommendation noise, then the
     uniform rows: variety at ``draws.variety_row`` if drawn, then choice); then for each customer: absorb
     the messages heard (``heard`` and ``reached`` are zeroed again after use), answer the survey, choose
@@ -360,7 +386,7 @@ def _respond_block(b, generators, draws, state, market, p, period, discount):
             period.block_counts[b, N_BANDS + N_RATINGS + curve_bins, 1] += 1
 
 
-def _start_relationships(customers, firms, values):
+def _start_relationships(customers: Arrays, firms: Arrays, values: Array) -> None:
     """Every customer's relationship with its first firm starts with its expectation met (7.12), as old as
     its tenure: sets ``satisfaction``, ``trust`` and ``loyalty``."""
     state = Customers(*customers)
@@ -386,6 +412,8 @@ def _as_parallel_variant(func: Callable[..., Any]) -> Callable[..., Any]:
     clone.__doc__ = func.__doc__
     return clone
 
+
+# --- the compiled builds ---------------------------------------------------------------------
 
 _discounts = compiled(_discounts, from_python=False)
 _experience_block = compiled(_experience_block, from_python=False)

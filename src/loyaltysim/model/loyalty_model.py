@@ -67,6 +67,9 @@ def _firm_agents(model: LoyaltyModel) -> list[Firm]:
 class LoyaltyModel(mesa.Model):
     """A market of customers (arrays) and firms (Mesa agents).
 
+    Each step runs one purchase period for every customer (:func:`loyaltysim.model.engine.advance`),
+    then every firm's ``step`` (its strategy, :mod:`loyaltysim.model.agents`), then records the metrics.
+
     Parameters
     ----------
     config
