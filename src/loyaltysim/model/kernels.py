@@ -203,13 +203,18 @@ def _settle(market: Firms, p: Parameters, period: Period) -> None:
         period.firm_accounts[2, j] = satisfaction / tallies[0, j] if tallies[0, j] > 0 else math.nan
     n = len(period.satisfaction)
     totals = np.zeros(4)
-    for b in range(blocks):
-        totals += period.block_sums[b]
-        period.counts[:] += period.block_counts[b]
-    period.block_tallies[:] = 0
-    period.block_satisfaction[:] = 0.0
-    period.block_sums[:] = 0.0
-    period.block_counts[:] = 0
+    for b in range(blocks):  # loops, not array expressions: numba compiles these far faster
+        for column in range(4):
+            totals[column] += period.block_sums[b, column]
+            period.block_sums[b, column] = 0.0
+        for row in range(period.counts.shape[0]):
+            for column in range(2):
+                period.counts[row, column] += period.block_counts[b, row, column]
+                period.block_counts[b, row, column] = 0
+        for j in range(k):
+            period.block_satisfaction[b, j] = 0.0
+            for row in range(4):
+                period.block_tallies[b, row, j] = 0
     mean = totals[0] / n
     period.means[0] = mean
     period.means[1] = math.sqrt(max(totals[1] / n - mean * mean, 0.0))

@@ -3,7 +3,8 @@
 The engine (:mod:`loyaltysim.model.engine`) runs a period for all customers at once in compiled loops.
 This module runs the same period with one :class:`Customer` object per customer, each step written as
 a plain method that calls the rules of :mod:`loyaltysim.model.rules` uncompiled (``rule.py_func``: the
-very functions the compiled loops call). It reads the same pre-drawn random numbers
+very functions the compiled loops call; the helpers a rule calls, such as :func:`~loyaltysim.model.rules.sigmoid`,
+run compiled, with the same arithmetic). It reads the same pre-drawn random numbers
 (:func:`loyaltysim.model.engine.draw_experience`, one uniform per neighbour of each talker,
 :func:`loyaltysim.model.engine.draw_response`), so for the same seed it must give the engine's results:
 the docking tests (``tests/test_docking.py``) check that it does, which checks the loops' orchestration:
