@@ -2,10 +2,11 @@
 
 Every compiled function of the model is made here: numba's ``njit`` with its on-disk cache and numpy's
 error model (division by zero gives inf or NaN, as in numpy, instead of raising). :func:`rule` makes the
-rules of :mod:`loyaltysim.model.rules`, which compiled callers inline (each rule is typed where it is
-called, and no separate function with its own Python wrapper is built for it: that halves the compile
-time); :func:`compiled` makes the loops of :mod:`loyaltysim.model.kernels`, and ``from_python=False``
-the functions only compiled code calls (no Python wrapper either).
+rules of :mod:`loyaltysim.model.rules`: most are inlined by the compiled code that calls them (typed
+there, with no separate function and Python wrapper of their own), the larger ones that several loops
+call are compiled once; both choices only serve the compile time. :func:`compiled` makes the loops of
+:mod:`loyaltysim.model.kernels`, and ``from_python=False`` the functions only compiled code calls (no
+Python wrapper).
 
 numba's own cache key is the file that defines a function (its path and modification time) and the
 argument types: a kernel loaded from the cache keeps the rules it was compiled with, even after
@@ -96,9 +97,13 @@ def compiled(func: Callable[..., Any], *, parallel: bool = False, inline: bool =
     return dispatcher
 
 
-def rule(func: Callable[..., Any]) -> Any:
-    """A rule: compiled, and inlined into the compiled loops that call it."""
-    return compiled(func, inline=True)
+def rule(func: Callable[..., Any] | None = None, *, inline: bool = True) -> Any:
+    """A rule, compiled: inlined into the compiled code that calls it (numba types it there), or with
+    ``inline=False`` compiled once for all its callers (for the larger rules several loops call: it keeps
+    the compile time down, and LLVM still inlines the compiled function)."""
+    if func is None:
+        return lambda func: compiled(func, inline=inline)
+    return compiled(func, inline=inline)
 
 
 def fixed_tuple(size: int) -> Callable[[np.ndarray], tuple[float, ...]]:

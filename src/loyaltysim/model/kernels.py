@@ -376,7 +376,8 @@ def _respond_block(
             period.block_tallies[b, 2, f] += 1
             period.switched[i] = True
             fairness = rules.price_fairness(discount[g], state.price_sensitivity[i])
-            state.satisfaction[i], state.trust[i], state.loyalty[i] = rules.start_relationship(state.belief[i, g], fairness, 0, p)
+            started = rules.start_relationship(state.belief[i, g], fairness, np.int64(0), p)
+            state.satisfaction[i], state.trust[i], state.loyalty[i] = started
             state.tenure[i] = 0
         period.block_sums[b, 0] += s
         period.block_sums[b, 1] += s * s
@@ -408,7 +409,10 @@ def _start_relationships(customers: Arrays, market: Array, values: Array) -> Non
         f = state.firm[i]
         fairness = rules.price_fairness(discount[f], state.price_sensitivity[i])
         state.satisfaction[i], state.trust[i], state.loyalty[i] = rules.start_relationship(
-            state.belief[i, f], fairness, state.tenure[i], p
+            state.belief[i, f],
+            fairness,
+            np.int64(state.tenure[i]),
+            p,  # int64 as in the loop: one specialisation
         )
 
 

@@ -134,7 +134,7 @@ def felt_value(gap: float, loss_aversion: float) -> float:
     return loss_aversion * gap if gap < 0.0 else gap
 
 
-@rule
+@rule(inline=False)
 def transaction_satisfaction(performance: float, expectation: float, fairness: float, p: Parameters) -> float:
     """Satisfaction with one purchase, in (0, 1) (7.2).
 
@@ -257,7 +257,7 @@ def link_concave(satisfaction: float, p: Parameters) -> float:
     return 1.0 - power(1.0 - satisfaction, p.loyalty_concavity)
 
 
-@rule
+@rule(inline=False)
 def link(satisfaction: float, p: Parameters) -> float:
     """The satisfaction → loyalty link chosen by ``loyalty.link`` (7.7)."""
     if p.loyalty_link == THRESHOLD:
@@ -285,7 +285,7 @@ def attitudinal_loyalty(linked: float, trust: float, habit_level: float, p: Para
     )
 
 
-@rule
+@rule(inline=False)
 def loyalty(satisfaction: float, trust: float, habit_level: float, p: Parameters) -> float:
     """Attitudinal loyalty (7.7) from cumulative satisfaction (through the link), trust and habit."""
     return attitudinal_loyalty(link(satisfaction, p), trust, habit_level, p)
@@ -381,7 +381,7 @@ def utility(
     return u
 
 
-@rule
+@rule(inline=False)
 def choose_firm(utilities: NDArray[np.float64], current: int, variety_draw: float, choice_draw: float, p: Parameters) -> int:
     """The firm chosen for next period (7.10): logit choice with variety seeking.
 
@@ -455,7 +455,7 @@ def expected_satisfaction(expectation: float, fairness: float, p: Parameters) ->
     return transaction_satisfaction(expectation, expectation, fairness, p)
 
 
-@rule
+@rule(inline=False)
 def start_relationship(expectation: float, fairness: float, tenure: int, p: Parameters) -> tuple[float, float, float]:
     """Satisfaction, trust and loyalty of a relationship that starts with its expectation met (7.12).
 
