@@ -175,7 +175,7 @@ def advance(
         streams.typed(),
         tuple(draws),
         state.arrays(),
-        market.table(),
+        market.arrays(),
         _parameter_values(state, config),
         (network.indptr, network.indices),
         tuple(period),

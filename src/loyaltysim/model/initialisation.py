@@ -109,5 +109,5 @@ def initial_customers(config: Config, market: Market, rng: np.random.Generator) 
         response_bias=response_bias,
         segment=segment,
     )
-    kernels.start_relationships(state.arrays(), market.table(), parameters.pack(config))
+    kernels.start_relationships(state.arrays(), market.arrays(), parameters.pack(config))
     return state

@@ -31,14 +31,11 @@ from pathlib import Path
 from typing import Any
 
 import numba
-import numpy as np
 from numba.core import config as numba_config
-from numba.extending import overload
-from numba.np.unsafe.ndarray import to_fixed_tuple
 
 import loyaltysim.config.schema
 
-__all__ = ["CACHE_DIR", "SOURCES", "compiled", "fixed_tuple", "rule", "source_digest"]
+__all__ = ["CACHE_DIR", "SOURCES", "compiled", "rule", "source_digest"]
 
 SOURCES = (*sorted(Path(__file__).parent.glob("*.py")), Path(loyaltysim.config.schema.__file__))
 """The files whose content is compiled into the kernels, directly or as constants."""
@@ -104,20 +101,3 @@ def rule(func: Callable[..., Any] | None = None, *, inline: bool = True) -> Any:
     if func is None:
         return lambda func: compiled(func, inline=inline)
     return compiled(func, inline=inline)
-
-
-def fixed_tuple(size: int) -> Callable[[np.ndarray], tuple[float, ...]]:
-    """A function turning a 1-d array of ``size`` values into a tuple: in compiled code a tuple whose length
-    is known when compiling, from which ``Record(*as_tuple(values))`` builds a record at no cost."""
-
-    def as_tuple(values: np.ndarray) -> tuple[float, ...]:
-        return tuple(values.tolist())
-
-    @overload(as_tuple)
-    def _compiled(values):  # numba compares the signatures, annotations included
-        def entries(values):
-            return to_fixed_tuple(values, size)
-
-        return entries
-
-    return as_tuple

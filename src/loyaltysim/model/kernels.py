@@ -36,7 +36,7 @@ import numpy as np
 from numba import get_num_threads, prange
 
 from loyaltysim.model import rules
-from loyaltysim.model.jit import compiled, fixed_tuple
+from loyaltysim.model.jit import compiled
 from loyaltysim.model.parameters import Parameters, as_tuple
 from loyaltysim.model.scales import DETRACTORS_UP_TO, N_BANDS, N_RATINGS, PROMOTERS_FROM
 from loyaltysim.model.state import CUSTOMER_ARRAYS, MARKET_ARRAYS
@@ -45,7 +45,7 @@ __all__ = [
     "PARALLEL_FROM",
     "Customers",
     "Draws",
-    "FirmRecord",
+    "Firms",
     "Period",
     "period",
     "period_parallel",
@@ -62,13 +62,7 @@ PARALLEL_FROM = 50_000
 """From this many customers the kernels run their blocks on all cores (same results, in any case)."""
 
 Customers = namedtuple("Customers", CUSTOMER_ARRAYS)  # type: ignore[misc]  # fields: CustomerState's arrays
-FirmRecord = namedtuple("FirmRecord", MARKET_ARRAYS)  # type: ignore[misc]  # one firm's values: Market's fields
-_firm_values = fixed_tuple(len(MARKET_ARRAYS))
-
-
-def _firm(market: Array, j: int) -> FirmRecord:
-    """Firm ``j``'s values from the market table (``Market.table()``); in compiled code, unused ones are not read."""
-    return FirmRecord(*_firm_values(market[j]))
+Firms = namedtuple("Firms", MARKET_ARRAYS)  # type: ignore[misc]  # fields: Market's arrays
 
 
 class Draws(NamedTuple):
@@ -135,11 +129,11 @@ def threads() -> int:
     return get_num_threads()
 
 
-def _discounts(market: Array, p: Parameters) -> Array:
+def _discounts(market: Firms, p: Parameters) -> Array:
     """Each firm's relative discount (a rule of the firm's price alone, computed once per period)."""
-    discount = np.empty(len(market))
-    for j in range(len(market)):
-        discount[j] = rules.relative_discount(_firm(market, j).price, p)
+    discount = np.empty(len(market.price))
+    for j in range(len(market.price)):
+        discount[j] = rules.relative_discount(market.price[j], p)
     return discount
 
 
@@ -147,7 +141,7 @@ def _period(
     generators: Generators,
     layout: tuple[int, int, int, int],
     customers: Arrays,
-    market: Array,
+    firms: Arrays,
     values: Array,
     network: tuple[Array, Array],
     work: Arrays,
@@ -161,6 +155,7 @@ def _period(
     from ``new_firm``).
     """
     state = Customers(*customers)  # one record per line: numba's parallel loops must see each built
+    market = Firms(*firms)
     p = Parameters(*as_tuple(values))
     period = Period(*work)
     draws = Draws(*layout)
@@ -183,13 +178,12 @@ def _period(
     _settle(market, p, period)
 
 
-def _settle(market: Array, p: Parameters, period: Period) -> None:
+def _settle(market: Firms, p: Parameters, period: Period) -> None:
     """The period's totals, the blocks' sums added in block order: each firm's tallies, economics (7.11) and
     mean satisfaction, and the market's means and counts. The block arrays are zeroed again."""
     blocks, k = period.block_satisfaction.shape
     tallies = period.firm_tallies
     for j in range(k):
-        firm = _firm(market, j)
         satisfaction = 0.0
         for b in range(blocks):
             satisfaction += period.block_satisfaction[b, j]
@@ -200,10 +194,10 @@ def _settle(market: Array, p: Parameters, period: Period) -> None:
             tallies[1, j],
             tallies[2, j],
             tallies[3, j],
-            firm.price,
-            firm.unit_cost,
-            firm.programme_cost,
-            firm.recovery_cost,
+            market.price[j],
+            market.unit_cost[j],
+            market.programme_cost[j],
+            market.recovery_cost[j],
             p,
         )
         period.firm_accounts[2, j] = satisfaction / tallies[0, j] if tallies[0, j] > 0 else math.nan
@@ -233,7 +227,7 @@ def _experience_block(
     generators: Generators,
     draws: Draws,
     state: Customers,
-    market: Array,
+    market: Firms,
     p: Parameters,
     network: tuple[Array, Array],
     period: Period,
@@ -256,18 +250,17 @@ def _experience_block(
             uniform[row, i] = generator.random()
     for i in range(a, z):
         f, tenure = state.firm[i], state.tenure[i]
-        firm = _firm(market, f)
-        performance = rules.performance(firm.quality, state.fit[i, f], firm.consistency, noise[i - a])
+        performance = rules.performance(market.quality[f], state.fit[i, f], market.consistency[f], noise[i - a])
         fairness = rules.price_fairness(discount[f], state.price_sensitivity[i])
         transaction = rules.transaction_satisfaction(performance, state.belief[i, f], fairness, p)
-        complaint = rules.is_complaint(transaction, bool(firm.recovery_enabled))
+        complaint = rules.is_complaint(transaction, market.recovery_enabled[f])
         if complaint:  # then some firm recovers complaints, so the recovery row was drawn
             draw = uniform[draws.recovery_row, i - a]
-            transaction = rules.recover(transaction, draw, firm.recovery_success, firm.recovery_softening)
+            transaction = rules.recover(transaction, draw, market.recovery_success[f], market.recovery_softening[f])
         satisfaction = rules.update_cumulative_satisfaction(state.satisfaction[i], transaction, by_tenure[0, tenure])
         trust = rules.update_trust(state.trust[i], transaction, p)
         for j in range(k):
-            state.belief[i, j] = rules.advertised_belief(state.belief[i, j], _firm(market, j).promise, p)
+            state.belief[i, j] = rules.advertised_belief(state.belief[i, j], market.promise[j], p)
         state.belief[i, f] = rules.experienced_belief(state.belief[i, f], performance, by_tenure[1, tenure])
         state.trust[i] = trust
         period.performance[i] = performance
@@ -316,7 +309,7 @@ def _send_to_range(part: int, block: int, state: Customers, p: Parameters, indpt
 
 
 def _respond_block(
-    b: int, generators: Generators, draws: Draws, state: Customers, market: Array, p: Parameters, period: Period, discount: Array
+    b: int, generators: Generators, draws: Draws, state: Customers, market: Firms, p: Parameters, period: Period, discount: Array
 ) -> None:
     """Block ``b`` of the last pass of :func:`period`: it draws its rows (rating and recommendation noise, then the
     uniform rows: variety at ``draws.variety_row`` if drawn, then choice); then for each customer: absorb
@@ -354,7 +347,7 @@ def _respond_block(
             if period.active[j]:
                 value = rules.perceived_value(state.belief[i, j], rules.price_fairness(discount[j], state.price_sensitivity[i]))
                 utilities[j] = rules.utility(
-                    value, j == f, loyalty, state.switching_cost[i], _firm(market, f).programme_switching_cost, p
+                    value, j == f, loyalty, state.switching_cost[i], market.programme_switching_cost[f], p
                 )
             else:
                 utilities[j] = -math.inf
@@ -399,10 +392,11 @@ def _respond_block(
             period.block_counts[b, N_BANDS + N_RATINGS + curve_bins, 1] += 1
 
 
-def _start_relationships(customers: Arrays, market: Array, values: Array) -> None:
+def _start_relationships(customers: Arrays, firms: Arrays, values: Array) -> None:
     """Every customer's relationship with its first firm starts with its expectation met (7.12), as old as
     its tenure: sets ``satisfaction``, ``trust`` and ``loyalty``."""
     state = Customers(*customers)
+    market = Firms(*firms)
     p = Parameters(*as_tuple(values))
     discount = _discounts(market, p)
     for i in range(len(state.firm)):
@@ -430,7 +424,6 @@ def _as_parallel_variant(func: Callable[..., Any]) -> Callable[..., Any]:
 
 # --- the compiled builds ---------------------------------------------------------------------
 
-_firm = compiled(_firm, inline=True)
 _discounts = compiled(_discounts, from_python=False)
 _experience_block = compiled(_experience_block, from_python=False)
 _send_to_range = compiled(_send_to_range, from_python=False)

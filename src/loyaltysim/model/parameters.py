@@ -21,11 +21,12 @@ from collections.abc import Callable, Iterator
 from typing import Any, Literal, get_args, get_origin
 
 import numpy as np
+from numba.extending import overload
+from numba.np.unsafe.ndarray import to_fixed_tuple
 from numpy.typing import NDArray
 from pydantic import BaseModel
 
 from loyaltysim.config.schema import Config
-from loyaltysim.model.jit import fixed_tuple
 
 __all__ = ["DERIVED", "FIELDS", "SECTIONS", "Parameters", "as_tuple", "choice", "pack", "record"]
 
@@ -82,7 +83,21 @@ def record(config: Config) -> Parameters:
     return Parameters(*pack(config).tolist())
 
 
-as_tuple = fixed_tuple(len(FIELDS))
-""":func:`pack`'s array as a tuple, so that ``Parameters(*as_tuple(values))`` is the record (free in
-compiled code). (A function returning the record itself would hide it from numba's parallel loops, which
-need to see each record built by a call of its class.)"""
+def as_tuple(values: NDArray[np.float64]) -> tuple[float, ...]:
+    """:func:`pack`'s array as a tuple, so that ``Parameters(*as_tuple(values))`` is the record.
+
+    In compiled code the tuple has a length known when compiling, and building the record costs nothing.
+    (A function that returned the record itself would hide it from numba's parallel loops, which need
+    to see each record built by a call of its class.)
+    """
+    return tuple(values.tolist())
+
+
+@overload(as_tuple)
+def _as_tuple_compiled(values):  # numba compares the signatures, annotations included
+    size = len(FIELDS)
+
+    def entries(values):
+        return to_fixed_tuple(values, size)
+
+    return entries

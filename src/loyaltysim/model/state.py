@@ -1,10 +1,10 @@
 """The market's state: customers and firms as structs of arrays.
 
-Customers and firms are structs of arrays (:class:`CustomerState`, :class:`Market`). The compiled
-kernels receive the customers' arrays as a tuple in field order (:meth:`CustomerState.arrays`) and the
-firms as one table (:meth:`Market.table`, a row per firm), and read them by name (``kernels.Customers``,
-a record of arrays whose fields are :data:`CUSTOMER_ARRAYS`; ``kernels.FirmRecord``, one firm's values,
-whose fields are :data:`MARKET_ARRAYS`): a new field reaches the kernels without an edit there.
+Customers and firms are structs of arrays (:class:`CustomerState`, :class:`Market`); the compiled
+kernels receive their arrays as tuples in field order (:meth:`CustomerState.arrays`,
+:meth:`Market.arrays`) and read them by name (``kernels.Customers``, ``kernels.Firms``, records whose
+fields are :data:`CUSTOMER_ARRAYS` and :data:`MARKET_ARRAYS`): a new array field reaches the kernels
+without an edit there.
 """
 
 from __future__ import annotations
@@ -86,10 +86,9 @@ class Market:
         """Number of firms."""
         return len(self.names)
 
-    def table(self) -> F64:
-        """One row per firm, one column per field of :data:`MARKET_ARRAYS` (switches as 0/1), as the compiled
-        kernels take the firms (one array to pass; a row is read as a ``kernels.FirmRecord``)."""
-        return np.column_stack(_market_arrays(self)).astype(np.float64, copy=False)
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """The firm arrays in the order of :data:`MARKET_ARRAYS` (as the compiled kernels take them)."""
+        return _market_arrays(self)
 
     def active(self, step: int) -> NDArray[np.bool_]:
         """Firms in the market at ``step``."""
