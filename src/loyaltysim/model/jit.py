@@ -38,7 +38,8 @@ import loyaltysim.config.schema
 __all__ = ["CACHE_DIR", "SOURCES", "compiled", "rule", "source_digest"]
 
 SOURCES = (*sorted(Path(__file__).parent.glob("*.py")), Path(loyaltysim.config.schema.__file__))
-"""The files whose content is compiled into the kernels, directly or as constants."""
+"""Every module of the model and the config schema: more than is compiled (the rules, the kernels, the
+records' fields and constants they read), so that no edit to compiled code can be missed."""
 
 
 def source_digest(paths: tuple[Path, ...] = SOURCES) -> str:
