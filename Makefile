@@ -16,7 +16,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 install: $(BIN)/python
-	$(PIP) -e ".[fast]"
+	$(PIP) -e .
 
 install-dev: $(BIN)/python
 	$(PIP) -e ".[dev,viz]"

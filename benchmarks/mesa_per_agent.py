@@ -16,8 +16,8 @@ import math
 import mesa
 
 from loyaltysim import Config
+from loyaltysim.model.initialisation import initial_customers, initial_market
 from loyaltysim.model.network import build_network
-from loyaltysim.model.state import initial_customers, initial_market
 
 
 def sigmoid(x: float) -> float:

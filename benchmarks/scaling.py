@@ -29,7 +29,6 @@ DEGREES = (2, 4, 10, 20, 40)
 def point(n: int, degree: int, steps: int) -> dict[str, float]:
     """Measure one point in this process."""
     from loyaltysim import LoyaltyModel
-    from loyaltysim.model import engine
 
     start = time.perf_counter()
     model = LoyaltyModel(workload(n, degree=degree, steps=steps + 1))
@@ -43,7 +42,6 @@ def point(n: int, degree: int, steps: int) -> dict[str, float]:
         "degree": degree,
         "edges": model.network.n_edges,
         "steps": steps,
-        "kernel": engine.KERNEL,
         "build_s": built - start,
         "step_s": (done - warm) / steps,
         "peak_rss_mb": peak_rss_mb(),

@@ -5,8 +5,8 @@
 Each run builds the model (network included) from its config and runs every step with all
 metrics and Mesa's DataCollector, as a sweep does. Runs happen in one warm process (a sweep
 worker runs many); the one-off cost of a fresh process is reported separately: importing
-loyaltysim, compiling the numba kernels the very first time (empty cache), and loading them
-from the cache afterwards.
+loyaltysim, compiling the rules and kernels the very first time (empty numba cache, as after an
+edit of the model's source), and loading them from the cache afterwards.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import load, workload
 
 from loyaltysim import LoyaltyModel
-from loyaltysim.model import engine, kernels
 
 FIRST_RUN = """
 import json, time
@@ -55,30 +54,27 @@ def main() -> None:
     print(f"before: {load()}")
     config = workload(args.customers, steps=args.steps)
     print(f"build + {args.steps} steps of {args.customers:,} customers (baseline, Watts–Strogatz degree 10), warm process:")
-    for kernel in engine.KERNELS:
-        engine.KERNEL = kernel
-        LoyaltyModel(config).run()  # warm up (kernels loaded, caches filled)
-        walls, cpus, builds = [], [], []
-        for _ in range(args.repeats):
-            start, cpu = time.perf_counter(), time.process_time()
-            model = LoyaltyModel(config)
-            built = time.perf_counter()
-            model.run()
-            walls.append(time.perf_counter() - start)
-            cpus.append(time.process_time() - cpu)
-            builds.append(built - start)
-        print(
-            f"  {kernel:<6} wall median {1e3 * statistics.median(walls):6.1f} ms, best {1e3 * min(walls):6.1f} ms; "
-            f"CPU median {1e3 * statistics.median(cpus):6.1f} ms (build median {1e3 * statistics.median(builds):.1f} ms wall), "
-            f"{args.repeats} runs"
-        )
-    if kernels.AVAILABLE:
-        with tempfile.TemporaryDirectory() as cache:
-            cold = fresh_process(cache)
-            warm = fresh_process(cache)
-        print("fresh process (import, then a 1-step run of 1,000 customers):")
-        print(f"  empty numba cache: import {cold['import']:.2f} s, first run {cold['first_run']:.2f} s (compiles the kernels)")
-        print(f"  filled cache:      import {warm['import']:.2f} s, first run {warm['first_run']:.2f} s (loads them)")
+    LoyaltyModel(config).run()  # warm up (kernels loaded, caches filled)
+    walls, cpus, builds = [], [], []
+    for _ in range(args.repeats):
+        start, cpu = time.perf_counter(), time.process_time()
+        model = LoyaltyModel(config)
+        built = time.perf_counter()
+        model.run()
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
+        builds.append(built - start)
+    print(
+        f"  wall median {1e3 * statistics.median(walls):6.1f} ms, best {1e3 * min(walls):6.1f} ms; "
+        f"CPU median {1e3 * statistics.median(cpus):6.1f} ms (build median {1e3 * statistics.median(builds):.1f} ms wall), "
+        f"{args.repeats} runs"
+    )
+    with tempfile.TemporaryDirectory() as cache:
+        cold = fresh_process(cache)
+        warm = fresh_process(cache)
+    print("fresh process (import, then a 1-step run of 1,000 customers):")
+    print(f"  empty numba cache: import {cold['import']:.2f} s, first run {cold['first_run']:.2f} s (compiles the kernels)")
+    print(f"  filled cache:      import {warm['import']:.2f} s, first run {warm['first_run']:.2f} s (loads them)")
     print(f"after:  {load()}")
 
 

@@ -4,7 +4,7 @@
 
 Workload: baseline scenario (5 firms, Watts–Strogatz mean degree 10, word of mouth on). All models
 are built first (not timed) and stepped once to warm up. Then the measurement runs in rounds; each
-round times ``--steps`` steps of every engine kernel (numba, numpy) and ``--mesa-steps`` steps of the
+round times ``--steps`` steps of the engine and ``--mesa-steps`` steps of the
 Mesa baseline (``benchmarks/mesa_per_agent.py``), back to back, so each round's ratio compares runs
 made under the same machine load. The table gives the best and the median round: on a shared machine
 the best round is the closest to the code's own speed, the median what a user typically gets. Wall
@@ -26,8 +26,9 @@ from _common import load, workload
 from mesa_per_agent import MesaMarket
 
 from loyaltysim import LoyaltyModel
-from loyaltysim.model import engine, kernels
+from loyaltysim.model import kernels
 
+ENGINE = "loyaltysim engine"
 MESA = "Mesa, one Agent per customer"
 
 
@@ -58,16 +59,13 @@ def main() -> None:
     print(f"engine threads: {kernels.threads()}; {rounds}; garbage collector off while timing (as timeit does)")
     print(f"before: {load()}")
     steps_needed = 1 + args.rounds * args.steps
-    models = {f"loyaltysim engine ({k})": (k, LoyaltyModel(workload(n, steps=steps_needed))) for k in engine.KERNELS}
-    models[MESA] = (None, MesaMarket(workload(n), seed=1))
-    for kernel, model in models.values():  # warm-up (compiles or loads the kernels)
-        engine.KERNEL = kernel or engine.KERNEL
+    models = {ENGINE: LoyaltyModel(workload(n, steps=steps_needed)), MESA: MesaMarket(workload(n), seed=1)}
+    for model in models.values():  # warm-up (compiles or loads the kernels)
         model.step()
     rates: dict[str, list[tuple[float, float]]] = {name: [] for name in models}
     for _ in range(args.rounds):
-        for name, (kernel, model) in models.items():
-            engine.KERNEL = kernel or engine.KERNEL
-            steps = args.mesa_steps if kernel is None else args.steps
+        for name, model in models.items():
+            steps = args.mesa_steps if name == MESA else args.steps
             wall, cpu = timed_steps(model, steps)
             rates[name].append((n * steps / wall, n * steps / cpu))
     print(f"after:  {load()}")
@@ -78,13 +76,9 @@ def main() -> None:
         best, median = max(walls), statistics.median(walls)
         cpu = statistics.median(c for _, c in measured)
         print(f"{name:<30} {n / best:>12.4f} {best:>17,.0f} {n / median:>15.4f} {median:>17,.0f} {cpu:>13,.0f}")
-    mesa = [wall for wall, _ in rates[MESA]]
-    for name, measured in rates.items():
-        if name == MESA:
-            continue
-        ratios = [wall / base for (wall, _), base in zip(measured, mesa, strict=True)]
-        spread = f"range {min(ratios):,.0f}–{max(ratios):,.0f}×"
-        print(f"{name}: {statistics.median(ratios):,.0f}× the Mesa implementation (median of the rounds' ratios; {spread})")
+    ratios = [engine / mesa for (engine, _), (mesa, _) in zip(rates[ENGINE], rates[MESA], strict=True)]
+    spread = f"range {min(ratios):,.0f}–{max(ratios):,.0f}×"
+    print(f"{ENGINE}: {statistics.median(ratios):,.0f}× the Mesa implementation (median of the rounds' ratios; {spread})")
 
 
 if __name__ == "__main__":

@@ -1,114 +1,191 @@
-"""Each behavioural rule with known values."""
+"""Each behavioural rule with known values (the compiled rules, as the kernels call them)."""
+
+import math
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from loyaltysim.model import rules as b
+from loyaltysim import load_config
+from loyaltysim.model import parameters
+from loyaltysim.model import rules as r
+
+
+def params(**overrides: object) -> parameters.Parameters:
+    """The parameter record of the default config with dotted overrides (``"loyalty.link": "linear"``)."""
+    return parameters.record(load_config(None, overrides))
+
+
+P = params()
+
+
+def test_the_record_names_every_numeric_config_key():
+    config = load_config(None, {"satisfaction.loss_aversion": 2.5, "loyalty.link": "concave", "word_of_mouth.enabled": False})
+    p = parameters.record(config)
+    assert p.satisfaction_loss_aversion == 2.5 and p.periods_per_year == 12
+    assert p.loyalty_link == parameters.choice("loyalty", "link", "concave") == 3
+    assert p.word_of_mouth_enabled == 0.0
+    assert (p.observation_rating_cutoffs_0, p.observation_rating_cutoffs_3) == (0.2, 0.8)
+    assert list(parameters.pack(config)) == list(p)
+    assert "customers_n" not in parameters.FIELDS  # only the sections the rules read
+
+
+def test_performance_is_clipped_to_the_unit_interval():
+    assert r.performance(0.6, 0.05, 0.1, 1.0) == pytest.approx(0.75)
+    assert r.performance(0.9, 0.2, 0.1, 1.0) == 1.0
+    assert r.performance(0.1, -0.2, 0.1, -1.0) == 0.0
 
 
 def test_price_fairness_is_relative_to_reference_price():
-    assert_allclose(b.price_fairness([8.0, 10.0, 12.0], 10.0, 0.5), [0.1, 0.0, -0.1])
+    discounts = [r.relative_discount(price, P) for price in (8.0, 10.0, 12.0)]
+    assert_allclose([r.price_fairness(d, 0.5) for d in discounts], [0.1, 0.0, -0.1])
 
 
-def test_disconfirmation_is_performance_minus_expectation():
-    assert_allclose(b.disconfirmation([0.7, 0.5], [0.6, 0.6]), [0.1, -0.1])
-
-
-def test_losses_weigh_more_than_gains():
-    assert_allclose(b.felt_value([0.1, -0.1, 0.0], 2.5), [0.1, -0.25, 0.0])
+def test_disconfirmation_and_loss_aversion():
+    assert r.disconfirmation(0.7, 0.6) == pytest.approx(0.1)
+    assert_allclose([r.felt_value(gap, 2.5) for gap in (0.1, -0.1, 0.0)], [0.1, -0.25, 0.0])
 
 
 def test_transaction_satisfaction_known_value_and_asymmetry():
-    kwargs = dict(sensitivity=10.0, loss_aversion=2.0, quality_weight=0.5, neutral_performance=0.5)
-    met = b.transaction_satisfaction(0.5, 0.5, 0.0, **kwargs)
-    assert met == pytest.approx(0.5)
-    above = b.transaction_satisfaction(0.6, 0.5, 0.0, **kwargs)  # 10 · (0.05 + 0.1) = 1.5
-    below = b.transaction_satisfaction(0.4, 0.5, 0.0, **kwargs)  # 10 · (−0.05 − 0.2) = −2.5
-    assert above == pytest.approx(1 / (1 + np.exp(-1.5)))
-    assert below == pytest.approx(1 / (1 + np.exp(2.5)))
+    p = params(**{"satisfaction.sensitivity": 10.0, "satisfaction.loss_aversion": 2.0})
+    assert r.transaction_satisfaction(0.5, 0.5, 0.0, p) == pytest.approx(0.5)
+    above = r.transaction_satisfaction(0.6, 0.5, 0.0, p)  # 10 · (0.05 + 0.1) = 1.5
+    below = r.transaction_satisfaction(0.4, 0.5, 0.0, p)  # 10 · (−0.05 − 0.2) = −2.5
+    assert above == pytest.approx(1 / (1 + math.exp(-1.5)))
+    assert below == pytest.approx(1 / (1 + math.exp(2.5)))
     assert (0.5 - below) > (above - 0.5)  # a shortfall hurts more than an equal surplus pleases
+    assert r.expected_satisfaction(0.7, 0.0, p) == r.transaction_satisfaction(0.7, 0.7, 0.0, p)
 
 
-def test_experience_weight_shrinks_with_tenure():
-    assert_allclose(b.experience_weight(0.3, [0.0, 1.0, 3.0], 0.5), [0.3, 0.2, 0.12])
+def test_complaints_and_their_recovery():
+    assert r.is_complaint(0.3, True) and not r.is_complaint(0.3, False) and not r.is_complaint(0.6, True)
+    assert r.recover(0.2, 0.1, 0.7, 0.5) == pytest.approx(0.35)  # half the shortfall below 0.5 removed
+    assert r.recover(0.2, 0.9, 0.7, 0.5) == 0.2  # not recovered
 
 
-def test_cumulative_satisfaction_smoothing():
-    assert_allclose(b.update_cumulative_satisfaction([0.5, 0.8], [1.0, 0.0], [0.25, 0.5]), [0.625, 0.4])
+def test_experience_weights_shrink_with_tenure():
+    p = params(**{"satisfaction.tenure_anchoring": 0.5, "satisfaction.memory": 0.7, "expectations.experience_weight": 0.3})
+    assert_allclose([r.belief_weight(tenure, p) for tenure in (0, 12, 36)], [0.3, 0.2, 0.12])
+    assert r.memory_weight(12, p) == pytest.approx(0.3 / 1.5)
 
 
-def test_update_belief_moves_toward_signal():
-    assert_allclose(b.update_belief([0.4, 0.8], [0.6, 0.6], 0.5), [0.5, 0.7])
+def test_smoothing_and_belief_updates():
+    assert r.update_cumulative_satisfaction(0.5, 1.0, 0.25) == pytest.approx(0.625)
+    assert r.update_belief(0.4, 0.6, 0.5) == pytest.approx(0.5)
+    p = params(**{"expectations.advertising_weight": 0.1})
+    assert r.advertised_belief(0.5, 0.9, p) == pytest.approx(0.54)
+    assert r.experienced_belief(0.8, 0.6, 0.5) == pytest.approx(0.7)
 
 
-@pytest.mark.parametrize(
-    "link,options",
-    [
-        (b.link_linear, {}),
-        (b.link_threshold, {"threshold": 0.6, "steepness": 10.0}),
-        (b.link_zone_of_tolerance, {"low": 0.3, "high": 0.7, "slope": 0.2}),
-        (b.link_concave, {"concavity": 3.0}),
-    ],
-)
-def test_links_map_unit_interval_onto_itself_monotonically(link, options):
-    grid = np.linspace(0, 1, 501)
-    values = link(grid, **options)
+def test_trust_builds_slowly_and_falls_fast():
+    p = params(**{"loyalty.trust_growth": 0.1, "satisfaction.loss_aversion": 2.0})
+    assert r.update_trust(0.5, 0.9, p) == pytest.approx(0.54)
+    assert r.update_trust(0.5, 0.1, p) == pytest.approx(0.42)
+
+
+LINK_PARAMETERS = {
+    "linear": {},
+    "threshold": {"loyalty.threshold": 0.6, "loyalty.steepness": 10.0},
+    "zone_of_tolerance": {"loyalty.zone_low": 0.3, "loyalty.zone_high": 0.7, "loyalty.zone_slope": 0.2},
+    "concave": {"loyalty.concavity": 3.0},
+}
+
+
+@pytest.mark.parametrize("link", LINK_PARAMETERS)
+def test_links_map_unit_interval_onto_itself_monotonically(link):
+    p = params(**{"loyalty.link": link, **LINK_PARAMETERS[link]})
+    values = np.array([r.link(s, p) for s in np.linspace(0, 1, 501)])
     assert values[0] == pytest.approx(0.0, abs=1e-12)
     assert values[-1] == pytest.approx(1.0, abs=1e-12)
     assert np.all(np.diff(values) >= -1e-12)
 
 
 def test_link_shapes():
-    # threshold: steepest at the threshold, flat far from it
-    t = b.link_threshold(np.array([0.1, 0.2, 0.55, 0.65, 0.9, 1.0]), threshold=0.6, steepness=20.0)
-    assert (t[3] - t[2]) > 10 * (t[1] - t[0])
-    # zone of tolerance: slope inside the zone is `slope`, steeper outside
-    z = b.link_zone_of_tolerance(np.array([0.4, 0.5, 0.1, 0.2]), low=0.3, high=0.7, slope=0.2)
-    assert (z[1] - z[0]) / 0.1 == pytest.approx(0.2)
-    assert (z[3] - z[2]) / 0.1 == pytest.approx((1 - 0.2 * 0.4) / 0.6)
-    # concave: diminishing returns near the top
-    c = b.link_concave(np.array([0.1, 0.2, 0.8, 0.9]), concavity=3.0)
-    assert (c[1] - c[0]) > 10 * (c[3] - c[2])
-    assert b.link_concave(0.5, concavity=3.0) == pytest.approx(0.875)
-
-
-def test_trust_builds_slowly_and_falls_fast():
-    up = b.update_trust(0.5, 0.9, growth=0.1, loss_aversion=2.0)
-    down = b.update_trust(0.5, 0.1, growth=0.1, loss_aversion=2.0)
-    assert up == pytest.approx(0.54)
-    assert down == pytest.approx(0.42)
+    t = params(**{"loyalty.threshold": 0.6, "loyalty.steepness": 20.0})
+    linked = [r.link_threshold(s, t) for s in (0.1, 0.2, 0.55, 0.65)]
+    assert (linked[3] - linked[2]) > 10 * (linked[1] - linked[0])  # steepest at the threshold
+    z = params(**{"loyalty.zone_low": 0.3, "loyalty.zone_high": 0.7, "loyalty.zone_slope": 0.2})
+    assert (r.link_zone_of_tolerance(0.5, z) - r.link_zone_of_tolerance(0.4, z)) / 0.1 == pytest.approx(0.2)
+    assert (r.link_zone_of_tolerance(0.2, z) - r.link_zone_of_tolerance(0.1, z)) / 0.1 == pytest.approx((1 - 0.2 * 0.4) / 0.6)
+    c = params(**{"loyalty.concavity": 3.0})
+    assert r.link_concave(0.5, c) == pytest.approx(0.875)
+    assert (r.link_concave(0.2, c) - r.link_concave(0.1, c)) > 10 * (r.link_concave(0.9, c) - r.link_concave(0.8, c))
+    assert r.link_linear(0.37) == 0.37
 
 
 def test_habit_and_loyalty_mix():
-    assert b.habit(2.0, 2.0) == pytest.approx(1 - np.exp(-1))
-    assert b.attitudinal_loyalty(0.8, 0.4, 0.2, trust_weight=0.25, habit_weight=0.25) == pytest.approx(0.55)
+    p = params(
+        **{"loyalty.habit_years": 2.0, "loyalty.trust_weight": 0.25, "loyalty.habit_weight": 0.25, "loyalty.link": "linear"}
+    )
+    assert r.habit(24, p) == pytest.approx(1 - math.exp(-1))
+    assert r.attitudinal_loyalty(0.8, 0.4, 0.2, p) == pytest.approx(0.55)
+    assert r.loyalty(0.8, 0.4, 0.2, p) == pytest.approx(0.55)
+
+
+def test_a_new_relationship_starts_with_its_expectation_met():
+    p = params(**{"loyalty.link": "linear", "loyalty.trust_weight": 0.2, "loyalty.habit_weight": 0.1})
+    satisfaction, trust, loyalty = r.start_relationship(0.7, 0.05, 0, p)
+    assert satisfaction == r.expected_satisfaction(0.7, 0.05, p) and trust == r.NEUTRAL
+    assert loyalty == pytest.approx(0.7 * satisfaction + 0.2 * 0.5)  # no habit at tenure 0
+    assert r.start_relationship(0.7, 0.05, 24, p)[2] > loyalty  # an older relationship has habit
 
 
 def test_talk_probability_is_an_asymmetric_u():
-    s = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
-    p = b.talk_probability(s, 1.0, talk_rate=0.4, extremity=1.0, negativity=2.0)
-    assert_allclose(p, [0.8, 0.4, 0.0, 0.2, 0.4])
-    assert np.all(b.talk_probability(s, 10.0, talk_rate=1.0, extremity=1.0, negativity=2.0) <= 1.0)
+    p = params(**{"word_of_mouth.talk_rate": 0.4, "word_of_mouth.extremity": 1.0, "word_of_mouth.negativity": 2.0})
+    assert_allclose([r.talk_probability(s, 1.0, p) for s in (0.0, 0.25, 0.5, 0.75, 1.0)], [0.8, 0.4, 0.0, 0.2, 0.4])
+    assert r.talk_probability(0.0, 10.0, p) == 1.0
 
 
-def test_absorb_messages_weighted_and_bounded():
-    belief = np.array([0.5, 0.5, 0.5])
-    weight = np.array([0.0, 1.0, 30.0])
-    signal = np.array([0.0, 0.9, 30 * 0.1])
-    out = b.absorb_messages(belief, weight, signal, influence=0.1)
-    assert_allclose(out, [0.5, 0.5 + 0.1 * 0.4, 0.1])  # unheard unchanged; many messages capped at full pull
+def test_messages_reach_weigh_and_are_absorbed():
+    p = params(**{"word_of_mouth.reach": 0.5, "word_of_mouth.negative_weight": 3.0, "word_of_mouth.influence": 0.1})
+    assert r.message_reaches(0.49, p) and not r.message_reaches(0.5, p)
+    assert r.speaks_negatively(0.4) and not r.speaks_negatively(0.5)
+    assert (r.message_weight(True, p), r.message_weight(False, p)) == (3.0, 1.0)
+    assert r.absorb_messages(0.5, 1.0, 0.9, p) == pytest.approx(0.5 + 0.1 * 0.4)
+    assert r.absorb_messages(0.5, 30.0, 30 * 0.1, p) == pytest.approx(0.1)  # many messages: capped at full pull
 
 
 def test_survey_rating_and_recommendation():
-    cut = (0.2, 0.4, 0.6, 0.8)
-    assert b.survey_rating(np.array([0.1, 0.3, 0.5, 0.7, 0.9]), 0.0, 0.0, cut).tolist() == [1, 2, 3, 4, 5]
-    assert b.survey_rating(0.55, 0.1, 0.0, cut) == 4  # response bias shifts the answer
-    assert b.likelihood_to_recommend(1.0, 1.0, 0.0, 0.0, curvature=0.5) == 10
-    assert b.likelihood_to_recommend(0.36, 0.36, 0.0, 0.0, curvature=0.5) == 6
-    assert b.likelihood_to_recommend(0.0, 0.0, -0.2, 0.0, curvature=0.5) == 0
+    p = params(**{"observation.rating_noise": 0.1})
+    assert [r.survey_rating(s, 0.0, 0.0, p) for s in (0.1, 0.3, 0.5, 0.7, 0.9)] == [1, 2, 3, 4, 5]
+    assert r.survey_rating(0.55, 0.1, 0.0, p) == 4  # response bias shifts the answer
+    assert r.survey_rating(0.55, 0.0, 1.0, p) == 4  # noise · rating_noise
+    assert r.likelihood_to_recommend(1.0, 1.0, 0.0, 0.0, P) == 10
+    assert r.likelihood_to_recommend(0.36, 0.36, 0.0, 0.0, P) == 6
+    assert r.likelihood_to_recommend(0.0, 0.0, -0.2, 0.0, P) == 0
 
 
-def test_bands_and_annualise():
-    assert b.satisfaction_band(np.array([0.0, 0.19, 0.2, 0.59, 0.6, 0.99, 1.0])).tolist() == [0, 0, 1, 2, 3, 4, 4]
-    assert b.annualise(0.1, 12) == pytest.approx(1 - 0.9**12)
+def test_utility_adds_loyalty_and_switching_costs_to_the_current_firm():
+    p = params(**{"switching.value_weight": 10.0, "switching.loyalty_weight": 4.0})
+    assert r.perceived_value(0.6, 0.05) == pytest.approx(0.65)
+    assert r.utility(0.65, False, 0.5, 3.0, 1.0, p) == pytest.approx(6.5)
+    assert r.utility(0.65, True, 0.5, 3.0, 1.0, p) == pytest.approx(6.5 + 2.0 + 3.0 + 1.0)
+
+
+def test_choice_is_a_logit_over_the_firms_in_the_market():
+    p = params(**{"switching.choice_noise": 1.0, "switching.variety_seeking": 0.1})
+    utilities = np.array([0.0, math.log(3.0), -math.inf])  # weights 1 : 3 : 0
+    assert r.choose_firm(utilities.copy(), 0, r.NOT_DRAWN, 0.2, p) == 0
+    assert r.choose_firm(utilities.copy(), 0, r.NOT_DRAWN, 0.3, p) == 1
+    assert r.choose_firm(utilities.copy(), 0, r.NOT_DRAWN, 0.999999, p) == 1  # never the firm not in the market
+    assert r.choose_firm(utilities.copy(), 0, 0.05, 0.2, p) == 1  # a variety seeker drops its current firm
+    assert r.choose_firm(np.array([0.0, -math.inf]), 0, 0.05, 0.9, p) == 0  # … unless there is no other
+    noisy = params(**{"switching.choice_noise": 2.0})
+    weights = np.array([0.0, 2.0 * math.log(3.0)])
+    r.choose_firm(weights, 0, r.NOT_DRAWN, 0.5, noisy)
+    assert_allclose(weights, [1 / 3, 1.0])  # exp(U/μ − max U/μ)
+
+
+def test_adaptive_firms_raise_quality_below_target():
+    assert r.adapt_quality(0.6, 5.0, 0.5, 0.65, 0.01, 5.0) == pytest.approx((0.61, 5.05))
+    assert r.adapt_quality(0.995, 5.0, 0.5, 0.65, 0.01, 5.0) == pytest.approx((1.0, 5.025))  # up to 1
+    assert r.adapt_quality(0.6, 5.0, 0.7, 0.65, 0.01, 5.0) == (0.6, 5.0)  # on target
+    assert r.adapt_quality(0.6, 5.0, math.nan, 0.65, 0.01, 5.0) == (0.6, 5.0)  # no customers
+
+
+def test_the_uncompiled_rules_give_the_same_numbers():
+    p = params(**{"loyalty.link": "threshold"})
+    for s in np.linspace(0, 1, 41):
+        assert r.loyalty.py_func(s, 0.4, 0.3, p) == r.loyalty(s, 0.4, 0.3, p)
+        assert r.talk_probability.py_func(s, 1.3, p) == r.talk_probability(s, 1.3, p)
+        assert r.transaction_satisfaction.py_func(s, 0.6, 0.02, p) == r.transaction_satisfaction(s, 0.6, 0.02, p)

@@ -1,7 +1,9 @@
-"""Docking: the vectorised engine (each kernel) and the per-customer reference model are the same model.
+"""Docking: the compiled engine and the per-customer reference model are the same model.
 
-Same config, same seed → the same choices, ratings and counts, and the same continuous state to
-1e-12, every step, across link functions, network types and feature switches.
+Both call the same rules (compiled, and uncompiled), so this checks the orchestration: the order of the
+steps, the random draws, the word of mouth, the sums per block. Same config, same seed → the same
+choices, ratings and counts, and the same continuous state to 1e-12, every step, across link functions,
+network types and feature switches, with the serial and the parallel build.
 """
 
 import networkx as nx
@@ -15,13 +17,13 @@ from loyaltysim.model import engine
 from loyaltysim.model.per_customer import ReferenceModel
 from loyaltysim.model.streams import BLOCK, CustomerStreams
 
-from .conftest import small_config
+from .conftest import SWITCHES, small_config
 
 STEPS = 50
 TOLERANCE = 1e-12
 
 
-def dock(config, kernel: str, steps: int = STEPS, block: int | None = None) -> LoyaltyModel:
+def dock(config, steps: int = STEPS, block: int | None = None) -> LoyaltyModel:
     """Step the engine and the reference side by side and compare everything after each step.
 
     ``block``: customers per random stream (default: the engine's), to cover several blocks."""
@@ -48,85 +50,37 @@ def dock(config, kernel: str, steps: int = STEPS, block: int | None = None) -> L
     return model
 
 
-@pytest.fixture(params=engine.KERNELS)
-def kernel(request, monkeypatch):
-    monkeypatch.setattr(engine, "KERNEL", request.param)
-    return request.param
-
-
 @pytest.mark.parametrize("link", LINK_FUNCTIONS)
-def test_every_link_function(kernel, link):
-    model = dock(small_config(customers__n=120, loyalty__link=link), kernel)
+def test_every_link_function(link):
+    model = dock(small_config(customers__n=120, loyalty__link=link))
     assert model.totals.counts.switchers > 0  # the comparison covered switching
 
 
 @pytest.mark.parametrize("network", ["watts_strogatz", "barabasi_albert", "erdos_renyi", "complete", "none"])
-def test_every_network_type(kernel, network):
-    dock(small_config(customers__n=90, network__type=network, network__degree=6), kernel)
+def test_every_network_type(network):
+    dock(small_config(customers__n=90, network__type=network, network__degree=6))
 
 
-def test_network_from_file(kernel, tmp_path):
+def test_network_from_file(tmp_path):
     path = tmp_path / "friends.edgelist"
     nx.write_edgelist(nx.random_regular_graph(4, 80, seed=3), path, data=False)
-    dock(small_config(customers__n=80, network__type="file", network__path=str(path)), kernel)
-
-
-SWITCHES = {
-    "no word of mouth": {"word_of_mouth.enabled": False},
-    "loud word of mouth": {"word_of_mouth.talk_rate": 1.0, "word_of_mouth.reach": 0.9, "word_of_mouth.influence": 0.6},
-    "loyalty programme": {"firms.0.loyalty_programme.enabled": True, "firms.3.loyalty_programme.enabled": True},
-    "service recovery": {"firms.1.service_recovery.enabled": True, "firms.4.service_recovery.enabled": True},
-    "adaptive firms": {"strategy.adaptive": True, "strategy.satisfaction_target": 0.8},
-    "market entry": {"firms.2.enters_at": 15, "firms.4.enters_at": 30},
-    "quality shocks": {"firms.1.quality_shock": {"at": 10, "change": -0.4}, "firms.4.quality_shock": {"at": 20, "change": 0.5}},
-    "segments": {
-        "customers.segments": [
-            {"name": "hunters", "share": 0.3, "price_sensitivity": 0.9, "switching_cost": 0.5},
-            {"name": "fans", "share": 0.2, "talkativeness": 3.0, "initial_expectation": 0.8},
-        ]
-    },
-    "variety seeking": {"switching.variety_seeking": 0.3},
-    "no variety seeking, noisy choice": {"switching.variety_seeking": 0.0, "switching.choice_noise": 2.5},
-    "everything": {
-        "firms.0.loyalty_programme.enabled": True,
-        "firms.1.service_recovery.enabled": True,
-        "strategy.adaptive": True,
-        "firms.2.enters_at": 10,
-        "switching.variety_seeking": 0.05,
-        "customers.fit": 0.0,
-        "loyalty.link": "zone_of_tolerance",
-    },
-}
+    dock(small_config(customers__n=80, network__type="file", network__path=str(path)))
 
 
 @pytest.mark.parametrize("switches", SWITCHES.values(), ids=SWITCHES.keys())
-def test_feature_switches(kernel, switches):
-    dock(small_config(customers__n=100, **switches), kernel)
+def test_feature_switches(switches):
+    dock(small_config(customers__n=100, **switches))
 
 
 @pytest.mark.parametrize("switches", [SWITCHES["loud word of mouth"], SWITCHES["everything"]], ids=["loud", "everything"])
 @pytest.mark.parametrize("build", ["serial", "parallel"])
-def test_several_random_blocks(kernel, build, switches, monkeypatch):
+def test_several_random_blocks(build, switches, monkeypatch):
     """Blocks of 16 customers: each block's own stream, messages across blocks, per-block firm sums;
-    the compiled kernels also with their blocks spread over threads."""
+    also with the blocks spread over threads."""
     from loyaltysim.model import kernels
 
-    if build == "parallel" and kernel != "numba":
-        pytest.skip("only the compiled kernels have a parallel build")
     monkeypatch.setattr(kernels, "PARALLEL_FROM", 0 if build == "parallel" else 10**9)
-    dock(small_config(customers__n=100, **switches), kernel, block=16)
-
-
-def test_kernels_agree_on_a_larger_market(monkeypatch):
-    """Without the reference (too slow here): every kernel gives the same run for 2,000 customers."""
-    runs = []
-    for kernel in engine.KERNELS:
-        monkeypatch.setattr(engine, "KERNEL", kernel)
-        runs.append(LoyaltyModel(small_config(customers__n=2000, run__steps=60)).run())
-    for other in runs[1:]:
-        assert_array_equal(runs[0].state.firm, other.state.firm)
-        assert_allclose(runs[0].state.belief, other.state.belief, rtol=0, atol=TOLERANCE)
-        assert_allclose(runs[0].timeseries(), other.timeseries(), rtol=0, atol=TOLERANCE)
+    dock(small_config(customers__n=100, **switches), block=16)
 
 
 def test_docking_detects_a_different_rule(monkeypatch):
@@ -141,7 +95,7 @@ def test_docking_detects_a_different_rule(monkeypatch):
 
     monkeypatch.setattr(per_customer.Customer, "listen", louder)
     with pytest.raises(AssertionError):
-        dock(small_config(customers__n=100), engine.KERNEL, steps=10)
+        dock(small_config(customers__n=100), steps=10)
 
 
 def test_streams_for_another_population_are_refused():
@@ -156,14 +110,6 @@ def test_a_block_size_below_one_is_refused():
         CustomerStreams.spawn(np.random.default_rng(1), 10, block=0)
 
 
-def test_unknown_kernel_is_refused():
-    model = LoyaltyModel(small_config(customers__n=50))
-    with pytest.raises(ValueError, match="kernel must be one of"):
-        engine.advance(model.state, model.market, model.config, model.network, model.streams, 1, kernel="fortran")
-    assert np.isfinite(model.state.satisfaction).all()
-
-
-@pytest.mark.skipif("numba" not in engine.KERNELS, reason="numba is not installed")
 def test_parallel_kernels_give_identical_results(monkeypatch):
     """Large markets run the kernels on all cores: bit for bit the same run as the serial build, whatever
     the number of threads."""
@@ -171,7 +117,6 @@ def test_parallel_kernels_give_identical_results(monkeypatch):
 
     from loyaltysim.model import kernels
 
-    monkeypatch.setattr(engine, "KERNEL", "numba")
     runs = []
     threads = numba.get_num_threads()
     for parallel_from, n_threads in ((10**9, threads), (0, 1), (0, threads)):
@@ -188,18 +133,13 @@ def test_parallel_kernels_give_identical_results(monkeypatch):
         assert serial.timeseries().equals(parallel.timeseries())
 
 
-@pytest.mark.skipif("numba" not in engine.KERNELS, reason="numba is not installed")
 def test_parallel_builds_are_cached_apart_from_serial_ones():
-    """numba's disk cache is keyed by qualified name: the parallel variants need their own, or one build serves both."""
+    """numba's disk cache is keyed by qualified name: the parallel variant needs its own, or one build serves both."""
     from loyaltysim.model import kernels
 
-    for serial, parallel in (
-        (kernels.experience, kernels.experience_parallel),
-        (kernels.respond, kernels.respond_parallel),
-        (kernels.send_messages, kernels.send_messages_parallel),
-    ):
-        assert parallel.targetoptions.get("parallel") and not serial.targetoptions.get("parallel")
-        assert parallel.py_func.__qualname__ != serial.py_func.__qualname__
+    serial, parallel = kernels.period, kernels.period_parallel
+    assert parallel.targetoptions.get("parallel") and not serial.targetoptions.get("parallel")
+    assert parallel.py_func.__qualname__ != serial.py_func.__qualname__
 
 
 def test_rows_of_switched_off_rules_are_not_drawn():
@@ -239,20 +179,18 @@ def test_deliveries_are_drawn_by_the_talkers_block():
     assert_array_equal(delivery, expected)
 
 
-WITHOUT_NUMBA = """
+UNCOMPILED = """
 import sys
-sys.modules["numba"] = None  # as if numba were not installed
 from loyaltysim import LoyaltyModel
-from loyaltysim.model import engine
-from loyaltysim.model import kernels
-from tests.conftest import small_config
-assert not kernels.AVAILABLE and engine.KERNELS == ("numpy",)
-LoyaltyModel(small_config(customers__n=400, run__steps=30)).run().timeseries().to_parquet(sys.argv[1])
+from tests.conftest import SWITCHES, small_config
+config = small_config(customers__n=150, run__steps=8, **SWITCHES["everything"], **SWITCHES["loud word of mouth"])
+LoyaltyModel(config).run().timeseries().to_parquet(sys.argv[1])
 """
 
 
-def test_runs_without_numba_match(tmp_path):
-    """The pure-numpy installation (no numba) gives the same run as this one."""
+def test_kernels_run_uncompiled_give_the_same_run(tmp_path):
+    """With NUMBA_DISABLE_JIT the very same kernels and rules run as Python: the same numbers, to the last bit."""
+    import os
     import subprocess
     import sys
     from pathlib import Path
@@ -261,16 +199,16 @@ def test_runs_without_numba_match(tmp_path):
 
     out = tmp_path / "timeseries.parquet"
     root = Path(__file__).resolve().parents[1]
-    subprocess.run([sys.executable, "-c", WITHOUT_NUMBA, str(out)], cwd=root, check=True)
-    here = LoyaltyModel(small_config(customers__n=400, run__steps=30)).run().timeseries()
-    there = pd.read_parquet(out)
-    assert_allclose(here.to_numpy(dtype=float), there[here.columns].to_numpy(dtype=float), rtol=1e-12, atol=1e-12)
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    subprocess.run([sys.executable, "-c", UNCOMPILED, str(out)], cwd=root, env=env, check=True)
+    config = small_config(customers__n=150, run__steps=8, **SWITCHES["everything"], **SWITCHES["loud word of mouth"])
+    pd.testing.assert_frame_equal(LoyaltyModel(config).run().timeseries(), pd.read_parquet(out), check_exact=True)
 
 
-def test_period_means_and_counts_match_the_outcome_arrays(kernel):
+def test_period_means_and_counts_match_the_outcome_arrays():
     """The means and counts the engine sums per block are those of the period's customer arrays."""
-    from loyaltysim.model import rules
     from loyaltysim.model.metrics import PeriodCounts
+    from loyaltysim.model.scales import satisfaction_band
 
     model = LoyaltyModel(small_config(customers__n=100, **SWITCHES["everything"]))
     model.streams = CustomerStreams.spawn(model.rng, 100, 16)
@@ -282,7 +220,7 @@ def test_period_means_and_counts_match_the_outcome_arrays(kernel):
         assert_allclose(row["mean_loyalty"], out.loyalty.mean(), rtol=1e-12)
         assert_allclose(row["mean_expectation"], model.state.expectation.mean(), rtol=1e-12)
         counts = PeriodCounts.of(out)
-        band = rules.satisfaction_band(out.satisfaction)
+        band = satisfaction_band(out.satisfaction)
         assert_array_equal(counts.band_customers, np.bincount(band, minlength=5))
         assert_array_equal(counts.band_switchers, np.bincount(band[out.switched], minlength=5))
         assert_array_equal(counts.rating_customers, np.bincount(out.rating - 1, minlength=5))

@@ -74,7 +74,11 @@ EDGE_CASES: dict[str, dict[str, object]] = {
     "price_sensitivity_huge": {"customers.price_sensitivity": BIG},
     "daily_periods": {"run.period": "day"},
     "yearly_periods": {"run.period": "year", "satisfaction.tenure_anchoring": BIG},
-    "adaptive_full_adjustment": {"strategy.adaptive": True, "strategy.adjustment": 1.0, "strategy.satisfaction_target": 1.0},
+    "adaptive_full_adjustment": {
+        "strategy.kind": "adaptive_quality",
+        "strategy.adjustment": 1.0,
+        "strategy.satisfaction_target": 1.0,
+    },
     "recovery_everywhere": {
         **{f"firms.{i}.service_recovery": {"enabled": True, "success_rate": 1.0, "softening": 1.0} for i in range(5)},
     },

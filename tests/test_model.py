@@ -48,7 +48,7 @@ def test_invariants_hold_every_step(link, network):
 def test_feature_switches_keep_invariants():
     config = small_config(
         **{
-            "strategy.adaptive": True,
+            "strategy.kind": "adaptive_quality",
             "firms.0.loyalty_programme.enabled": True,
             "firms.1.service_recovery.enabled": True,
             "firms.2.enters_at": 10,
@@ -116,8 +116,9 @@ def test_mesa_shell():
     assert list(table["churn_rate"]) == list(model.timeseries()["churn_rate"])
     for name, reporter in model.datacollector.model_reporters.items():
         assert reporter.__name__ == name  # named, not lambdas
-    firm_table = model.datacollector.get_agenttype_vars_dataframe(Firm)
+    firm_table = model.datacollector.get_agent_vars_dataframe()
     assert len(firm_table) == 4 * 5
+    assert list(firm_table["share"]) == list(model.firm_timeseries()["share"])
 
 
 def test_keyword_parameters_like_mesa_batch_run():

@@ -1,24 +1,28 @@
-"""Docking test: docs/ODD.md's equations, computed customer by customer, match the vectorised engine.
+"""An independent oracle: docs/ODD.md's equations, computed customer by customer, match the engine.
 
-``reference_period`` is written from section 7 of docs/ODD.md with plain Python
-loops and the ``math`` module (it does not call ``behavior.py``). It consumes
-the same random numbers in the order the ODD's *Stochasticity* paragraph gives,
-so one period of :func:`loyaltysim.model.engine.advance` and of this loop must agree.
+``reference_period`` is written from section 7 of docs/ODD.md with plain Python loops and the ``math``
+module; it does not import the model's rules (a test below checks), so a rule that drifts from the ODD
+fails here even though the engine and the per-customer reference model share it. It consumes the same
+random numbers in the order the ODD's *Stochasticity* paragraph gives, so one period of
+:func:`loyaltysim.model.engine.advance` (and the firms' adaptation after it) and of this loop must agree.
 """
 
 from __future__ import annotations
 
+import ast
 import copy
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from loyaltysim import LoyaltyModel
+from loyaltysim.config.schema import LINK_FUNCTIONS
 from loyaltysim.model.streams import BLOCK, CustomerStreams
 
-from .conftest import small_config
+from .conftest import SWITCHES, small_config
 
 
 def _sigmoid(x: float) -> float:
@@ -151,12 +155,15 @@ def reference_period(state, market, config, network, generators, block, t):
             + market.programme_cost[j] * len(buyers)
             + market.recovery_cost[j] * complaints
         )
-    quality = list(market.quality)  # 7.13
-    if config.strategy.adaptive:
-        for j in range(k):
-            buyers = [S[i] for i in range(n) if state.firm[i] == j]
-            if market.enters_at[j] <= t and buyers and sum(buyers) / len(buyers) < config.strategy.satisfaction_target:
-                quality[j] += min(config.strategy.adjustment, 1 - quality[j])
+    quality, unit_cost = list(market.quality), list(market.unit_cost)  # 7.13
+    for j in range(k):
+        strategy = config.firms[j].strategy or config.strategy
+        buyers = [S[i] for i in range(n) if state.firm[i] == j]
+        below = bool(buyers) and sum(buyers) / len(buyers) < strategy.satisfaction_target
+        if strategy.kind == "adaptive_quality" and market.enters_at[j] <= t and below:
+            step = min(strategy.adjustment, 1 - quality[j])
+            quality[j] += step
+            unit_cost[j] += strategy.quality_unit_cost * step
     start_S, start_T, start_L = list(S), list(T), list(L)  # 7.12
     for i in range(n):
         c_new = new_firm[i]
@@ -173,6 +180,7 @@ def reference_period(state, market, config, network, generators, block, t):
         "new_firm": new_firm,
         "costs": costs,
         "quality": quality,
+        "unit_cost": unit_cost,
         "belief": belief,
         "start_satisfaction": start_S,
         "start_trust": start_T,
@@ -181,37 +189,41 @@ def reference_period(state, market, config, network, generators, block, t):
 
 
 CASES = {
-    "baseline_threshold": {},
-    "zone_recovery_programme": {
+    **{f"link {link}": {"loyalty.link": link} for link in LINK_FUNCTIONS},
+    **SWITCHES,
+    "zone, recovery, programme": {
         "loyalty.link": "zone_of_tolerance",
         "firms.2.loyalty_programme.enabled": True,
         "firms.2.service_recovery.enabled": True,
         "firms.0.service_recovery.enabled": True,
         "switching.variety_seeking": 0.05,
     },
-    "concave_entry_adaptive": {
+    "concave, entry, adaptive, shocks": {
         "loyalty.link": "concave",
         "firms.4.enters_at": 6,
-        "strategy.adaptive": True,
+        "strategy.kind": "adaptive_quality",
         "word_of_mouth.talk_rate": 1.0,
         "network.type": "erdos_renyi",
         "firms.1.quality_shock": {"at": 7, "change": -0.3},
         "firms.3.quality_shock": {"at": 8, "change": 0.9},
     },
-    "linear_no_wom": {"loyalty.link": "linear", "word_of_mouth.enabled": False},
 }
+"""Every link function, every feature switch of the docking tests, and combinations."""
 
 
 @pytest.mark.parametrize("overrides", CASES.values(), ids=CASES.keys())
 @pytest.mark.parametrize("block", [BLOCK, 64], ids=["one block", "three blocks"])
 def test_engine_matches_the_odd_equations(overrides, block):
+    """Periods 6–8, and the period of each firm's entry or quality shock and the one after."""
     config = small_config(**{"customers.n": 150, **overrides})
     model = LoyaltyModel(config)
     if block != BLOCK:
         model.streams = CustomerStreams.spawn(model.rng, 150, block)
-    model.run(5)
+    events = {firm.enters_at for firm in config.firms} | {firm.quality_shock.at or 0 for firm in config.firms}
+    checked = {6, 7, 8} | {t + later for t in events - {0} for later in (0, 1)}
     switched = False
-    for _ in range(3):
+    for t in sorted(checked):
+        model.run(t - 1 - model.steps)
         state, market = copy.deepcopy(model.state), copy.deepcopy(model.market)
         generators = copy.deepcopy(model.streams.generators)
         model.step()
@@ -228,7 +240,16 @@ def test_engine_matches_the_odd_equations(overrides, block):
         np.testing.assert_allclose(model.state.trust, ref["start_trust"], rtol=1e-10)
         np.testing.assert_allclose(model.state.loyalty, ref["start_loyalty"], rtol=1e-10)
         np.testing.assert_allclose(model.market.quality, ref["quality"], rtol=1e-12)
+        np.testing.assert_allclose(model.market.unit_cost, ref["unit_cost"], rtol=1e-12)
         # both consumed the same random numbers, so every block's stream is still in step
         assert [g.bit_generator.state for g in model.streams.generators] == [g.bit_generator.state for g in generators]
         switched = switched or out.switched.any()
     assert switched  # the comparison covers switchers, not only stayers
+
+
+def test_the_oracle_does_not_use_the_models_rules():
+    """Written from the ODD alone: this module imports nothing of loyaltysim.model but the streams."""
+    tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert {name for name in imported if name.startswith("loyaltysim.model")} == {"loyaltysim.model.streams"}

@@ -194,7 +194,7 @@ def configs(draw: st.DrawFn) -> Config:
             "annual_discount_rate": draw(_floats(0.01, 1.0)),
         },
         "strategy": {
-            "adaptive": draw(st.booleans()),
+            "kind": draw(st.sampled_from(["none", "adaptive_quality"])),
             "satisfaction_target": draw(unit),
             "adjustment": draw(unit),
             "quality_unit_cost": draw(_floats(0.0, 20.0)),

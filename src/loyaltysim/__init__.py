@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from loyaltysim.analysis.hypothesis_checks import check_hypothesis_test
     from loyaltysim.experiments.designs import register_design
     from loyaltysim.experiments.results import load_results
+    from loyaltysim.model.agents import register_strategy
     from loyaltysim.model.loyalty_model import LoyaltyModel
     from loyaltysim.model.network import register_network
     from loyaltysim.workflows.sensitivity import sensitivity
@@ -32,12 +33,14 @@ __all__ = [
     "register_design",
     "register_hypothesis_test",
     "register_network",
+    "register_strategy",
     "sensitivity",
     "sweep",
 ]
 
 _LAZY = {
     "LoyaltyModel": "loyaltysim.model.loyalty_model",
+    "register_strategy": "loyaltysim.model.agents",
     "sweep": "loyaltysim.workflows.sweep",
     "load_results": "loyaltysim.experiments.results",
     "sensitivity": "loyaltysim.workflows.sensitivity",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -26,15 +27,19 @@ __all__ = [
     "LINK_FUNCTIONS",
     "NETWORK_TYPES",
     "PERIODS_PER_YEAR",
+    "STRATEGY_KINDS",
     "Config",
     "CustomerConfig",
     "Distribution",
     "FirmConfig",
+    "StrategyConfig",
 ]
 
 PERIODS_PER_YEAR: dict[str, int] = {"day": 365, "week": 52, "month": 12, "quarter": 4, "year": 1}
 LINK_FUNCTIONS = ("linear", "threshold", "zone_of_tolerance", "concave")
 NETWORK_TYPES = ("watts_strogatz", "barabasi_albert", "erdos_renyi", "complete", "file", "none")
+STRATEGY_KINDS = ("none", "adaptive_quality")
+"""The firm strategies built into the model; a user's are registered by name or written ``module:Class``."""
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 UnitInterval = Probability
@@ -199,7 +204,7 @@ class ExpectationConfig(Section):
 
 
 class LoyaltyConfig(Section):
-    link: Literal["linear", "threshold", "zone_of_tolerance", "concave"] = Field(
+    link: Literal[LINK_FUNCTIONS] = Field(
         "threshold", description="shape of attitudinal loyalty as a function of cumulative satisfaction"
     )
     threshold: UnitInterval = Field(0.65, description="threshold link: satisfaction where loyalty rises fastest")
@@ -296,6 +301,32 @@ class QualityShock(Section):
     )
 
 
+class StrategyConfig(Section):
+    """How a firm adapts after each period (``firms[].strategy`` overrides the market's for one firm)."""
+
+    kind: str = Field(
+        "none",
+        description="none, adaptive_quality (raise quality while customers' satisfaction is below target), "
+        "a name registered with loyaltysim.register_strategy, or module:Class",
+    )
+    satisfaction_target: UnitInterval = Field(0.65, description="adaptive_quality: mean satisfaction a firm aims for")
+    adjustment: UnitInterval = Field(0.01, description="adaptive_quality: quality change per period")
+    quality_unit_cost: NonNegative = Field(5.0, description="adaptive_quality: unit cost added per unit of quality raised")
+    options: dict[str, float | int | bool | str] = Field(
+        default_factory=dict, description="parameters of a user's strategy, read by its class"
+    )
+
+    @field_validator("kind")
+    @classmethod
+    def _name_or_reference(cls, kind: str) -> str:
+        if not _STRATEGY_KIND.match(kind):
+            raise ValueError(f"expected a strategy name ({', '.join(STRATEGY_KINDS)}, …) or module:Class, got {kind!r}")
+        return kind
+
+
+_STRATEGY_KIND = re.compile(r"^[A-Za-z_]\w*$|^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+
+
 class FirmConfig(Section):
     name: str = Field(description="firm label")
     quality: UnitInterval = Field(0.65, description="mean delivered performance [0, 1]")
@@ -308,6 +339,9 @@ class FirmConfig(Section):
     loyalty_programme: LoyaltyProgramme = Field(default_factory=LoyaltyProgramme)
     service_recovery: ServiceRecovery = Field(default_factory=ServiceRecovery)
     quality_shock: QualityShock = Field(default_factory=QualityShock)
+    strategy: StrategyConfig | None = Field(
+        None, description="this firm's strategy, in place of the market's (null: the market's)"
+    )
 
 
 def _default_firms() -> list[FirmConfig]:
@@ -321,13 +355,6 @@ class EconomicsConfig(Section):
     annual_discount_rate: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
         0.1, description="discount rate for customer lifetime value"
     )
-
-
-class StrategyConfig(Section):
-    adaptive: bool = Field(False, description="firms raise quality when their customers' satisfaction falls")
-    satisfaction_target: UnitInterval = Field(0.65, description="adaptive: mean satisfaction a firm aims for")
-    adjustment: UnitInterval = Field(0.01, description="adaptive: quality change per period")
-    quality_unit_cost: NonNegative = Field(5.0, description="adaptive: unit cost added per unit of quality raised")
 
 
 class ObservationConfig(Section):
@@ -365,7 +392,9 @@ class Config(Section):
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     firms: list[FirmConfig] = Field(default_factory=_default_firms, description="the competing firms")
     economics: EconomicsConfig = Field(default_factory=EconomicsConfig)
-    strategy: StrategyConfig = Field(default_factory=StrategyConfig)
+    strategy: StrategyConfig = Field(
+        default_factory=StrategyConfig, description="how firms adapt (each firm's unless it has its own)"
+    )
     observation: ObservationConfig = Field(default_factory=ObservationConfig)
 
     @model_validator(mode="after")

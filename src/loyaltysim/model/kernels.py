@@ -1,459 +1,416 @@
-"""Compiled loops of one period (numba), used by :mod:`loyaltysim.model.engine` when numba is installed.
+"""The compiled loops of a period (numba): they call the rules of :mod:`loyaltysim.model.rules` in order.
 
-A period is two passes over blocks of customers (the blocks of :mod:`loyaltysim.model.streams`) with the
-word of mouth between them: :func:`experience` (each block draws its random numbers, then its
-customers' experience and talk decisions, then its talkers' delivery draws), :func:`send_messages`
-(talkers in customer order add their messages to their listeners' sums) and :func:`respond` (each
-customer absorbs what it heard, answers the survey, chooses and starts the next period). In the two
-passes each customer's update reads only the start-of-period state, its own draws and what earlier
-steps wrote, and per-firm sums are kept per block; so the blocks can run on all cores (the
-``*_parallel`` builds, from :data:`PARALLEL_FROM` customers) with results identical to a serial run.
-The arithmetic is the numpy path's, in the same order; the docking tests check both against the
-per-customer reference model. Without numba (``pip install loyaltysim[fast]`` adds it)
-:data:`AVAILABLE` is False and the engine uses numpy only.
+:func:`period` runs a period in three passes with the word of mouth between the first and the last:
+the blocks of customers (those of :mod:`loyaltysim.model.streams`) each draw their random numbers and
+live their customers' experience and talk decisions, then their talkers' delivery draws
+(:func:`_experience_block`); ranges of listeners receive the messages in talker order
+(:func:`_send_to_range`); the blocks again, each customer absorbing what it heard, answering the
+survey, choosing and starting the next period (:func:`_respond_block`). In each pass a customer's
+update reads only the start-of-period state, its own draws and what earlier passes wrote, and per-firm
+sums are kept per block; so the work items can run on all cores (:func:`period_parallel`, from
+:data:`PARALLEL_FROM` customers) with results identical to a serial run. The loops only orchestrate:
+every behavioural value comes from a rule, and the per-customer reference model
+(:mod:`loyaltysim.model.per_customer`) calls the same rules uncompiled.
+
+Arguments are grouped and named: the customers' arrays (``state.arrays()``, read as a
+:data:`Customers` record whose fields are those of ``CustomerState``), the firms' arrays
+(``market.arrays()``, a :data:`Firms` record), the parameter values (``parameters.pack(config)``, read
+as a ``parameters.Parameters`` record whose fields are the config keys), the period's work arrays (a
+:class:`Period`) and the layout of the draws (a :class:`Draws`). They arrive as plain tuples and one
+float array, which numba's dispatcher checks quickly (a named tuple of 40 floats takes three times as
+long per call), and are rebuilt as records inside compiled code, where that costs nothing. A period is
+one call: every array is checked once per period, not once per pass. (numba's parallel loops lose
+writes made through a record's arrays inside the loop body (numba issues 5872, 7135), so each work
+item is a function of its own, which receives the records as arguments.)
 """
 
 from __future__ import annotations
 
+import math
 import types
+from collections import namedtuple
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
+from numba import get_num_threads, prange
 
-try:
-    from numba import get_num_threads, njit, prange
-except ImportError:  # pragma: no cover - exercised where numba is absent
-    AVAILABLE = False
-    prange = range
-else:
-    AVAILABLE = True
+from loyaltysim.model import rules
+from loyaltysim.model.jit import compiled
+from loyaltysim.model.parameters import Parameters, as_tuple
+from loyaltysim.model.scales import DETRACTORS_UP_TO, N_BANDS, N_RATINGS, PROMOTERS_FROM
+from loyaltysim.model.state import CUSTOMER_ARRAYS, MARKET_ARRAYS
+
+__all__ = [
+    "PARALLEL_FROM",
+    "Customers",
+    "Draws",
+    "Firms",
+    "Period",
+    "period",
+    "period_parallel",
+    "start_relationships",
+    "threads",
+]
+
+Array = np.ndarray
+Arrays = tuple[np.ndarray, ...]
+Generators = Sequence[np.random.Generator]
+"""A numba typed list of the blocks' generators (``CustomerStreams.typed()``)."""
 
 PARALLEL_FROM = 50_000
 """From this many customers the kernels run their blocks on all cores (same results, in any case)."""
 
-__all__ = [
-    "AVAILABLE",
-    "PARALLEL_FROM",
-    "experience",
-    "experience_parallel",
-    "respond",
-    "respond_parallel",
-    "send_messages",
-    "send_messages_parallel",
-    "threads",
-]
+Customers = namedtuple("Customers", CUSTOMER_ARRAYS)  # type: ignore[misc]  # fields: CustomerState's arrays
+Firms = namedtuple("Firms", MARKET_ARRAYS)  # type: ignore[misc]  # fields: Market's arrays
+
+
+class Draws(NamedTuple):
+    """Which random rows a period draws: customers per stream, and the row of each optional uniform (−1: not drawn)."""
+
+    block: int
+    recovery_row: int
+    talk_row: int
+    variety_row: int
+
+
+class Period(NamedTuple):
+    """The work arrays of one period, which the passes of :func:`period` read and write (per customer, per
+    firm, per block of customers or per range of listeners, as each says)."""
+
+    performance: np.ndarray
+    """Experienced performance, per customer."""
+    satisfaction: np.ndarray
+    """Cumulative satisfaction after the purchase (S'), per customer."""
+    loyalty: np.ndarray
+    """Attitudinal loyalty after the purchase (L'), per customer."""
+    complaint: np.ndarray
+    """Whether the purchase was a complaint, per customer."""
+    sent: np.ndarray
+    """Messages each customer delivered (0 if it did not talk)."""
+    listeners: np.ndarray
+    """The listeners of the delivered messages, each block's from ``indptr`` of its first customer on."""
+    heard: np.ndarray
+    """Per (listener, firm): (sum of message weights, sum of weight × signal); zero between periods."""
+    reached: np.ndarray
+    """Per listener: whether any message reached it; False between periods."""
+    messages: np.ndarray
+    """Per range of listeners of the word of mouth: (positive, negative) messages delivered."""
+    active: np.ndarray
+    """Per firm: whether it is in the market this period."""
+    rating: np.ndarray
+    """Survey rating (1–5), per customer."""
+    recommend: np.ndarray
+    """Likelihood to recommend (0–10), per customer."""
+    new_firm: np.ndarray
+    """The firm each customer buys from next period."""
+    switched: np.ndarray
+    """Whether each customer changed firm."""
+    block_tallies: np.ndarray
+    """Per block: purchases, won, lost, complaints by firm. The four block arrays are zero between periods."""
+    block_satisfaction: np.ndarray
+    """Per block: the customers' satisfaction summed by firm."""
+    block_sums: np.ndarray
+    """Per block: sums of satisfaction, its square, loyalty, and the expectation of the firm bought from next."""
+    block_counts: np.ndarray
+    """Per block: customers (column 0) and switchers (column 1) by the rows of ``engine.COUNT_ROWS``."""
+    firm_tallies: np.ndarray
+    """Per firm, over all blocks: purchases, won, lost, complaints (zero on entry)."""
+    firm_accounts: np.ndarray
+    """Per firm: revenue, costs, mean satisfaction of its customers (NaN without customers)."""
+    means: np.ndarray
+    """Mean satisfaction, its standard deviation, mean loyalty, mean expectation of the firm bought from next."""
+    counts: np.ndarray
+    """``block_counts`` summed over the blocks (zero on entry)."""
 
 
 def threads() -> int:
-    """How many threads the parallel builds use (numba's setting; 1 without numba)."""
-    return get_num_threads() if AVAILABLE else 1
+    """How many threads the parallel builds use (numba's setting)."""
+    return get_num_threads()
 
 
-LINK_CODES = {"linear": 0, "threshold": 1, "zone_of_tolerance": 2, "concave": 3}
+def _discounts(market: Firms, p: Parameters) -> Array:
+    """Each firm's relative discount (a rule of the firm's price alone, computed once per period)."""
+    discount = np.empty(len(market.price))
+    for j in range(len(market.price)):
+        discount[j] = rules.relative_discount(market.price[j], p)
+    return discount
 
 
-def _power(x: float, exponent: float) -> float:
-    """``x ** exponent``, with numpy's exact shortcuts for the exponents 1, 2 and 0.5."""
-    if exponent == 2.0:
-        return x * x
-    if exponent == 0.5:
-        return np.sqrt(x)
-    if exponent == 1.0:
-        return x
-    return x**exponent
+def _period(
+    generators: Generators,
+    layout: tuple[int, int, int, int],
+    customers: Arrays,
+    firms: Arrays,
+    values: Array,
+    network: tuple[Array, Array],
+    work: Arrays,
+) -> None:
+    """Steps 1–7 of a period in three passes, each over its work items in parallel in the parallel build:
+    the blocks' experience (:func:`_experience_block`), then, if customers talk, the listener ranges'
+    word of mouth (:func:`_send_to_range`), then the blocks' response (:func:`_respond_block`).
 
-
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + np.exp(-max(x, -700.0)))
-
-
-def _transaction(performance, expectation, fairness, sensitivity, loss_aversion, quality_weight, neutral):
-    level = quality_weight * (performance - neutral)
-    gap = performance - expectation
-    if gap < 0.0:
-        gap = loss_aversion * gap
-    return _sigmoid(sensitivity * (level + gap + fairness))
-
-
-def _link(s, code, p0, p1, p2, p3, p4, p5):
-    """Link function by code; p0…p5 are its constants (see :func:`link_constants`)."""
-    if code == 0:
-        return s
-    if code == 1:  # threshold: p0 steepness, p1 threshold, p2 low, p3 high
-        return (_sigmoid(p0 * (s - p1)) - p2) / (p3 - p2)
-    if code == 2:  # zone of tolerance, as np.interp over knots (0, p0, p1, 1) → (0, p2, p3, 1)
-        if s <= 0.0:
-            return 0.0
-        if s >= 1.0:
-            return 1.0
-        if s < p0:
-            x0, x1, y0, y1 = 0.0, p0, 0.0, p2
-        elif s < p1:
-            x0, x1, y0, y1 = p0, p1, p2, p3
-        else:
-            x0, x1, y0, y1 = p1, 1.0, p3, 1.0
-        return (y1 - y0) / (x1 - x0) * (s - x0) + y0
-    return 1.0 - _power(1.0 - s, p4)  # concave
-
-
-def _loyalty(s, trust, habit, link, lp, trust_weight, habit_weight):
-    linked = _link(s, link, lp[0], lp[1], lp[2], lp[3], lp[4], lp[5])
-    return (1.0 - trust_weight - habit_weight) * linked + trust_weight * trust + habit_weight * habit
-
-
-def _experience(
-    generators,
-    block,
-    firm,
-    tenure,
-    belief,
-    fit,
-    satisfaction,
-    trust,
-    price_sensitivity,
-    talkativeness,
-    quality,
-    consistency,
-    price,
-    promise,
-    recovery_enabled,
-    recovery_success,
-    recovery_softening,
-    indptr,
-    indices,
-    reach,
-    recovery_row,
-    talk_row,
-    real,
-    link,
-    link_params,
-    out_performance,
-    out_satisfaction,
-    out_loyalty,
-    out_complaint,
-    out_sent,
-    out_listener,
-):
-    """Steps 1–4a of a period, block by block: each block draws its rows (performance noise, then the
-    uniform rows: recovery at ``recovery_row``, talk at ``talk_row``, −1 if not drawn), then its customers'
-    experience, satisfaction, trust, beliefs, loyalty and talk decisions, then its talkers' delivery
-    draws: ``out_sent[i]`` is the number of messages customer ``i`` delivers, and their listeners are
-    stored in order in ``out_listener``, each block's from ``indptr[first customer of the block]`` on.
-
-    ``belief`` and ``trust`` are updated in place (each customer's own row only).
+    Writes the period's work arrays; updates the customers' state in place (``belief``, ``trust``, then
+    ``satisfaction``, ``loyalty`` and ``tenure`` for the next period; ``firm`` is left to the caller,
+    from ``new_firm``).
     """
-    (
-        reference_price,
-        sensitivity,
-        loss_aversion,
-        quality_weight,
-        neutral,
-        memory_weight,
-        tenure_anchoring,
-        periods_per_year,
-        trust_growth,
-        experience_weight,
-        advertising_weight,
-        trust_weight,
-        habit_weight,
-        habit_years,
-        talk_rate,
-        extremity,
-        negativity,
-    ) = (
-        real[0],
-        real[1],
-        real[2],
-        real[3],
-        real[4],
-        real[5],
-        real[6],
-        real[7],
-        real[8],
-        real[9],
-        real[10],
-        real[11],
-        real[12],
-        real[13],
-        real[14],
-        real[15],
-        real[16],
-    )
-    n, k = belief.shape
-    uniform_rows = (recovery_row >= 0) + (talk_row >= 0)
-    trust_down = min(1.0, trust_growth * loss_aversion)
-    # Everything that depends on tenure only, once per tenure value (the same arithmetic per customer).
+    state = Customers(*customers)  # one record per line: numba's parallel loops must see each built
+    market = Firms(*firms)
+    p = Parameters(*as_tuple(values))
+    period = Period(*work)
+    draws = Draws(*layout)
     longest = 0
-    for i in range(n):
-        longest = max(longest, tenure[i])
-    memory_by_tenure = np.empty(longest + 1)
-    experience_by_tenure = np.empty(longest + 1)
-    habit_by_tenure = np.empty(longest + 1)
-    for years_index in range(longest + 1):
-        tenure_years = years_index / periods_per_year
-        memory_by_tenure[years_index] = memory_weight / (1.0 + tenure_anchoring * tenure_years)
-        experience_by_tenure[years_index] = experience_weight / (1.0 + tenure_anchoring * tenure_years)
-        habit_by_tenure[years_index] = 1.0 - np.exp(-tenure_years / habit_years)
-    for b in prange((n + block - 1) // block):  # blocks of customers, in parallel when compiled so
-        a, z = b * block, min(n, (b + 1) * block)
-        generator = generators[np.int64(b)]  # prange indices are unsigned in parallel builds
-        noise = np.empty(z - a)
+    for i in range(len(state.tenure)):
+        longest = max(longest, state.tenure[i])
+    by_tenure = np.empty((3, longest + 1))  # the rules that depend on tenure only, once per tenure value
+    for tenure in range(longest + 1):
+        by_tenure[0, tenure] = rules.memory_weight(tenure, p)
+        by_tenure[1, tenure] = rules.belief_weight(tenure, p)
+        by_tenure[2, tenure] = rules.habit(tenure, p)
+    discount = _discounts(market, p)
+    for b in prange(len(generators)):  # blocks of customers
+        _experience_block(np.int64(b), generators, draws, state, market, p, network, period, discount, by_tenure)
+    if draws.talk_row >= 0:
+        for part in prange(period.messages.shape[0]):  # ranges of listeners
+            _send_to_range(np.int64(part), draws.block, state, p, network[0], period)
+    for b in prange(len(generators)):  # blocks of customers
+        _respond_block(np.int64(b), generators, draws, state, market, p, period, discount)
+    _settle(market, p, period)
+
+
+def _settle(market: Firms, p: Parameters, period: Period) -> None:
+    """The period's totals, the blocks' sums added in block order: each firm's tallies, economics (7.11) and
+    mean satisfaction, and the market's means and counts. The block arrays are zeroed again."""
+    blocks, k = period.block_satisfaction.shape
+    tallies = period.firm_tallies
+    for j in range(k):
+        satisfaction = 0.0
+        for b in range(blocks):
+            satisfaction += period.block_satisfaction[b, j]
+            for row in range(4):
+                tallies[row, j] += period.block_tallies[b, row, j]
+        period.firm_accounts[0, j], period.firm_accounts[1, j] = rules.firm_economics(
+            tallies[0, j],
+            tallies[1, j],
+            tallies[2, j],
+            tallies[3, j],
+            market.price[j],
+            market.unit_cost[j],
+            market.programme_cost[j],
+            market.recovery_cost[j],
+            p,
+        )
+        period.firm_accounts[2, j] = satisfaction / tallies[0, j] if tallies[0, j] > 0 else math.nan
+    n = len(period.satisfaction)
+    totals = np.zeros(4)
+    for b in range(blocks):  # loops, not array expressions: numba compiles these far faster
+        for column in range(4):
+            totals[column] += period.block_sums[b, column]
+            period.block_sums[b, column] = 0.0
+        for row in range(period.counts.shape[0]):
+            for column in range(2):
+                period.counts[row, column] += period.block_counts[b, row, column]
+                period.block_counts[b, row, column] = 0
+        for j in range(k):
+            period.block_satisfaction[b, j] = 0.0
+            for row in range(4):
+                period.block_tallies[b, row, j] = 0
+    mean = totals[0] / n
+    period.means[0] = mean
+    period.means[1] = math.sqrt(max(totals[1] / n - mean * mean, 0.0))
+    period.means[2] = totals[2] / n
+    period.means[3] = totals[3] / n
+
+
+def _experience_block(
+    b: int,
+    generators: Generators,
+    draws: Draws,
+    state: Customers,
+    market: Firms,
+    p: Parameters,
+    network: tuple[Array, Array],
+    period: Period,
+    discount: Array,
+    by_tenure: Array,
+) -> None:
+    """Block ``b`` of the first pass of :func:`period`: it draws its rows (performance noise, then the uniform rows at
+    ``draws.recovery_row`` and ``draws.talk_row``), then its customers' experience, satisfaction, trust,
+    beliefs, loyalty and talk decisions, then its talkers' delivery draws."""
+    indptr, indices = network
+    n, k = state.belief.shape
+    a, z = b * draws.block, min(n, (b + 1) * draws.block)
+    generator = generators[b]
+    noise = np.empty(z - a)
+    for i in range(z - a):
+        noise[i] = generator.standard_normal()
+    uniform = np.empty(((draws.recovery_row >= 0) + (draws.talk_row >= 0), z - a))
+    for row in range(uniform.shape[0]):
         for i in range(z - a):
-            noise[i] = generator.standard_normal()
-        uniform = np.empty((uniform_rows, z - a))
-        for row in range(uniform_rows):
-            for i in range(z - a):
-                uniform[row, i] = generator.random()
+            uniform[row, i] = generator.random()
+    for i in range(a, z):
+        f, tenure = state.firm[i], state.tenure[i]
+        performance = rules.performance(market.quality[f], state.fit[i, f], market.consistency[f], noise[i - a])
+        fairness = rules.price_fairness(discount[f], state.price_sensitivity[i])
+        transaction = rules.transaction_satisfaction(performance, state.belief[i, f], fairness, p)
+        complaint = rules.is_complaint(transaction, market.recovery_enabled[f])
+        if complaint:  # then some firm recovers complaints, so the recovery row was drawn
+            draw = uniform[draws.recovery_row, i - a]
+            transaction = rules.recover(transaction, draw, market.recovery_success[f], market.recovery_softening[f])
+        satisfaction = rules.update_cumulative_satisfaction(state.satisfaction[i], transaction, by_tenure[0, tenure])
+        trust = rules.update_trust(state.trust[i], transaction, p)
+        for j in range(k):
+            state.belief[i, j] = rules.advertised_belief(state.belief[i, j], market.promise[j], p)
+        state.belief[i, f] = rules.experienced_belief(state.belief[i, f], performance, by_tenure[1, tenure])
+        state.trust[i] = trust
+        period.performance[i] = performance
+        period.satisfaction[i] = satisfaction
+        period.loyalty[i] = rules.loyalty(satisfaction, trust, by_tenure[2, tenure], p)
+        period.complaint[i] = complaint
+        talks = False
+        if draws.talk_row >= 0:
+            talks = uniform[draws.talk_row, i - a] < rules.talk_probability(satisfaction, state.talkativeness[i], p)
+        period.sent[i] = talks
+    if draws.talk_row >= 0:
+        slot = indptr[a]  # the block's messages fill its own stretch of the listeners, in order
         for i in range(a, z):
-            f = firm[i]
-            performance = quality[f] + fit[i, f] + consistency[f] * noise[i - a]
-            performance = min(max(performance, 0.0), 1.0)
-            fairness = price_sensitivity[i] * ((reference_price - price[f]) / reference_price)
-            expectation = belief[i, f]
-            transaction = _transaction(performance, expectation, fairness, sensitivity, loss_aversion, quality_weight, neutral)
-            complaint = transaction < 0.5 and recovery_enabled[f]
-            if complaint and recovery_row >= 0 and uniform[recovery_row, i - a] < recovery_success[f]:
-                transaction = transaction + recovery_softening[f] * (0.5 - transaction)
-            weight = memory_by_tenure[tenure[i]]
-            s = (1.0 - weight) * satisfaction[i] + weight * transaction
-            gap = transaction - trust[i]
-            t = trust[i] + (trust_down if gap < 0.0 else trust_growth) * gap
+            if period.sent[i]:
+                first = slot
+                for position in range(indptr[i], indptr[i + 1]):
+                    if rules.message_reaches(generator.random(), p):
+                        period.listeners[slot] = indices[position]
+                        slot += 1
+                period.sent[i] = slot - first
+
+
+def _send_to_range(part: int, block: int, state: Customers, p: Parameters, indptr: Array, period: Period) -> None:
+    """Range ``part`` of the word of mouth of :func:`period`: it goes through all messages in talker order and applies
+    those to its own listeners, so each listener's sums run in talker order however many ranges or
+    threads there are. ``messages[part]`` = (positive, negative) messages applied."""
+    n, parts = len(period.sent), period.messages.shape[0]
+    low, high = n * part // parts, n * (part + 1) // parts
+    for b in range((n + block - 1) // block):
+        slot = indptr[b * block]
+        for talker in range(b * block, min(n, (b + 1) * block)):
+            if period.sent[talker] == 0:
+                continue
+            negative = rules.speaks_negatively(period.satisfaction[talker])
+            weight = rules.message_weight(negative, p)
+            signal = weight * period.performance[talker]
+            f = state.firm[talker]
+            for m in range(slot, slot + period.sent[talker]):
+                listener = period.listeners[m]
+                if low <= listener < high:
+                    period.heard[listener, f, 0] += weight
+                    period.heard[listener, f, 1] += signal
+                    period.reached[listener] = True
+                    period.messages[part, 1 if negative else 0] += 1
+            slot += period.sent[talker]
+
+
+def _respond_block(
+    b: int, generators: Generators, draws: Draws, state: Customers, market: Firms, p: Parameters, period: Period, discount: Array
+) -> None:
+    """Block ``b`` of the last pass of :func:`period`: it draws its rows (rating and recommendation noise, then the
+    uniform rows: variety at ``draws.variety_row`` if drawn, then choice); then for each customer: absorb
+    the messages heard (``heard`` and ``reached`` are zeroed again after use), answer the survey, choose
+    next period's firm, and start the next period."""
+    n, k = state.belief.shape
+    a, z = b * draws.block, min(n, (b + 1) * draws.block)
+    generator = generators[b]
+    noise = np.empty((2, z - a))
+    for row in range(2):
+        for i in range(z - a):
+            noise[row, i] = generator.standard_normal()
+    uniform = np.empty((1 + (draws.variety_row >= 0), z - a))
+    for row in range(uniform.shape[0]):
+        for i in range(z - a):
+            uniform[row, i] = generator.random()
+    curve_bins = period.counts.shape[0] - N_BANDS - N_RATINGS - 1
+    listen = period.heard.shape[0] > 0
+    utilities = np.empty(k)
+    for i in range(a, z):
+        f = state.firm[i]
+        if listen and period.reached[i]:
+            period.reached[i] = False
             for j in range(k):
-                belief[i, j] = belief[i, j] + advertising_weight * (promise[j] - belief[i, j])
-            weight = experience_by_tenure[tenure[i]]
-            belief[i, f] = belief[i, f] + weight * (performance - belief[i, f])
-            out_performance[i] = performance
-            out_satisfaction[i] = s
-            trust[i] = t
-            out_loyalty[i] = _loyalty(s, t, habit_by_tenure[tenure[i]], link, link_params, trust_weight, habit_weight)
-            out_complaint[i] = complaint
-            talks = False
-            if talk_row >= 0:
-                chance = (
-                    talk_rate * talkativeness[i] * _power(np.abs(2.0 * s - 1.0), extremity) * (negativity if s < 0.5 else 1.0)
+                weight = period.heard[i, j, 0]
+                if weight > 0.0:
+                    state.belief[i, j] = rules.absorb_messages(state.belief[i, j], weight, period.heard[i, j, 1], p)
+                    period.heard[i, j, 0] = 0.0
+                    period.heard[i, j, 1] = 0.0
+        s, loyalty, bias = period.satisfaction[i], period.loyalty[i], state.response_bias[i]
+        rating = rules.survey_rating(s, bias, noise[0, i - a], p)
+        recommend = rules.likelihood_to_recommend(s, loyalty, bias, noise[1, i - a], p)
+        period.rating[i], period.recommend[i] = rating, recommend
+        for j in range(k):
+            if period.active[j]:
+                value = rules.perceived_value(state.belief[i, j], rules.price_fairness(discount[j], state.price_sensitivity[i]))
+                utilities[j] = rules.utility(
+                    value, j == f, loyalty, state.switching_cost[i], market.programme_switching_cost[f], p
                 )
-                talks = uniform[talk_row, i - a] < min(max(chance, 0.0), 1.0)
-            out_sent[i] = talks
-        if talk_row >= 0:
-            slot = indptr[a]  # the block's messages fill its own stretch of out_listener, in order
-            for i in range(a, z):
-                if out_sent[i]:
-                    first = slot
-                    for position in range(indptr[i], indptr[i + 1]):
-                        if generator.random() < reach:
-                            out_listener[slot] = indices[position]
-                            slot += 1
-                    out_sent[i] = slot - first
-
-
-def _send_messages(
-    block, parts, sent, listeners, indptr, firm, satisfaction, performance, negative_weight, heard, reached, counted
-):
-    """Word of mouth: each talker (in customer order) adds its delivered messages (see :func:`experience`)
-    to its listeners' per-firm sums ``heard[listener, firm]`` = (weight, weighted signal) and flags them in
-    ``reached``. The listeners are split into ``parts`` ranges, one work item each: every part goes through
-    all messages in talker order and applies those to its own listeners, so each listener's sums run in
-    talker order however many parts or threads there are. ``counted[part]`` = (positive, negative)
-    messages applied by the part."""
-    n = len(sent)
-    for part in prange(parts):  # listener ranges, in parallel when compiled so
-        low, high = n * part // parts, n * (part + 1) // parts
-        for b in range((n + block - 1) // block):
-            a, z = b * block, min(n, (b + 1) * block)
-            slot = indptr[a]
-            for t in range(a, z):
-                if sent[t] == 0:
-                    continue
-                is_negative = satisfaction[t] < 0.5
-                weight = negative_weight if is_negative else 1.0
-                signal = weight * performance[t]
-                f = firm[t]
-                for m in range(slot, slot + sent[t]):
-                    listener = listeners[m]
-                    if low <= listener < high:
-                        heard[listener, f, 0] += weight
-                        heard[listener, f, 1] += signal
-                        reached[listener] = True
-                        counted[part, 1 if is_negative else 0] += 1
-                slot += sent[t]
-
-
-def _respond(
-    generators,
-    block,
-    firm,
-    tenure,
-    belief,
-    satisfaction,
-    trust,
-    loyalty,
-    response_bias,
-    switching_cost,
-    price_sensitivity,
-    price,
-    programme_switching_cost,
-    active,
-    variety_row,
-    heard,
-    reached,
-    influence,
-    lived_satisfaction,
-    lived_loyalty,
-    complaint,
-    real,
-    cutoffs,
-    settle_real,
-    link,
-    link_params,
-    out_rating,
-    out_recommend,
-    out_firm,
-    out_switched,
-    tallies,
-    satisfaction_sums,
-    sums,
-    counts,
-):
-    """Steps 4b–7 of a period, block by block: each block draws its rows (rating and recommendation
-    noise, then the uniform rows: variety at ``variety_row`` (−1 if not drawn), then choice); then for
-    each customer: absorb the messages heard (the per-firm sums of :func:`send_messages` if ``heard``
-    has rows; those and the ``reached`` flags are zeroed again after use), answer the survey, choose
-    next period's firm, and start the next period (``satisfaction``, ``trust``, ``loyalty``, ``tenure``
-    in place).
-
-    Per block, each summed in customer order: ``tallies[b]`` = purchases, won, lost, complaints by firm;
-    ``satisfaction_sums[b]`` the customers' satisfaction by firm; ``sums[b]`` = the sums of
-    satisfaction, squared satisfaction, loyalty, and expectation of the firm bought from next;
-    ``counts[b]`` customers (column 0) and switchers (column 1) by satisfaction band, rating and
-    satisfaction bin, then promoters and detractors (the rows of ``engine.COUNT_ROWS``).
-    """
-    reference_price, noise_sd, curvature, value_weight, loyalty_weight, choice_noise, variety_seeking = (
-        real[0],
-        real[1],
-        real[2],
-        real[3],
-        real[4],
-        real[5],
-        real[6],
-    )
-    sensitivity, loss_aversion, quality_weight, neutral, trust_weight, habit_weight, new_habit = (
-        settle_real[1],
-        settle_real[2],
-        settle_real[3],
-        settle_real[4],
-        settle_real[5],
-        settle_real[6],
-        settle_real[7],
-    )
-    n, k = belief.shape
-    discount = (reference_price - price) / reference_price  # relative discount of each firm's price
-    bands, ratings = 5, 5
-    curve_bins = counts.shape[1] - bands - ratings - 1
-    listen = heard.shape[0] > 0
-    uniform_rows = 1 + (variety_row >= 0)
-    for b in prange((n + block - 1) // block):  # blocks of customers, in parallel when compiled so
-        a, z = b * block, min(n, (b + 1) * block)
-        generator = generators[np.int64(b)]  # prange indices are unsigned in parallel builds
-        noise = np.empty((2, z - a))
-        for row in range(2):
-            for i in range(z - a):
-                noise[row, i] = generator.standard_normal()
-        uniform = np.empty((uniform_rows, z - a))
-        for row in range(uniform_rows):
-            for i in range(z - a):
-                uniform[row, i] = generator.random()
-        weights = np.empty(k)
-        for i in range(a, z):
-            f = firm[i]
-            if listen and reached[i]:
-                reached[i] = False
-                for j in range(k):
-                    weight = heard[i, j, 0]
-                    if weight > 0.0:
-                        pull = min(1.0, influence * weight)
-                        belief[i, j] = belief[i, j] + pull * (heard[i, j, 1] / weight - belief[i, j])
-                        heard[i, j, 0] = 0.0
-                        heard[i, j, 1] = 0.0
-            s = lived_satisfaction[i]
-            answer = s + response_bias[i] + noise_sd * noise[0, i - a]
-            rating = 1
-            for c in cutoffs:
-                if c <= answer:
-                    rating += 1
-            out_rating[i] = rating
-            answer = 0.5 * (s + lived_loyalty[i]) + response_bias[i] + noise_sd * noise[1, i - a]
-            out_recommend[i] = int(np.rint(10.0 * _power(min(max(answer, 0.0), 1.0), curvature)))
-            top = -np.inf
-            for j in range(k):
-                u = value_weight * (belief[i, j] + price_sensitivity[i] * discount[j])
-                if j == f:
-                    u += loyalty_weight * lived_loyalty[i] + switching_cost[i] + programme_switching_cost[f]
-                if not active[j]:
-                    u = -np.inf
-                elif choice_noise != 1.0:  # dividing by 1 changes nothing
-                    u = u / choice_noise
-                weights[j] = u
-                top = max(top, u)
-            alternatives = False
-            for j in range(k):
-                weights[j] = 1.0 if weights[j] == top else np.exp(weights[j] - top)  # exp(0) is exactly 1
-                alternatives = alternatives or (j != f and weights[j] > 0.0)
-            if variety_row >= 0 and alternatives and uniform[variety_row, i - a] < variety_seeking:
-                weights[f] = 0.0
-            total = 0.0
-            for j in range(k):
-                total += weights[j]
-            target = uniform[uniform_rows - 1, i - a] * total
-            cumulative = 0.0
-            g = -1
-            for j in range(k):
-                cumulative += weights[j]
-                if weights[j] > 0.0:
-                    g = j
-                    if cumulative > target:
-                        break
-            out_firm[i] = g
-            # 7. the firms' tallies, then the next period's state (a mover starts afresh)
-            tallies[b, 0, f] += 1
-            satisfaction_sums[b, f] += s
-            if complaint[i]:
-                tallies[b, 3, f] += 1
-            if g == f:
-                out_switched[i] = False
-                satisfaction[i] = s
-                loyalty[i] = lived_loyalty[i]
-                tenure[i] = tenure[i] + 1
             else:
-                tallies[b, 1, g] += 1
-                tallies[b, 2, f] += 1
-                out_switched[i] = True
-                expectation = belief[i, g]
-                fairness = price_sensitivity[i] * discount[g]
-                fresh = _transaction(expectation, expectation, fairness, sensitivity, loss_aversion, quality_weight, neutral)
-                satisfaction[i] = fresh
-                trust[i] = 0.5
-                loyalty[i] = _loyalty(fresh, 0.5, new_habit, link, link_params, trust_weight, habit_weight)
-                tenure[i] = 0
-            sums[b, 0] += s
-            sums[b, 1] += s * s
-            sums[b, 2] += lived_loyalty[i]
-            sums[b, 3] += belief[i, g]
-            moved = 0 if g == f else 1
-            row = min(int(s * bands), bands - 1)
-            counts[b, row, 0] += 1
-            counts[b, row, 1] += moved
-            row = bands + rating - 1
-            counts[b, row, 0] += 1
-            counts[b, row, 1] += moved
-            row = bands + ratings + min(int(s * curve_bins), curve_bins - 1)
-            counts[b, row, 0] += 1
-            counts[b, row, 1] += moved
-            if out_recommend[i] >= 9:
-                counts[b, bands + ratings + curve_bins, 0] += 1
-            elif out_recommend[i] <= 6:
-                counts[b, bands + ratings + curve_bins, 1] += 1
+                utilities[j] = -math.inf
+        variety = uniform[draws.variety_row, i - a] if draws.variety_row >= 0 else rules.NOT_DRAWN
+        g = rules.choose_firm(utilities, f, variety, uniform[uniform.shape[0] - 1, i - a], p)
+        period.new_firm[i] = g
+        # 7. the firms' tallies, then the next period's state (a mover starts afresh)
+        period.block_tallies[b, 0, f] += 1
+        period.block_satisfaction[b, f] += s
+        if period.complaint[i]:
+            period.block_tallies[b, 3, f] += 1
+        if g == f:
+            period.switched[i] = False
+            state.satisfaction[i] = s
+            state.loyalty[i] = loyalty
+            state.tenure[i] = state.tenure[i] + 1
+        else:
+            period.block_tallies[b, 1, g] += 1
+            period.block_tallies[b, 2, f] += 1
+            period.switched[i] = True
+            fairness = rules.price_fairness(discount[g], state.price_sensitivity[i])
+            started = rules.start_relationship(state.belief[i, g], fairness, np.int64(0), p)
+            state.satisfaction[i], state.trust[i], state.loyalty[i] = started
+            state.tenure[i] = 0
+        period.block_sums[b, 0] += s
+        period.block_sums[b, 1] += s * s
+        period.block_sums[b, 2] += loyalty
+        period.block_sums[b, 3] += state.belief[i, g]
+        moved = 0 if g == f else 1
+        row = min(int(s * N_BANDS), N_BANDS - 1)  # the rows of engine.COUNT_ROWS
+        period.block_counts[b, row, 0] += 1
+        period.block_counts[b, row, 1] += moved
+        row = N_BANDS + rating - 1
+        period.block_counts[b, row, 0] += 1
+        period.block_counts[b, row, 1] += moved
+        row = N_BANDS + N_RATINGS + min(int(s * curve_bins), curve_bins - 1)
+        period.block_counts[b, row, 0] += 1
+        period.block_counts[b, row, 1] += moved
+        if recommend >= PROMOTERS_FROM:
+            period.block_counts[b, N_BANDS + N_RATINGS + curve_bins, 0] += 1
+        elif recommend <= DETRACTORS_UP_TO:
+            period.block_counts[b, N_BANDS + N_RATINGS + curve_bins, 1] += 1
 
 
-def _as_parallel_variant(func):
+def _start_relationships(customers: Arrays, firms: Arrays, values: Array) -> None:
+    """Every customer's relationship with its first firm starts with its expectation met (7.12), as old as
+    its tenure: sets ``satisfaction``, ``trust`` and ``loyalty``."""
+    state = Customers(*customers)
+    market = Firms(*firms)
+    p = Parameters(*as_tuple(values))
+    discount = _discounts(market, p)
+    for i in range(len(state.firm)):
+        f = state.firm[i]
+        fairness = rules.price_fairness(discount[f], state.price_sensitivity[i])
+        state.satisfaction[i], state.trust[i], state.loyalty[i] = rules.start_relationship(
+            state.belief[i, f],
+            fairness,
+            np.int64(state.tenure[i]),
+            p,  # int64 as in the loop: one specialisation
+        )
+
+
+def _as_parallel_variant(func: Callable[..., Any]) -> Callable[..., Any]:
     """A copy of ``func`` under its own name, so numba caches its parallel build apart from the serial one.
 
     numba's on-disk cache is keyed by the function's qualified name and signature, not by ``parallel=``:
@@ -465,19 +422,13 @@ def _as_parallel_variant(func):
     return clone
 
 
-if AVAILABLE:
-    _compile = njit(cache=True, error_model="numpy")
-    _compile_parallel = njit(cache=True, error_model="numpy", parallel=True)
-    _power = _compile(_power)
-    _sigmoid = _compile(_sigmoid)
-    _transaction = _compile(_transaction)
-    _link = _compile(_link)
-    _loyalty = _compile(_loyalty)
-    experience = _compile(_experience)
-    send_messages = _compile(_send_messages)
-    send_messages_parallel = _compile_parallel(_as_parallel_variant(_send_messages))
-    respond = _compile(_respond)
-    experience_parallel = _compile_parallel(_as_parallel_variant(_experience))
-    respond_parallel = _compile_parallel(_as_parallel_variant(_respond))
-else:  # pragma: no cover
-    experience = experience_parallel = send_messages = send_messages_parallel = respond = respond_parallel = None
+# --- the compiled builds ---------------------------------------------------------------------
+
+_discounts = compiled(_discounts, from_python=False)
+_experience_block = compiled(_experience_block, from_python=False)
+_send_to_range = compiled(_send_to_range, from_python=False)
+_respond_block = compiled(_respond_block, from_python=False)
+_settle = compiled(_settle, from_python=False)
+period = compiled(_period)
+period_parallel = compiled(_as_parallel_variant(_period), parallel=True)
+start_relationships = compiled(_start_relationships)

@@ -8,12 +8,13 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from loyaltysim.config.errors import ConfigError
 from loyaltysim.config.loading import apply_overrides, validate_config
 from loyaltysim.config.schema import Config
 from loyaltysim.model import engine, metrics
-from loyaltysim.model.agents import CustomerView, Firm
+from loyaltysim.model.agents import CustomerView, Firm, strategy_class
+from loyaltysim.model.initialisation import initial_customers, initial_market
 from loyaltysim.model.network import Network, build_network
-from loyaltysim.model.state import initial_customers, initial_market
 from loyaltysim.model.streams import CustomerStreams
 
 __all__ = ["LoyaltyModel"]
@@ -48,8 +49,26 @@ def _firm_reporter(name: str):
     return report
 
 
+def _firm_agents(model: LoyaltyModel) -> list[Firm]:
+    """One agent per configured firm, of the class of its strategy (its own, else the market's)."""
+    agents = []
+    for index, firm in enumerate(model.config.firms):
+        strategy, path = (
+            (firm.strategy, f"firms.{index}.strategy.kind") if firm.strategy else (model.config.strategy, "strategy.kind")
+        )
+        try:
+            cls = strategy_class(strategy.kind)
+        except ValueError as error:
+            raise ConfigError(f"{path}: {error}") from None
+        agents.append(cls(model, index, firm.name, strategy))
+    return agents
+
+
 class LoyaltyModel(mesa.Model):
     """A market of customers (arrays) and firms (Mesa agents).
+
+    Each step runs one purchase period for every customer (:func:`loyaltysim.model.engine.advance`),
+    then every firm's ``step`` (its strategy, :mod:`loyaltysim.model.agents`), then records the metrics.
 
     Parameters
     ----------
@@ -88,7 +107,7 @@ class LoyaltyModel(mesa.Model):
         super().__init__(rng=config.run.seed if rng is None else rng)
         self.config = config
         self.market = initial_market(config)
-        self.firm_agents = [Firm(self, i, name) for i, name in enumerate(self.market.names)]
+        self.firm_agents = _firm_agents(self)
         self.network = network if network is not None else build_network(config.network, config.customers.n, self.rng)
         if self.network.n != config.customers.n:
             raise ValueError(f"network has {self.network.n} nodes but customers.n is {config.customers.n}")
@@ -105,16 +124,19 @@ class LoyaltyModel(mesa.Model):
         self.panel_ids = np.unique(np.linspace(0, config.customers.n - 1, panel).astype(np.int64)) if panel else None
         self.datacollector = mesa.DataCollector(
             model_reporters={name: _metric_reporter(name) for name in HEADLINE_METRICS},
-            agenttype_reporters={Firm: {name: _firm_reporter(name) for name in ("share", "quality", "profit")}},
+            agent_reporters={name: _firm_reporter(name) for name in ("share", "quality", "profit")},
         )
 
     # --- stepping --------------------------------------------------------------------------
 
     def step(self) -> None:
-        """One purchase period for every customer (Mesa increments ``self.steps`` first)."""
+        """One purchase period for every customer, then every firm's :meth:`~loyaltysim.model.agents.Firm.step`
+        (Mesa increments ``self.steps`` first)."""
         config = self.config
         step = self.steps
         outcome = engine.advance(self.state, self.market, config, self.network, self.streams, step)
+        self.last_outcome = outcome
+        self.agents.do("step")
         customers_after = outcome.purchases - outcome.lost + outcome.won
         shares = customers_after / self.state.n
         row, counts = metrics.market_metrics(step, outcome, shares, config.periods_per_year)
@@ -131,7 +153,6 @@ class LoyaltyModel(mesa.Model):
         if self.panel_ids is not None:
             self._panel_rows.append(self._panel_frame(step, outcome))
         self.latest = row
-        self.last_outcome = outcome
         self.last_firm_rows = firm_rows
         self._market_rows.append(row)
         self._firm_rows.extend(firm_rows)

@@ -13,22 +13,12 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from loyaltysim.model.engine import CURVE_BINS, N_BANDS, N_RATINGS, PeriodOutcome
+from loyaltysim.model.engine import CURVE_BINS, PeriodOutcome
+from loyaltysim.model.scales import BANDS, N_BANDS, N_RATINGS, RATINGS, SATISFIED_BANDS, annualise
 from loyaltysim.model.state import Market
 
-__all__ = [
-    "BANDS",
-    "RATINGS",
-    "SATISFIED_BANDS",
-    "RunTotals",
-    "clv",
-    "firm_metrics",
-    "market_metrics",
-]
+__all__ = ["RunTotals", "clv", "firm_metrics", "market_metrics"]
 
-BANDS = ("highly_dissatisfied", "dissatisfied", "neutral", "satisfied", "highly_satisfied")
-SATISFIED_BANDS = (3, 4)
-RATINGS = (1, 2, 3, 4, 5)
 _SHARE_KEYS = tuple(f"share_{name}" for name in BANDS)
 _BAND_CHURN_KEYS = tuple(f"churn_{name}" for name in BANDS)
 _RATING_CHURN_KEYS = tuple(f"churn_rating_{rating}" for rating in RATINGS)
@@ -89,7 +79,7 @@ def _rates(counts: PeriodCounts, periods_per_year: int) -> dict[str, float]:
     row = {
         "churn_rate": churn,
         "retention_rate": 1.0 - churn,
-        "annualised_churn": 1.0 - (1.0 - churn) ** periods_per_year,  # behavior.annualise, on a number
+        "annualised_churn": float(annualise(churn, periods_per_year)),
         "satisfied_defector_share": _ratio(counts.satisfied_defectors, counts.switchers),
         "nps": 100.0 * (counts.promoters - counts.detractors) / counts.customers,
         "promoter_share": counts.promoters / counts.customers,

@@ -1,12 +1,15 @@
 """The model one customer at a time: a readable reference of the rules, for teaching and docking.
 
-The engine (:mod:`loyaltysim.model.engine`) runs a period for all customers at once over arrays. This
-module runs the same period with one :class:`Customer` object per customer, each step written as
-a plain method that calls the rules of :mod:`loyaltysim.model.rules` on single numbers. It reads
-the same pre-drawn random numbers (:func:`loyaltysim.model.engine.draw_experience`, one uniform per
-neighbour of each talker, :func:`loyaltysim.model.engine.draw_response`), so for the same seed it must
-give the engine's results: the docking tests (``tests/test_docking.py``) check that it does. It is
-slow (a Python loop over customers): use it to read or check the model, not to run studies.
+The engine (:mod:`loyaltysim.model.engine`) runs a period for all customers at once in compiled loops.
+This module runs the same period with one :class:`Customer` object per customer, each step written as
+a plain method that calls the rules of :mod:`loyaltysim.model.rules` uncompiled (``rule.py_func``: the
+very functions the compiled loops call; the helpers a rule calls, such as :func:`~loyaltysim.model.rules.sigmoid`,
+run compiled, with the same arithmetic). It reads the same pre-drawn random numbers
+(:func:`loyaltysim.model.engine.draw_experience`, one uniform per neighbour of each talker,
+:func:`loyaltysim.model.engine.draw_response`), so for the same seed it must give the engine's results:
+the docking tests (``tests/test_docking.py``) check that it does, which checks the loops' orchestration:
+order, draws, word of mouth, sums. It is slow (a Python loop over customers): use it to read or check
+the model, not to run studies.
 
 A period, for every customer in turn (everyone reacts to the state at the start of the period):
 
@@ -15,21 +18,23 @@ A period, for every customer in turn (everyone reacts to the state at the start 
 3. word of mouth: each talker tells each neighbour (:meth:`ReferenceModel.spread_word_of_mouth`),
    then :meth:`Customer.listen` absorbs what was heard;
 4. :meth:`Customer.answer_survey`, then :meth:`Customer.choose_firm`;
-5. firms' tallies, then :meth:`Customer.start_next_period`.
+5. firms' tallies, then :meth:`Customer.start_next_period`; then the adaptive firms adapt.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from loyaltysim.config.schema import Config
-from loyaltysim.model import rules
+from loyaltysim.model import parameters, rules
 from loyaltysim.model.engine import ExperienceDraws, ResponseDraws, draw_experience, draw_layout, draw_response
 from loyaltysim.model.network import Network
-from loyaltysim.model.state import CustomerState, Market, loyalty_of, satisfaction_options
+from loyaltysim.model.parameters import Parameters
+from loyaltysim.model.state import CustomerState, Market
 from loyaltysim.model.streams import CustomerStreams
 
 __all__ = ["Customer", "ReferenceModel"]
@@ -61,127 +66,79 @@ class Customer:
     recommend: int = 0
     next_firm: int = 0
 
-    def experience(self, market: Market, config: Config, draws: ExperienceDraws) -> float:
+    def fairness(self, market: Market, firm: int, p: Parameters) -> float:
+        """How fair ``firm``'s price feels to this customer."""
+        return rules.price_fairness.py_func(rules.relative_discount.py_func(market.price[firm], p), self.price_sensitivity)
+
+    def experience(self, market: Market, p: Parameters, draws: ExperienceDraws) -> float:
         """Buy from the current firm; return the satisfaction with this purchase."""
         i, f = self.index, self.firm
-        performance = market.quality[f] + self.fit[f] + market.consistency[f] * draws.performance_noise[i]
-        self.performance = min(max(performance, 0.0), 1.0)
-        fairness = rules.price_fairness(market.price[f], config.economics.reference_price, self.price_sensitivity)
-        transaction = float(
-            rules.transaction_satisfaction(
-                self.performance,
-                self.belief[f],
-                fairness,
-                **satisfaction_options(config),
-            )
+        self.performance = rules.performance.py_func(
+            market.quality[f], self.fit[f], market.consistency[f], draws.performance_noise[i]
         )
-        self.complained = transaction < 0.5 and bool(market.recovery_enabled[f])
-        if self.complained and draws.recovery[i] < market.recovery_success[f]:
-            transaction = transaction + market.recovery_softening[f] * (0.5 - transaction)
+        transaction = rules.transaction_satisfaction.py_func(self.performance, self.belief[f], self.fairness(market, f, p), p)
+        self.complained = rules.is_complaint.py_func(transaction, bool(market.recovery_enabled[f]))
+        if self.complained:
+            transaction = rules.recover.py_func(
+                transaction, draws.recovery[i], market.recovery_success[f], market.recovery_softening[f]
+            )
         return transaction
 
-    def update_attitudes(self, transaction: float, market: Market, config: Config, draws: ExperienceDraws) -> None:
+    def update_attitudes(self, transaction: float, market: Market, p: Parameters, draws: ExperienceDraws) -> None:
         """Cumulative satisfaction, trust, beliefs about every firm, loyalty; decide whether to talk."""
-        sat, expectations, wom = config.satisfaction, config.expectations, config.word_of_mouth
-        tenure_years = self.tenure / config.periods_per_year
-        memory_weight = rules.experience_weight(1.0 - sat.memory, tenure_years, sat.tenure_anchoring)
-        self.satisfaction = float(rules.update_cumulative_satisfaction(self.satisfaction, transaction, memory_weight))
-        self.trust = float(
-            rules.update_trust(self.trust, transaction, growth=config.loyalty.trust_growth, loss_aversion=sat.loss_aversion)
-        )
+        memory = rules.memory_weight.py_func(self.tenure, p)
+        self.satisfaction = rules.update_cumulative_satisfaction.py_func(self.satisfaction, transaction, memory)
+        self.trust = rules.update_trust.py_func(self.trust, transaction, p)
         for j in range(len(self.belief)):  # advertising reaches everyone, about every firm
-            self.belief[j] = float(rules.update_belief(self.belief[j], market.promise[j], expectations.advertising_weight))
-        own_weight = rules.experience_weight(expectations.experience_weight, tenure_years, sat.tenure_anchoring)
-        self.belief[self.firm] = float(rules.update_belief(self.belief[self.firm], self.performance, own_weight))
-        self.loyalty = float(loyalty_of(config, self.satisfaction, self.trust, self.tenure))
+            self.belief[j] = rules.advertised_belief.py_func(self.belief[j], market.promise[j], p)
+        learning = rules.belief_weight.py_func(self.tenure, p)
+        self.belief[self.firm] = rules.experienced_belief.py_func(self.belief[self.firm], self.performance, learning)
+        self.loyalty = rules.loyalty.py_func(self.satisfaction, self.trust, rules.habit.py_func(self.tenure, p), p)
         self.talks = False
         if draws.talk is not None:
-            chance = rules.talk_probability(
-                self.satisfaction,
-                self.talkativeness,
-                talk_rate=wom.talk_rate,
-                extremity=wom.extremity,
-                negativity=wom.negativity,
-            )
-            self.talks = bool(draws.talk[self.index] < chance)
+            self.talks = bool(draws.talk[self.index] < rules.talk_probability.py_func(self.satisfaction, self.talkativeness, p))
 
     def hear(self, firm: int, weight: float, signal: float) -> None:
         """Receive one message about ``firm``: its weight and the performance it reports."""
         self.heard_weight[firm] += weight
         self.heard_signal[firm] += weight * signal
 
-    def listen(self, config: Config) -> None:
+    def listen(self, p: Parameters) -> None:
         """Move beliefs toward what was heard this period, firm by firm."""
         for j, weight in enumerate(self.heard_weight):
             if weight > 0.0:
-                self.belief[j] = float(
-                    rules.absorb_messages(self.belief[j], weight, self.heard_signal[j], config.word_of_mouth.influence)
-                )
+                self.belief[j] = rules.absorb_messages.py_func(self.belief[j], weight, self.heard_signal[j], p)
 
-    def answer_survey(self, config: Config, draws: ResponseDraws) -> None:
+    def answer_survey(self, p: Parameters, draws: ResponseDraws) -> None:
         """Rating (1–5) and likelihood to recommend (0–10), at the moment of the decision."""
-        obs, i = config.observation, self.index
-        noise = obs.rating_noise * draws.rating_noise[i]
-        self.rating = int(rules.survey_rating(self.satisfaction, self.response_bias, noise, obs.rating_cutoffs))
-        self.recommend = int(
-            rules.likelihood_to_recommend(
-                self.satisfaction,
-                self.loyalty,
-                self.response_bias,
-                obs.rating_noise * draws.recommend_noise[i],
-                curvature=obs.recommend_curvature,
-            )
+        i = self.index
+        self.rating = rules.survey_rating.py_func(self.satisfaction, self.response_bias, draws.rating_noise[i], p)
+        self.recommend = rules.likelihood_to_recommend.py_func(
+            self.satisfaction, self.loyalty, self.response_bias, draws.recommend_noise[i], p
         )
 
-    def choose_firm(self, market: Market, config: Config, active: np.ndarray, draws: ResponseDraws) -> None:
+    def choose_firm(self, market: Market, p: Parameters, active: np.ndarray, draws: ResponseDraws) -> None:
         """Logit choice among the firms in the market; the current one carries loyalty and switching cost."""
-        sw, i, k = config.switching, self.index, len(self.belief)
-        utility = []
-        for j in range(k):
-            fairness = rules.price_fairness(market.price[j], config.economics.reference_price, self.price_sensitivity)
-            u = sw.value_weight * (self.belief[j] + fairness)
-            if j == self.firm:
-                u += sw.loyalty_weight * self.loyalty + self.switching_cost + market.programme_switching_cost[j]
-            utility.append(u / sw.choice_noise if active[j] else -np.inf)
-        best = max(utility)
-        weight = [float(np.exp(u - best)) for u in utility]
-        alternatives = any(w > 0.0 for j, w in enumerate(weight) if j != self.firm)
-        if draws.variety is not None and alternatives and draws.variety[i] < sw.variety_seeking:
-            weight[self.firm] = 0.0  # seeks variety: anything but the current firm
-        target = draws.choice[i] * sum_in_order(weight)
-        cumulative = 0.0
-        for j in range(k):
-            cumulative += weight[j]
-            if weight[j] > 0.0:
-                self.next_firm = j
-                if cumulative > target:
-                    break
+        utilities = np.full(len(self.belief), -math.inf)
+        for j in range(len(self.belief)):
+            if not active[j]:
+                continue
+            value = rules.perceived_value.py_func(self.belief[j], self.fairness(market, j, p))
+            utilities[j] = rules.utility.py_func(
+                value, j == self.firm, self.loyalty, self.switching_cost, market.programme_switching_cost[self.firm], p
+            )
+        variety = draws.variety[self.index] if draws.variety is not None else rules.NOT_DRAWN
+        self.next_firm = rules.choose_firm.py_func(utilities, self.firm, variety, draws.choice[self.index], p)
 
-    def start_next_period(self, market: Market, config: Config) -> None:
+    def start_next_period(self, market: Market, p: Parameters) -> None:
         """Stay (one period more of tenure) or start with the new firm: expectation met, trust 0.5, tenure 0."""
         if self.next_firm == self.firm:
             self.tenure += 1
             return
-        self.firm, self.tenure, self.trust = self.next_firm, 0, 0.5
-        expectation = self.belief[self.firm]
-        fairness = rules.price_fairness(market.price[self.firm], config.economics.reference_price, self.price_sensitivity)
-        self.satisfaction = float(
-            rules.transaction_satisfaction(
-                expectation,
-                expectation,
-                fairness,
-                **satisfaction_options(config),
-            )
+        self.firm, self.tenure = self.next_firm, 0
+        self.satisfaction, self.trust, self.loyalty = rules.start_relationship.py_func(
+            self.belief[self.firm], self.fairness(market, self.firm, p), self.tenure, p
         )
-        self.loyalty = float(loyalty_of(config, self.satisfaction, self.trust, self.tenure))
-
-
-def sum_in_order(values: list[float]) -> float:
-    """Left-to-right sum (the order matters in the last bits)."""
-    total = 0.0
-    for value in values:
-        total += value
-    return total
 
 
 @dataclass
@@ -211,6 +168,7 @@ class ReferenceModel:
 
     def __init__(self, config: Config, state: CustomerState, market: Market, network: Network, streams: CustomerStreams):
         self.config, self.market, self.network, self.streams = config, market, network, streams
+        self.parameters = parameters.record(config)
         self.steps = 0
         self.customers = [
             Customer(
@@ -238,7 +196,7 @@ class ReferenceModel:
     def step(self) -> PeriodRecord:
         """One period for every customer."""
         self.steps += 1
-        config, market, customers = self.config, self.market, self.customers
+        config, market, customers, p = self.config, self.market, self.customers, self.parameters
         market.apply_shocks(self.steps)
         k = len(market.names)
         layout = draw_layout(config, market, self.network)
@@ -246,26 +204,25 @@ class ReferenceModel:
         active = market.active(self.steps)
         firm_before = [c.firm for c in customers]
         for customer in customers:
-            transaction = customer.experience(market, config, draws)
-            customer.update_attitudes(transaction, market, config, draws)
+            transaction = customer.experience(market, p, draws)
+            customer.update_attitudes(transaction, market, p, draws)
         positive, negative = self.spread_word_of_mouth(draws)
         response = draw_response(self.streams, variety=layout["variety"])
         for customer in customers:
-            customer.answer_survey(config, response)
-            customer.choose_firm(market, config, active, response)
+            customer.answer_survey(p, response)
+            customer.choose_firm(market, p, active, response)
         record = self._tally(firm_before, k)
         for customer in customers:
-            customer.start_next_period(market, config)
+            customer.start_next_period(market, p)
         record.messages_positive, record.messages_negative = positive, negative
-        if config.strategy.adaptive:
-            self._adapt_firms(record.satisfaction_by_firm, active)
+        self._adapt_firms(record.satisfaction_by_firm, active)
         return record
 
     def spread_word_of_mouth(self, draws: ExperienceDraws) -> tuple[int, int]:
         """Talkers, in customer order, tell each neighbour (in stored order) about their firm, each
         message arriving with chance ``reach`` (one uniform per neighbour, drawn by the talker's block);
         then everyone listens."""
-        wom, customers = self.config.word_of_mouth, self.customers
+        p, customers = self.parameters, self.customers
         for customer in customers:
             customer.heard_weight = [0.0] * len(customer.belief)
             customer.heard_signal = [0.0] * len(customer.belief)
@@ -279,15 +236,15 @@ class ReferenceModel:
         delivery = iter([u for generator, m in zip(self.streams.generators, per_block, strict=True) for u in generator.random(m)])
         positive = negative = 0
         for talker in talkers:
-            complaint = talker.satisfaction < 0.5
-            weight = wom.negative_weight if complaint else 1.0
+            complaint = rules.speaks_negatively.py_func(talker.satisfaction)
+            weight = rules.message_weight.py_func(complaint, p)
             for neighbour in self.network.neighbours(talker.index):
-                if next(delivery) < wom.reach:
+                if rules.message_reaches.py_func(next(delivery), p):
                     customers[neighbour].hear(talker.firm, weight, talker.performance)
                     negative += complaint
                     positive += not complaint
         for customer in customers:
-            customer.listen(self.config)
+            customer.listen(p)
         return positive, negative
 
     def _tally(self, firm_before: list[int], k: int) -> PeriodRecord:
@@ -317,15 +274,21 @@ class ReferenceModel:
         )
 
     def _adapt_firms(self, satisfaction_by_firm: np.ndarray, active: np.ndarray) -> None:
-        """Each adaptive firm in the market below its satisfaction target raises quality (and unit cost)."""
-        strategy, market = self.config.strategy, self.market
-        for j in range(len(market.names)):
-            if active[j] and satisfaction_by_firm[j] < strategy.satisfaction_target:
-                step_up = min(strategy.adjustment, 1.0 - market.quality[j])
-            else:
-                step_up = 0.0
-            market.quality[j] = market.quality[j] + step_up
-            market.unit_cost[j] = market.unit_cost[j] + strategy.quality_unit_cost * step_up
+        """Each firm in the market whose strategy is ``adaptive_quality`` adapts (the built-in strategies only)."""
+        market = self.market
+        for j, firm in enumerate(self.config.firms):
+            strategy = firm.strategy or self.config.strategy
+            if strategy.kind not in ("none", "adaptive_quality"):
+                raise ValueError(f"the reference model runs the built-in strategies only, not {strategy.kind!r}")
+            if strategy.kind == "adaptive_quality" and active[j]:
+                market.quality[j], market.unit_cost[j] = rules.adapt_quality.py_func(
+                    market.quality[j],
+                    market.unit_cost[j],
+                    satisfaction_by_firm[j],
+                    strategy.satisfaction_target,
+                    strategy.adjustment,
+                    strategy.quality_unit_cost,
+                )
 
     def state_arrays(self) -> dict[str, np.ndarray]:
         """The customers' state as arrays (the engine's :class:`CustomerState` fields)."""

@@ -1,231 +1,484 @@
-"""The behavioural rules of the model, as pure functions.
+"""The behavioural rules of the model (docs/ODD.md, section 7), each one small scalar function.
 
-Every function takes numbers or numpy arrays (one element per customer) and
-returns new values; nothing here keeps state, draws random numbers or does I/O.
-They work on scalars too, which is how the per-customer reference model uses
-them. Read this file to see the theory; ``engine.py`` calls these in order.
+Read this file to see the theory; change a rule here and every part of the model follows. Each rule
+computes one customer's (or one firm's) new value from plain numbers: nothing here keeps state, draws
+random numbers or does I/O. ``p`` is the parameter record (:class:`loyaltysim.model.parameters.Parameters`)
+whose fields are the config keys: ``p.satisfaction_loss_aversion`` is ``satisfaction.loss_aversion``, so
+a rule can use a new config key without any other edit. A random draw a rule compares against is passed
+in (the caller draws it; section 4 of the ODD fixes the order).
 
-Scales: performance, expectation and belief on [0, 1]; satisfaction, loyalty
-and trust on [0, 1] with 0.5 neutral.
+Every rule is compiled by numba (:func:`loyaltysim.model.jit.rule`) and called by the loops over
+customers in :mod:`loyaltysim.model.kernels`; the readable per-customer reference model
+(:mod:`loyaltysim.model.per_customer`) calls the same functions uncompiled (``rule.py_func``).
+
+Scales: performance, expectation and belief on [0, 1]; satisfaction, loyalty and trust on [0, 1] with
+0.5 neutral; utilities in arbitrary units.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
+
+from loyaltysim.model.jit import rule
+from loyaltysim.model.parameters import Parameters, choice
+from loyaltysim.model.scales import annualise, satisfaction_band  # noqa: F401  # where app.views still imports them
 
 __all__ = [
-    "LINKS",
+    "NEUTRAL",
+    "NOT_DRAWN",
     "absorb_messages",
-    "annualise",
+    "adapt_quality",
+    "advertised_belief",
     "attitudinal_loyalty",
+    "belief_weight",
+    "choose_firm",
     "disconfirmation",
+    "expected_satisfaction",
     "experience_weight",
+    "experienced_belief",
     "felt_value",
+    "firm_economics",
     "habit",
+    "is_complaint",
     "likelihood_to_recommend",
+    "link",
     "link_concave",
     "link_linear",
     "link_threshold",
     "link_zone_of_tolerance",
+    "loyalty",
+    "memory_weight",
+    "message_reaches",
+    "message_weight",
+    "perceived_value",
+    "performance",
+    "power",
     "price_fairness",
-    "satisfaction_band",
+    "recover",
+    "relative_discount",
+    "sigmoid",
+    "speaks_negatively",
+    "start_relationship",
     "survey_rating",
     "talk_probability",
     "transaction_satisfaction",
     "update_belief",
     "update_cumulative_satisfaction",
     "update_trust",
+    "utility",
 ]
 
-Array = NDArray[np.float64]
+NEUTRAL = 0.5
+"""The neutral point of satisfaction and trust; a new relationship starts with this trust."""
+NOT_DRAWN = math.inf
+"""Stands for a random draw that was not made (its rule is off): never below a probability."""
+LINEAR, THRESHOLD, ZONE_OF_TOLERANCE, CONCAVE = (
+    choice("loyalty", "link", name) for name in ("linear", "threshold", "zone_of_tolerance", "concave")
+)
 
 
-def _sigmoid(x: ArrayLike) -> Array:
+# --- Arithmetic ------------------------------------------------------------------------------
+
+
+@rule
+def sigmoid(x: float) -> float:
     """Logistic ``1 / (1 + e^−x)``; arguments below −700 count as −700 (the value is ~1e−304 either way)."""
-    return 1.0 / (1.0 + np.exp(-np.maximum(np.asarray(x, dtype=np.float64), -700.0)))
+    return 1.0 / (1.0 + math.exp(-max(x, -700.0)))
 
 
-# --- 1. Experience ---------------------------------------------------------------------------
+@rule
+def power(x: float, exponent: float) -> float:
+    """``x ** exponent``, exactly as numpy computes it for the exponents 2, 0.5 and 1."""
+    if exponent == 2.0:
+        return x * x
+    if exponent == 0.5:
+        return math.sqrt(x)
+    if exponent == 1.0:
+        return x
+    return x**exponent
 
 
-def price_fairness(price: ArrayLike, reference_price: float, price_sensitivity: ArrayLike) -> Array:
-    """Felt fairness of a price: positive below the reference price, negative above.
-
-    ``price_sensitivity · ((reference − price) / reference)``: sensitivity times the relative discount.
-    """
-    return np.asarray(price_sensitivity) * ((reference_price - np.asarray(price)) / reference_price)
+# --- 7.1–7.3 Experience ----------------------------------------------------------------------
 
 
-def disconfirmation(performance: ArrayLike, expectation: ArrayLike) -> Array:
+@rule
+def performance(quality: float, fit: float, consistency: float, noise: float) -> float:
+    """Experienced performance (7.1): the firm's quality, the customer's fit and noise, clipped to [0, 1]."""
+    return min(max(quality + fit + consistency * noise, 0.0), 1.0)
+
+
+@rule
+def relative_discount(price: float, p: Parameters) -> float:
+    """How far a price lies below the reference price, relative to it (negative above it)."""
+    return (p.economics_reference_price - price) / p.economics_reference_price
+
+
+@rule
+def price_fairness(discount: float, price_sensitivity: float) -> float:
+    """Felt fairness of a price (7.2): the customer's price sensitivity times the relative discount."""
+    return price_sensitivity * discount
+
+
+@rule
+def disconfirmation(performance: float, expectation: float) -> float:
     """Expectation–disconfirmation (Oliver 1980): performance minus expectation."""
-    return np.asarray(performance, dtype=np.float64) - np.asarray(expectation, dtype=np.float64)
+    return performance - expectation
 
 
-def felt_value(gap: ArrayLike, loss_aversion: float) -> Array:
+@rule
+def felt_value(gap: float, loss_aversion: float) -> float:
     """Gains count once, losses ``loss_aversion`` times (Anderson & Sullivan 1993; Mittal et al. 1998)."""
-    gap = np.asarray(gap, dtype=np.float64)
-    return np.where(gap < 0.0, loss_aversion * gap, gap)
+    return loss_aversion * gap if gap < 0.0 else gap
 
 
-def transaction_satisfaction(
-    performance: ArrayLike,
-    expectation: ArrayLike,
-    fairness: ArrayLike,
-    *,
-    sensitivity: float,
-    loss_aversion: float,
-    quality_weight: float,
-    neutral_performance: float,
-) -> Array:
-    """Satisfaction with one purchase, in (0, 1).
+@rule(inline=False)
+def transaction_satisfaction(performance: float, expectation: float, fairness: float, p: Parameters) -> float:
+    """Satisfaction with one purchase, in (0, 1) (7.2).
 
     ``σ(sensitivity · [quality_weight · (performance − neutral) + v(performance − expectation) + fairness])``
     where ``v`` is :func:`felt_value`. Meeting a good expectation satisfies; exceeding it delights;
     falling short dissatisfies, and more strongly than an equal surplus pleases.
     """
-    level = quality_weight * (np.asarray(performance) - neutral_performance)
-    gap = felt_value(disconfirmation(performance, expectation), loss_aversion)
-    return _sigmoid(sensitivity * (level + gap + np.asarray(fairness)))
+    level = p.satisfaction_quality_weight * (performance - p.satisfaction_neutral_performance)
+    gap = felt_value(disconfirmation(performance, expectation), p.satisfaction_loss_aversion)
+    return sigmoid(p.satisfaction_sensitivity * (level + gap + fairness))
 
 
-def experience_weight(base_weight: float, tenure_years: ArrayLike, tenure_anchoring: float) -> Array:
-    """Weight of a new experience, shrinking with tenure (Bolton 1998): ``w / (1 + a · tenure)``."""
-    return base_weight / (1.0 + tenure_anchoring * np.asarray(tenure_years, dtype=np.float64))
+@rule
+def is_complaint(transaction: float, recovery_enabled: bool) -> bool:
+    """A dissatisfying purchase at a firm that handles complaints (7.3)."""
+    return transaction < NEUTRAL and recovery_enabled
 
 
-def update_cumulative_satisfaction(cumulative: ArrayLike, transaction: ArrayLike, weight: ArrayLike) -> Array:
-    """Exponential smoothing: ``(1 − w) · cumulative + w · transaction``."""
-    weight = np.asarray(weight)
-    return (1.0 - weight) * np.asarray(cumulative) + weight * np.asarray(transaction)
+@rule
+def recover(transaction: float, draw: float, success_rate: float, softening: float) -> float:
+    """A complaint recovered (if ``draw`` < ``success_rate``) loses a share ``softening`` of its shortfall (7.3)."""
+    return transaction + softening * (NEUTRAL - transaction) if draw < success_rate else transaction
 
 
-def update_belief(belief: ArrayLike, signal: ArrayLike, weight: ArrayLike) -> Array:
-    """Move a belief a share ``weight`` of the way toward a signal (experience, promise, message)."""
-    belief = np.asarray(belief, dtype=np.float64)
-    return belief + np.asarray(weight) * (np.asarray(signal) - belief)
+# --- 7.4–7.6 Satisfaction, trust, beliefs ----------------------------------------------------
 
 
-# --- 2. Loyalty ------------------------------------------------------------------------------
+@rule
+def experience_weight(base_weight: float, tenure: int, p: Parameters) -> float:
+    """Weight of a new experience, shrinking with tenure in years (Bolton 1998): ``w / (1 + A · tenure)``."""
+    return base_weight / (1.0 + p.satisfaction_tenure_anchoring * (tenure / p.periods_per_year))
 
 
-def link_linear(satisfaction: ArrayLike) -> Array:
-    """Loyalty proportional to satisfaction."""
-    return np.asarray(satisfaction, dtype=np.float64)
+@rule
+def memory_weight(tenure: int, p: Parameters) -> float:
+    """Weight of this period's purchase in cumulative satisfaction (7.4)."""
+    return experience_weight(1.0 - p.satisfaction_memory, tenure, p)
 
 
-def link_threshold(satisfaction: ArrayLike, *, threshold: float, steepness: float) -> Array:
-    """Logistic around ``threshold``, rescaled to map 0 → 0 and 1 → 1 (Oliver 1999; Jones & Sasser 1995)."""
-    low = _sigmoid(-steepness * threshold)
-    high = _sigmoid(steepness * (1.0 - threshold))
-    return (_sigmoid(steepness * (np.asarray(satisfaction) - threshold)) - low) / (high - low)
+@rule
+def update_cumulative_satisfaction(cumulative: float, transaction: float, weight: float) -> float:
+    """Exponential smoothing (7.4): ``(1 − w) · cumulative + w · transaction``."""
+    return (1.0 - weight) * cumulative + weight * transaction
 
 
-def link_zone_of_tolerance(satisfaction: ArrayLike, *, low: float, high: float, slope: float) -> Array:
-    """Piecewise linear: flat (``slope``) inside [low, high], steep outside; 0 → 0 and 1 → 1."""
-    inside_rise = slope * (high - low)
-    outside_slope = (1.0 - inside_rise) / (1.0 - (high - low))
-    knots_x = (0.0, low, high, 1.0)
-    knots_y = (0.0, outside_slope * low, outside_slope * low + inside_rise, 1.0)
-    return np.interp(np.asarray(satisfaction, dtype=np.float64), knots_x, knots_y)
-
-
-def link_concave(satisfaction: ArrayLike, *, concavity: float) -> Array:
-    """Diminishing returns near the top: ``1 − (1 − s)^k``."""
-    return 1.0 - (1.0 - np.asarray(satisfaction, dtype=np.float64)) ** concavity
-
-
-LINKS = {
-    "linear": link_linear,
-    "threshold": link_threshold,
-    "zone_of_tolerance": link_zone_of_tolerance,
-    "concave": link_concave,
-}
-
-
-def update_trust(trust: ArrayLike, transaction: ArrayLike, *, growth: float, loss_aversion: float) -> Array:
-    """Trust builds slowly with good transactions and falls ``loss_aversion`` times faster with bad ones."""
-    trust = np.asarray(trust, dtype=np.float64)
-    gap = np.asarray(transaction) - trust
-    rate = np.where(gap < 0.0, min(1.0, growth * loss_aversion), growth)
+@rule
+def update_trust(trust: float, transaction: float, p: Parameters) -> float:
+    """Trust builds slowly with good purchases and falls ``loss_aversion`` times faster with bad ones (7.5)."""
+    gap = transaction - trust
+    rate = min(1.0, p.loyalty_trust_growth * p.satisfaction_loss_aversion) if gap < 0.0 else p.loyalty_trust_growth
     return trust + rate * gap
 
 
-def habit(tenure_years: ArrayLike, habit_years: float) -> Array:
-    """Inertia growing with tenure: ``1 − exp(−tenure / habit_years)``."""
-    return 1.0 - np.exp(-np.asarray(tenure_years, dtype=np.float64) / habit_years)
+@rule
+def update_belief(belief: float, signal: float, weight: float) -> float:
+    """Move a belief a share ``weight`` of the way toward a signal (promise, experience, message)."""
+    return belief + weight * (signal - belief)
 
 
-def attitudinal_loyalty(
-    linked: ArrayLike, trust: ArrayLike, habit_level: ArrayLike, *, trust_weight: float, habit_weight: float
-) -> Array:
-    """Loyalty = weighted mix of link(satisfaction), trust and habit (weights add to 1)."""
+@rule
+def advertised_belief(belief: float, promise: float, p: Parameters) -> float:
+    """A belief about a firm after its advertising (7.6): pulled toward the firm's promise."""
+    return update_belief(belief, promise, p.expectations_advertising_weight)
+
+
+@rule
+def belief_weight(tenure: int, p: Parameters) -> float:
+    """Weight of the experience in the belief about the current firm (7.6), shrinking with tenure."""
+    return experience_weight(p.expectations_experience_weight, tenure, p)
+
+
+@rule
+def experienced_belief(belief: float, performance: float, weight: float) -> float:
+    """The belief about the current firm after buying (7.6): pulled toward the performance experienced."""
+    return update_belief(belief, performance, weight)
+
+
+# --- 7.7 Loyalty -----------------------------------------------------------------------------
+
+
+@rule
+def link_linear(satisfaction: float) -> float:
+    """Loyalty proportional to satisfaction."""
+    return satisfaction
+
+
+@rule
+def link_threshold(satisfaction: float, p: Parameters) -> float:
+    """Logistic around ``loyalty.threshold``, rescaled to map 0 → 0 and 1 → 1 (Oliver 1999; Jones & Sasser 1995)."""
+    steepness, threshold = p.loyalty_steepness, p.loyalty_threshold
+    low = sigmoid(-steepness * threshold)
+    high = sigmoid(steepness * (1.0 - threshold))
+    return (sigmoid(steepness * (satisfaction - threshold)) - low) / (high - low)
+
+
+@rule
+def link_zone_of_tolerance(satisfaction: float, p: Parameters) -> float:
+    """Piecewise linear: flat (``zone_slope``) inside [zone_low, zone_high], steep outside; 0 → 0 and 1 → 1."""
+    low, high = p.loyalty_zone_low, p.loyalty_zone_high
+    inside_rise = p.loyalty_zone_slope * (high - low)
+    outside_slope = (1.0 - inside_rise) / (1.0 - (high - low))
+    at_low = outside_slope * low
+    at_high = at_low + inside_rise
+    if satisfaction <= 0.0:
+        return 0.0
+    if satisfaction >= 1.0:
+        return 1.0
+    if satisfaction < low:
+        x0, x1, y0, y1 = 0.0, low, 0.0, at_low
+    elif satisfaction < high:
+        x0, x1, y0, y1 = low, high, at_low, at_high
+    else:
+        x0, x1, y0, y1 = high, 1.0, at_high, 1.0
+    return (y1 - y0) / (x1 - x0) * (satisfaction - x0) + y0
+
+
+@rule
+def link_concave(satisfaction: float, p: Parameters) -> float:
+    """Diminishing returns near the top: ``1 − (1 − s)^concavity``."""
+    return 1.0 - power(1.0 - satisfaction, p.loyalty_concavity)
+
+
+@rule(inline=False)
+def link(satisfaction: float, p: Parameters) -> float:
+    """The satisfaction → loyalty link chosen by ``loyalty.link`` (7.7)."""
+    if p.loyalty_link == THRESHOLD:
+        return link_threshold(satisfaction, p)
+    if p.loyalty_link == ZONE_OF_TOLERANCE:
+        return link_zone_of_tolerance(satisfaction, p)
+    if p.loyalty_link == CONCAVE:
+        return link_concave(satisfaction, p)
+    return link_linear(satisfaction)
+
+
+@rule
+def habit(tenure: int, p: Parameters) -> float:
+    """Inertia growing with tenure in years: ``1 − exp(−tenure / habit_years)``."""
+    return 1.0 - math.exp(-(tenure / p.periods_per_year) / p.loyalty_habit_years)
+
+
+@rule
+def attitudinal_loyalty(linked: float, trust: float, habit_level: float, p: Parameters) -> float:
+    """Loyalty = weighted mix of link(satisfaction), trust and habit (the weights add up to 1)."""
     return (
-        (1.0 - trust_weight - habit_weight) * np.asarray(linked)
-        + trust_weight * np.asarray(trust)
-        + habit_weight * np.asarray(habit_level)
+        (1.0 - p.loyalty_trust_weight - p.loyalty_habit_weight) * linked
+        + p.loyalty_trust_weight * trust
+        + p.loyalty_habit_weight * habit_level
     )
 
 
-# --- 3. Word of mouth ------------------------------------------------------------------------
+@rule(inline=False)
+def loyalty(satisfaction: float, trust: float, habit_level: float, p: Parameters) -> float:
+    """Attitudinal loyalty (7.7) from cumulative satisfaction (through the link), trust and habit."""
+    return attitudinal_loyalty(link(satisfaction, p), trust, habit_level, p)
 
 
-def talk_probability(
-    satisfaction: ArrayLike,
-    talkativeness: ArrayLike,
-    *,
-    talk_rate: float,
-    extremity: float,
-    negativity: float,
-) -> Array:
+# --- 7.8 Word of mouth -----------------------------------------------------------------------
+
+
+@rule
+def talk_probability(satisfaction: float, talkativeness: float, p: Parameters) -> float:
     """Asymmetric U (Anderson 1998): extremes talk most, the dissatisfied ``negativity`` times more.
 
     ``talk_rate · talkativeness · |2s − 1|^extremity · (negativity if s < 0.5 else 1)``, clipped to [0, 1].
     """
-    satisfaction = np.asarray(satisfaction, dtype=np.float64)
-    extremeness = np.abs(2.0 * satisfaction - 1.0) ** extremity
-    asymmetry = np.where(satisfaction < 0.5, negativity, 1.0)
-    return np.clip(talk_rate * np.asarray(talkativeness) * extremeness * asymmetry, 0.0, 1.0)
+    extremeness = power(abs(2.0 * satisfaction - 1.0), p.word_of_mouth_extremity)
+    asymmetry = p.word_of_mouth_negativity if satisfaction < NEUTRAL else 1.0
+    return min(max(p.word_of_mouth_talk_rate * talkativeness * extremeness * asymmetry, 0.0), 1.0)
 
 
-def absorb_messages(belief: ArrayLike, weight_sum: ArrayLike, weighted_signal_sum: ArrayLike, influence: float) -> Array:
-    """Update beliefs from all messages heard this period at once.
+@rule
+def message_reaches(draw: float, p: Parameters) -> bool:
+    """Whether a talk reaches one neighbour (chance ``reach``)."""
+    return draw < p.word_of_mouth_reach
 
-    Each message carries a signal (the sender's experienced performance) and a
-    weight (``negative_weight`` for complaints, 1 for praise). The belief moves
-    toward the weighted mean signal by ``min(1, influence · Σ weights)``.
-    Where nothing was heard the belief is unchanged.
+
+@rule
+def speaks_negatively(satisfaction: float) -> bool:
+    """A talker below neutral satisfaction complains; above, it praises."""
+    return satisfaction < NEUTRAL
+
+
+@rule
+def message_weight(negative: bool, p: Parameters) -> float:
+    """Weight of a message: ``negative_weight`` for a complaint, 1 for praise."""
+    return p.word_of_mouth_negative_weight if negative else 1.0
+
+
+@rule
+def absorb_messages(belief: float, weight_sum: float, weighted_signal_sum: float, p: Parameters) -> float:
+    """A belief after all messages heard about one firm this period (``weight_sum`` > 0).
+
+    Each message carries a signal (the talker's experienced performance) and a weight
+    (:func:`message_weight`); the belief moves toward the weighted mean signal by
+    ``min(1, influence · Σ weights)``.
     """
-    belief = np.asarray(belief, dtype=np.float64)
-    weight_sum = np.asarray(weight_sum, dtype=np.float64)
-    heard = weight_sum > 0.0
-    mean_signal = np.divide(weighted_signal_sum, weight_sum, out=belief.copy(), where=heard)
-    pull = np.minimum(1.0, influence * weight_sum)
-    return belief + pull * (mean_signal - belief)
+    pull = min(1.0, p.word_of_mouth_influence * weight_sum)
+    return belief + pull * (weighted_signal_sum / weight_sum - belief)
 
 
-# --- 4. Observation --------------------------------------------------------------------------
+# --- 7.9 Survey answers ----------------------------------------------------------------------
 
 
-def survey_rating(satisfaction: ArrayLike, bias: ArrayLike, noise: ArrayLike, cutoffs: ArrayLike) -> NDArray[np.int8]:
-    """What a 1–5 survey shows: latent satisfaction + response bias + noise, cut at ``cutoffs``."""
-    answer = np.asarray(satisfaction) + np.asarray(bias) + np.asarray(noise)
-    return (1 + np.searchsorted(np.asarray(cutoffs), answer, side="right")).astype(np.int8)
+@rule
+def survey_rating(satisfaction: float, bias: float, noise: float, p: Parameters) -> int:
+    """What a 1–5 survey shows: satisfaction + response bias + noise, cut at ``rating_cutoffs``."""
+    answer = satisfaction + bias + p.observation_rating_noise * noise
+    rating = 1
+    for cutoff in (
+        p.observation_rating_cutoffs_0,
+        p.observation_rating_cutoffs_1,
+        p.observation_rating_cutoffs_2,
+        p.observation_rating_cutoffs_3,
+    ):
+        if cutoff <= answer:
+            rating += 1
+    return rating
 
 
-def likelihood_to_recommend(
-    satisfaction: ArrayLike, loyalty: ArrayLike, bias: ArrayLike, noise: ArrayLike, *, curvature: float
-) -> NDArray[np.int8]:
+@rule
+def likelihood_to_recommend(satisfaction: float, loyalty: float, bias: float, noise: float, p: Parameters) -> int:
     """The NPS question (0–10): ``10 · answer^curvature``, answer = mean(satisfaction, loyalty) + bias + noise."""
-    answer = 0.5 * (np.asarray(satisfaction) + np.asarray(loyalty)) + np.asarray(bias) + np.asarray(noise)
-    return np.rint(10.0 * np.clip(answer, 0.0, 1.0) ** curvature).astype(np.int8)
+    answer = 0.5 * (satisfaction + loyalty) + bias + p.observation_rating_noise * noise
+    return int(np.rint(10.0 * power(min(max(answer, 0.0), 1.0), p.observation_recommend_curvature)))
 
 
-def satisfaction_band(satisfaction: ArrayLike) -> NDArray[np.int8]:
-    """Kotler's five bands, 0 = highly dissatisfied … 4 = highly satisfied, in steps of 0.2."""
-    return np.minimum((np.asarray(satisfaction) * 5.0).astype(np.int8), 4)
+# --- 7.10 Choice -----------------------------------------------------------------------------
 
 
-def annualise(rate_per_period: ArrayLike, periods_per_year: int) -> Array:
-    """Turn a per-period rate into the share lost over a year: ``1 − (1 − r)^periods``."""
-    return 1.0 - (1.0 - np.asarray(rate_per_period, dtype=np.float64)) ** periods_per_year
+@rule
+def perceived_value(belief: float, fairness: float) -> float:
+    """Perceived value of a firm: the performance expected from it plus the fairness of its price."""
+    return belief + fairness
+
+
+@rule
+def utility(
+    value: float, current: bool, loyalty: float, switching_cost: float, programme_switching_cost: float, p: Parameters
+) -> float:
+    """Utility of a firm (7.10): its weighted value; the current firm adds loyalty and the switching costs."""
+    u = p.switching_value_weight * value
+    if current:
+        u += p.switching_loyalty_weight * loyalty + switching_cost + programme_switching_cost
+    return u
+
+
+@rule(inline=False)
+def choose_firm(utilities: NDArray[np.float64], current: int, variety_draw: float, choice_draw: float, p: Parameters) -> int:
+    """The firm chosen for next period (7.10): logit choice with variety seeking.
+
+    ``utilities`` has one entry per firm, −inf for firms not in the market; it is overwritten with the
+    choice weights ``exp(U/μ − max U/μ)``. A variety seeker (``variety_draw`` < ``variety_seeking``)
+    drops its current firm if another has a positive weight. ``choice_draw`` then picks the first firm
+    whose cumulative weight exceeds ``choice_draw`` × the total (the last firm with a positive weight if
+    rounding puts it at the very top).
+    """
+    weights = utilities
+    top = -math.inf
+    for j in range(len(weights)):
+        if weights[j] != -math.inf and p.switching_choice_noise != 1.0:  # dividing by 1 changes nothing
+            weights[j] = weights[j] / p.switching_choice_noise
+        top = max(top, weights[j])
+    alternatives = False
+    for j in range(len(weights)):
+        weights[j] = 1.0 if weights[j] == top else math.exp(weights[j] - top)  # exp(0) is exactly 1
+        alternatives = alternatives or (j != current and weights[j] > 0.0)
+    if alternatives and variety_draw < p.switching_variety_seeking:
+        weights[current] = 0.0
+    total = 0.0
+    for weight in weights:
+        total += weight
+    target = choice_draw * total
+    cumulative = 0.0
+    chosen = -1
+    for j in range(len(weights)):
+        cumulative += weights[j]
+        if weights[j] > 0.0:
+            chosen = j
+            if cumulative > target:
+                break
+    return chosen
+
+
+# --- 7.11 Firm economics ---------------------------------------------------------------------
+
+
+@rule
+def firm_economics(
+    purchases: int,
+    won: int,
+    lost: int,
+    complaints: int,
+    price: float,
+    unit_cost: float,
+    programme_cost: float,
+    recovery_cost: float,
+    p: Parameters,
+) -> tuple[float, float]:
+    """A firm's revenue and costs in a period (7.11): serving, keeping and winning customers, its loyalty
+    programme and its complaint handling."""
+    revenue = price * purchases
+    costs = (
+        unit_cost * purchases
+        + p.economics_retention_cost * (purchases - lost)
+        + p.economics_acquisition_cost * won
+        + programme_cost * purchases
+        + recovery_cost * complaints
+    )
+    return revenue, costs
+
+
+# --- 7.12 A new relationship -----------------------------------------------------------------
+
+
+@rule
+def expected_satisfaction(expectation: float, fairness: float, p: Parameters) -> float:
+    """Satisfaction with a purchase that meets the expectation exactly (7.12)."""
+    return transaction_satisfaction(expectation, expectation, fairness, p)
+
+
+@rule(inline=False)
+def start_relationship(expectation: float, fairness: float, tenure: int, p: Parameters) -> tuple[float, float, float]:
+    """Satisfaction, trust and loyalty of a relationship that starts with its expectation met (7.12).
+
+    A customer who switches starts with ``tenure`` 0; the initial customers (section 5 of the ODD) with
+    the tenure drawn for them.
+    """
+    satisfaction = expected_satisfaction(expectation, fairness, p)
+    return satisfaction, NEUTRAL, loyalty(satisfaction, NEUTRAL, habit(tenure, p), p)
+
+
+# --- 7.13 Firm adaptation --------------------------------------------------------------------
+
+
+@rule
+def adapt_quality(
+    quality: float, unit_cost: float, mean_satisfaction: float, target: float, adjustment: float, cost_per_quality: float
+) -> tuple[float, float]:
+    """Quality and unit cost of an adaptive firm after a period (7.13).
+
+    Below the target satisfaction (a firm without customers, with NaN, is not) the firm raises its quality
+    by ``adjustment`` (up to 1), and its unit cost by ``cost_per_quality`` per unit of quality.
+    """
+    if not mean_satisfaction < target:
+        return quality, unit_cost
+    step = min(adjustment, 1.0 - quality)
+    return quality + step, unit_cost + cost_per_quality * step

@@ -1,0 +1,113 @@
+"""The market at the start of a run (docs/ODD.md, section 5): firms from the config, customers drawn."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from loyaltysim.config.schema import Config, Distribution
+from loyaltysim.model import kernels, parameters
+from loyaltysim.model.state import CustomerState, Market
+
+__all__ = ["initial_customers", "initial_market", "sample"]
+
+F64 = NDArray[np.float64]
+
+
+def sample(dist: Distribution, n: int, rng: np.random.Generator) -> F64:
+    """Draw ``n`` values of a configured distribution (clipped to ``low``/``high`` if given)."""
+    mean, sd = dist.mean, dist.sd
+    if dist.dist == "constant" or (sd == 0 and dist.dist != "uniform"):
+        values = np.full(n, mean, dtype=np.float64)
+    elif dist.dist == "normal":
+        values = rng.normal(mean, sd, n)
+    elif dist.dist == "lognormal":
+        sigma2 = np.log1p((sd / mean) ** 2)
+        values = rng.lognormal(np.log(mean) - sigma2 / 2, np.sqrt(sigma2), n)
+    elif dist.dist == "gamma":
+        shape = (mean / sd) ** 2
+        values = rng.gamma(shape, mean / shape, n)
+    elif dist.dist == "beta":
+        common = mean * (1 - mean) / sd**2 - 1
+        values = rng.beta(mean * common, (1 - mean) * common, n)
+    else:  # uniform
+        values = rng.uniform(dist.low, dist.high, n)
+    if dist.low is not None or dist.high is not None:
+        values = np.clip(values, dist.low, dist.high)
+    return values
+
+
+def initial_market(config: Config) -> Market:
+    """Firm arrays from the config."""
+    firms = config.firms
+
+    def column(get) -> F64:
+        return np.array([get(f) for f in firms], dtype=np.float64)
+
+    return Market(
+        names=tuple(f.name for f in firms),
+        quality=column(lambda f: f.quality),
+        consistency=column(lambda f: f.consistency),
+        price=column(lambda f: f.price),
+        promise=column(lambda f: f.promise),
+        unit_cost=column(lambda f: f.unit_cost),
+        enters_at=np.array([f.enters_at for f in firms], dtype=np.int64),
+        programme_switching_cost=column(lambda f: f.loyalty_programme.switching_cost if f.loyalty_programme.enabled else 0.0),
+        programme_cost=column(lambda f: f.loyalty_programme.cost_per_member if f.loyalty_programme.enabled else 0.0),
+        recovery_enabled=np.array([f.service_recovery.enabled for f in firms], dtype=bool),
+        recovery_success=column(lambda f: f.service_recovery.success_rate),
+        recovery_softening=column(lambda f: f.service_recovery.softening),
+        recovery_cost=column(lambda f: f.service_recovery.cost),
+        shock_at=np.array([-1 if f.quality_shock.at is None else f.quality_shock.at for f in firms], dtype=np.int64),
+        shock_change=column(lambda f: f.quality_shock.change),
+        initial_share=column(lambda f: f.initial_share if f.enters_at == 0 else 0.0),
+    )
+
+
+def _segment_attribute(config: Config, name: str, segment: NDArray[np.int16], rng: np.random.Generator) -> F64:
+    """Draw one attribute, each segment from its own distribution (default: the customers' one)."""
+    default = config.observation.response_bias if name == "response_bias" else getattr(config.customers, name)
+    values = sample(default, len(segment), rng)
+    for index, seg in enumerate(config.customers.segments, start=1):
+        override = getattr(seg, name)
+        members = np.flatnonzero(segment == index)
+        if override is not None and len(members):
+            values[members] = sample(override, len(members), rng)
+    return values
+
+
+def initial_customers(config: Config, market: Market, rng: np.random.Generator) -> CustomerState:
+    """Draw every customer's attributes, first supplier, beliefs and tenure."""
+    n, k = config.customers.n, market.k
+    shares = [s.share for s in config.customers.segments]
+    segment = (
+        rng.choice(len(shares) + 1, size=n, p=[1.0 - sum(shares), *shares]).astype(np.int16)
+        if shares
+        else np.zeros(n, dtype=np.int16)
+    )
+    switching_cost = _segment_attribute(config, "switching_cost", segment, rng)
+    price_sensitivity = _segment_attribute(config, "price_sensitivity", segment, rng)
+    talkativeness = _segment_attribute(config, "talkativeness", segment, rng)
+    response_bias = _segment_attribute(config, "response_bias", segment, rng)
+    expectation = _segment_attribute(config, "initial_expectation", segment, rng)
+    belief = np.repeat(np.clip(expectation, 0.0, 1.0)[:, None], k, axis=1)
+
+    fit = rng.normal(0.0, config.customers.fit, (n, k)) if config.customers.fit > 0 else np.zeros((n, k))
+    firm = rng.choice(k, size=n, p=market.initial_share / market.initial_share.sum()).astype(np.int32)
+    tenure = rng.integers(0, 2 * config.periods_per_year, size=n).astype(np.int32)
+    state = CustomerState(
+        firm=firm,
+        tenure=tenure,
+        belief=belief,
+        fit=fit,
+        satisfaction=np.empty(n),
+        trust=np.empty(n),
+        loyalty=np.empty(n),
+        switching_cost=np.maximum(switching_cost, 0.0),
+        price_sensitivity=np.maximum(price_sensitivity, 0.0),
+        talkativeness=np.maximum(talkativeness, 0.0),
+        response_bias=response_bias,
+        segment=segment,
+    )
+    kernels.start_relationships(state.arrays(), market.arrays(), parameters.pack(config))
+    return state
