@@ -95,6 +95,9 @@ def synthetic_tables(*, replicates: int = 4, seed: int = 0) -> tuple[pd.DataFram
         trials = rng.multinomial(4000, mass)
         stay = expit(1.0 + (6.0 - 0.4 * c) * middle + 0.3 * c + rng.normal(0, 0.1))
         switchers = rng.binomial(trials, 1.0 - stay)
+        respondents = rng.multinomial(1000, mass)
+        loyalty = expit(12.0 * (middle - 0.65))  # a threshold link
+        answers = rng.binomial(10 * respondents, loyalty) / np.maximum(10 * respondents, 1)
         rows.append(
             pd.DataFrame(
                 {
@@ -104,6 +107,10 @@ def synthetic_tables(*, replicates: int = 4, seed: int = 0) -> tuple[pd.DataFram
                     "customer_periods": trials,
                     "switchers": switchers,
                     "retention_rate": 1.0 - switchers / np.maximum(trials, 1),
+                    "respondents": respondents,
+                    "satisfaction_mean": np.where(respondents > 0, middle, np.nan),
+                    "intention_mean": np.where(respondents > 0, answers, np.nan),
+                    "intention_var": np.where(respondents > 0, loyalty * (1 - loyalty) / 10, np.nan),
                 }
             )
         )

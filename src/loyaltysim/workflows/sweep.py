@@ -84,7 +84,8 @@ def report_sweep(folder: str | Path) -> dict[str, Path]:
     finished = results.runs[results.runs["status"] == "ok"] if len(results.runs) else results.runs
     if finished.empty:
         raise ConfigError("no finished runs to report on", source=folder)
-    hypotheses = evaluate(experiment.get("hypotheses") or [], results.runs, results.curves)
+    multiplicity = experiment.get("multiplicity", "holm")
+    hypotheses = evaluate(experiment.get("hypotheses") or [], results.runs, results.curves, multiplicity=multiplicity)
     write_parquet(hypotheses, folder / "hypotheses.parquet")
     options = experiment.get("report") or {}
     blocks = build_report(
