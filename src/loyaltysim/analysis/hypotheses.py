@@ -380,21 +380,32 @@ def _wls(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def _logistic_link(s: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Weighted least-squares fit of ``y = a + b·σ(k·(s − τ))`` (multi-start): (a, b, k, τ)."""
+    """Weighted least-squares fit of ``y = a + b·σ(k·(s − τ))``: (a, b, k, τ).
+
+    Profiled on a grid of (τ, k), where (a, b) have a closed form, then refined from the best grid point.
+    """
+    taus = np.linspace(0.0, 1.0, 101)
+    ks = np.geomspace(0.5, 80.0, 16)
+    grid_tau, grid_k = (g.ravel() for g in np.meshgrid(taus, ks))
+    x = _expit(grid_k[:, None] * (s[None, :] - grid_tau[:, None]))
+    total = w.sum()
+    mx, my = x @ w / total, float(y @ w) / total
+    sxx = ((x - mx[:, None]) ** 2) @ w
+    sxy = ((x - mx[:, None]) * (y - my)[None, :]) @ w
+    b = np.where(sxx > 1e-12, sxy / np.maximum(sxx, 1e-12), 0.0)
+    b = np.clip(b, 0.0, 50.0)
+    a = my - b * mx
+    sse = (((a[:, None] + b[:, None] * x) - y[None, :]) ** 2) @ w
+    best = int(np.argmin(sse))
     root = np.sqrt(w)
 
     def residuals(p: np.ndarray) -> np.ndarray:
         return root * (p[0] + p[1] * _expit(p[2] * (s - p[3])) - y)
 
     lower, upper = [-2.0, 0.0, 0.1, 0.0], [2.0, 50.0, 100.0, 1.0]
-    best = None
-    for tau in np.linspace(max(s.min(), 0.05), min(s.max(), 0.95), 7):
-        for steepness in (4.0, 16.0):
-            start = np.clip([float(y.min()), max(float(np.ptp(y)), 0.05), steepness, tau], lower, upper)
-            fit = optimize.least_squares(residuals, start, bounds=(lower, upper))
-            if best is None or fit.cost < best.cost:
-                best = fit
-    return best.x
+    start = np.clip([a[best], b[best], grid_k[best], grid_tau[best]], lower, upper)
+    fit = optimize.least_squares(residuals, start, bounds=(lower, upper))
+    return fit.x if 2 * fit.cost <= sse[best] else start
 
 
 def _expit(x: np.ndarray) -> np.ndarray:

@@ -57,6 +57,7 @@ def _hypothesis_blocks(hypotheses: pd.DataFrame, specs: Sequence[dict[str, Any]]
     blocks: list[Block] = [Heading("Hypotheses")]
     if hypotheses.empty:
         return [*blocks, Paragraph("The experiment declares no hypotheses.")]
+    blocks.append(Paragraph(_multiplicity_line(hypotheses)))
     for index, group in hypotheses.groupby("hypothesis", sort=True):
         first = group.iloc[0]
         spec = specs[int(index)] if int(index) < len(specs) else {}
@@ -71,18 +72,58 @@ def _hypothesis_blocks(hypotheses: pd.DataFrame, specs: Sequence[dict[str, Any]]
             {
                 "cell": group["cell"],
                 "verdict": group["verdict"],
-                "effect [95% CI]": [
-                    f"{_number(e)} [{_number(lo)}, {_number(hi)}]"
-                    for e, lo, hi in zip(group["effect"], group["ci_low"], group["ci_high"], strict=True)
+                _interval_header(group): [
+                    _interval(e, lo, hi, side)
+                    for e, lo, hi, side in zip(group["effect"], group["ci_low"], group["ci_high"], _sides(group), strict=True)
                 ],
                 "statistic": group["statistic"].map(_number),
                 "p": group["p_value"].map(lambda p: _number(p, 2)),
+                "p adjusted": group["p_adjusted"].map(lambda p: _number(p, 2)) if "p_adjusted" in group else "–",
                 "n": group["n"],
                 "note": group["note"],
             }
         )
-        blocks.append(Table(table, align="lllrrrl"))
+        blocks.append(Table(table, align="lllrrrrl"))
     return blocks
+
+
+def _sides(group: pd.DataFrame) -> list[str]:
+    return list(group["alternative"]) if "alternative" in group else ["two-sided"] * len(group)
+
+
+def _interval_header(group: pd.DataFrame) -> str:
+    """The column title: the level of the bounds, one-sided for directional hypotheses."""
+    alpha = float(group["alpha"].iloc[0]) if "alpha" in group else 0.05
+    level = f"{100 * (1 - alpha):.3g}%"
+    sides = set(_sides(group))
+    if sides == {"two-sided"}:
+        return f"effect [{level} CI]"
+    return f"effect [{level} one-sided bound]"
+
+
+def _interval(effect: float, low: float, high: float, side: str) -> str:
+    """The effect with the bound(s) that decide: ``[low, ∞)`` for greater, ``(−∞, high]`` for less."""
+    if side == "greater":
+        return f"{_number(effect)} [{_number(low)}, ∞)"
+    if side == "less":
+        return f"{_number(effect)} (−∞, {_number(high)}]"
+    return f"{_number(effect)} [{_number(low)}, {_number(high)}]"
+
+
+def _multiplicity_line(hypotheses: pd.DataFrame) -> str:
+    method = str(hypotheses["multiplicity"].iloc[0]) if "multiplicity" in hypotheses and len(hypotheses) else "none"
+    family = int(hypotheses["p_value"].notna().sum())
+    names = {"holm": "Holm's method (family-wise error)", "bh": "Benjamini–Hochberg (false discovery rate)"}
+    if method in names:
+        adjusted = (
+            f"p-values are adjusted over the experiment's {family} tests by {names[method]}; verdicts use the adjusted ones"
+        )
+    else:
+        adjusted = "p-values are not adjusted for multiplicity (multiplicity: none)"
+    return (
+        "A directional hypothesis has a one-sided p-value and a one-sided confidence bound ([low, ∞) for "
+        "greater, (−∞, high] for less; `hypotheses.parquet` keeps both bounds); " + adjusted + "."
+    )
 
 
 def _figure_blocks(
