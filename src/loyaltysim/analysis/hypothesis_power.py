@@ -231,7 +231,12 @@ SCENARIOS: dict[str, Scenario] = {
         "no interaction; the other factor changes the slope",
     ),
     "moderation/power": Scenario(
-        "moderation", {"moderator": COST, "min_effect": 0.0}, _moderation, -0.5, False, "slope falls by 0.5 per sd, 24 runs"
+        "moderation",
+        {"moderator": COST, "min_effect": 0.0},
+        _moderation,
+        -0.5,
+        False,
+        "slope falls by 0.5 per sd, 24 runs",
     ),
     "monotone_defection/null": Scenario(
         "monotone_defection",
@@ -242,19 +247,36 @@ SCENARIOS: dict[str, Scenario] = {
         "one flat step among falling ones (least favourable)",
     ),
     "monotone_defection/power": Scenario(
-        "monotone_defection", {}, _monotone((0.3, 0.3, 0.3, 0.3)), 0.0, False, "every step falls by 0.3 log odds, 5 runs"
+        "monotone_defection",
+        {},
+        _monotone((0.3, 0.3, 0.3, 0.3)),
+        0.0,
+        False,
+        "every step falls by 0.3 log odds, 5 runs",
     ),
     "nonlinear_link/null": Scenario(
         "nonlinear_link", {}, _intention(lambda s: s), 0.0, True, "linear link: threshold reported", None
     ),
     "nonlinear_link/null, linearity p ≤ alpha": Scenario(
-        "nonlinear_link", {}, _intention(lambda s: s), 0.0, True, "linear link: the linearity test rejects", _significant
+        "nonlinear_link",
+        {},
+        _intention(lambda s: s),
+        0.0,
+        True,
+        "linear link: the linearity test rejects",
+        _significant,
     ),
     "nonlinear_link/power": Scenario(
         "nonlinear_link", {}, _intention(_threshold_link()), 0.0, False, "threshold link θ = 0.65, steepness 12, 8 runs"
     ),
     "nonlinear_link/θ covered": Scenario(
-        "nonlinear_link", {}, _intention(_threshold_link()), 0.0, False, "τ's 95% interval covers θ = 0.65", _covers(0.65)
+        "nonlinear_link",
+        {},
+        _intention(_threshold_link()),
+        0.0,
+        False,
+        "τ's 95% interval covers θ = 0.65",
+        _covers(0.65),
     ),
     "regression/null": Scenario("regression", REGRESSION, _regression, 0.0, True, "no interaction; heteroskedastic noise"),
     "regression/power": Scenario("regression", REGRESSION, _regression, 0.04, False, "interaction 0.04, 24 runs"),
