@@ -1108,6 +1108,7 @@ def apply_multiplicity(table: pd.DataFrame, method: str = "holm") -> pd.DataFram
     table = table.copy()
     table["p_adjusted"] = adjust_p_values(table["p_value"].to_numpy(dtype=float), method) if len(table) else []
     table["multiplicity"] = method
+    table = table[[c for c in RESULT_COLUMNS if c in table.columns] + [c for c in table.columns if c not in RESULT_COLUMNS]]
     if not len(table):
         return table
     alpha = table["alpha"].astype(float) if "alpha" in table.columns else 0.05
@@ -1210,7 +1211,8 @@ def _check_type(key: str, value: Any, hint: Any) -> None:
                 _check_type(key, value, option)
                 return
             except ValueError as exc:
-                problems.append(str(exc))
+                if option is not type(None):
+                    problems.append(str(exc))
         raise ValueError(problems[0] if len(problems) == 1 else f"{key}: {value!r} is none of the allowed kinds")
     if hint is type(None):
         if value is not None:

@@ -279,6 +279,6 @@ SCENARIOS: dict[str, Scenario] = {
         _covers(0.65),
     ),
     "regression/null": Scenario("regression", REGRESSION, _regression, 0.0, True, "no interaction; heteroskedastic noise"),
-    "regression/power": Scenario("regression", REGRESSION, _regression, 0.04, False, "interaction 0.04, 24 runs"),
+    "regression/power": Scenario("regression", REGRESSION, _regression, 0.06, False, "interaction 0.06, 24 runs"),
 }
 """Simulated sweeps per test: ``<test>/null`` scenarios have no effect by construction."""
