@@ -110,9 +110,7 @@ INERT_TESTS: dict[str, tuple[str, dict]] = {
 }
 
 
-def model_rates(
-    reps: int, seed: int, make: Callable, tests: dict[str, tuple[str, dict, Callable | None]]
-) -> dict[str, float]:
+def model_rates(reps: int, seed: int, make: Callable, tests: dict[str, tuple[str, dict, Callable | None]]) -> dict[str, float]:
     rng = np.random.default_rng(seed)
     hits = dict.fromkeys(tests, 0)
     for _ in range(reps):

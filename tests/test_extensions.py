@@ -120,7 +120,9 @@ def test_a_registered_or_referenced_hypothesis_test_is_evaluated(registered):
     pd.testing.assert_frame_equal(by_name.drop(columns="label"), by_reference.drop(columns="label"))
     assert list(by_name["verdict"]) == ["not supported", "supported"]  # churn 0.03 at cost 1, 0.01 at cost 8
     hypotheses.check_spec({"test": "churn_below", "level": 0.01, "by": [FACTOR]}, [FACTOR])
-    with pytest.raises(ValueError, match=re.escape("levl: unknown option of test 'churn_below' (did you mean 'level'?); allowed: level, by")):
+    with pytest.raises(
+        ValueError, match=re.escape("levl: unknown option of test 'churn_below' (did you mean 'level'?); allowed: level, by")
+    ):
         hypotheses.check_spec({"test": "churn_below", "levl": 0.01}, [FACTOR])
     with pytest.raises(ValueError, match=r"test: unknown test 'churn_belwo' \(did you mean 'churn_below'\?\)"):
         hypotheses.check_spec({"test": "churn_belwo"}, [FACTOR])

@@ -507,6 +507,11 @@ def test_check_spec_accepts_valid_specs():
     hypotheses.check_spec({"test": "moderation", "label": "m", "moderator": "x.a", "direction": "less"}, ["x.a"])
     hypotheses.check_spec({"test": "difference", "metric": "nps", "factor": "x.flag", "a": False, "b": True}, CONTEXT)
     hypotheses.check_spec(
-        {"test": "regression", "formula": "share_C ~ flag * x_a", "aliases": {"flag": "x.flag"}, "coefficient": "flag[T.True]:x_a"},
+        {
+            "test": "regression",
+            "formula": "share_C ~ flag * x_a",
+            "aliases": {"flag": "x.flag"},
+            "coefficient": "flag[T.True]:x_a",
+        },
         CONTEXT,
     )
