@@ -1178,6 +1178,7 @@ class DesignContext:
     factors: dict[str, list[Any] | None]
     metrics: Sequence[str] | Callable[[], Sequence[str]] | None = None
     seeds: str = "independent"
+    levels_known: bool = True
     _known: list[str] | None = None
 
     def metric_names(self) -> list[str] | None:
@@ -1275,6 +1276,8 @@ def _level_in(level: Any, values: list[Any]) -> bool:
 def _check_difference(options: dict[str, Any], context: DesignContext) -> None:
     _check_metric("metric", options["metric"], context)
     values = context.factors.get(options["factor"])
+    if not context.levels_known:
+        return
     if values is None:
         raise ValueError(f"factor: {options['factor']!r} is sampled from a range; difference compares two of its listed values")
     for key in ("a", "b"):
@@ -1350,11 +1353,12 @@ def check_spec(spec: dict[str, Any], factors: Sequence[str] | Mapping[str, Any] 
     ValueError
         Starting with the option's key and saying what is wrong.
     """
-    context = (
-        factors
-        if isinstance(factors, DesignContext)
-        else DesignContext(dict(factors) if isinstance(factors, Mapping) else dict.fromkeys(factors))
-    )
+    if isinstance(factors, DesignContext):
+        context = factors
+    elif isinstance(factors, Mapping):
+        context = DesignContext(dict(factors))
+    else:  # names only: the values of the factors are unknown, so a and b are not checked
+        context = DesignContext(dict.fromkeys(factors), levels_known=False)
     if not isinstance(spec, dict) or "test" not in spec:
         raise ValueError(f"test: expected a mapping with a 'test' key (one of {', '.join(REGISTERED.names())}), got {spec!r}")
     name = spec["test"]

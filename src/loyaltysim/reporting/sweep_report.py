@@ -73,8 +73,10 @@ def _hypothesis_blocks(hypotheses: pd.DataFrame, specs: Sequence[dict[str, Any]]
                 "cell": group["cell"],
                 "verdict": group["verdict"],
                 _interval_header(group): [
-                    _interval(e, lo, hi, side)
-                    for e, lo, hi, side in zip(group["effect"], group["ci_low"], group["ci_high"], _sides(group), strict=True)
+                    _interval(e, lo, hi, side, verdict)
+                    for e, lo, hi, side, verdict in zip(
+                        group["effect"], group["ci_low"], group["ci_high"], _sides(group), group["verdict"], strict=True
+                    )
                 ],
                 "statistic": group["statistic"].map(_number),
                 "p": group["p_value"].map(lambda p: _number(p, 2)),
@@ -101,8 +103,11 @@ def _interval_header(group: pd.DataFrame) -> str:
     return f"effect [{level} one-sided bound]"
 
 
-def _interval(effect: float, low: float, high: float, side: str) -> str:
-    """The effect with the bound(s) that decide: ``[low, ∞)`` for greater, ``(−∞, high]`` for less."""
+def _interval(effect: float, low: float, high: float, side: str, verdict: str = "") -> str:
+    """The effect with the bound that decides: ``[low, ∞)`` for greater, ``(−∞, high]`` for less; for "not
+    supported" the other bound (it excludes the hypothesised effect)."""
+    if verdict == "not supported" and side in ("greater", "less"):
+        side = "less" if side == "greater" else "greater"
     if side == "greater":
         return f"{_number(effect)} [{_number(low)}, ∞)"
     if side == "less":
@@ -121,8 +126,9 @@ def _multiplicity_line(hypotheses: pd.DataFrame) -> str:
     else:
         adjusted = "p-values are not adjusted for multiplicity (multiplicity: none)"
     return (
-        "A directional hypothesis has a one-sided p-value and a one-sided confidence bound ([low, ∞) for "
-        "greater, (−∞, high] for less; `hypotheses.parquet` keeps both bounds); " + adjusted + "."
+        "A directional hypothesis has a one-sided p-value and one-sided confidence bounds. The table shows the "
+        "bound that decides the verdict: for 'greater' the lower bound [low, ∞), or the upper bound (−∞, high] "
+        "when the verdict is 'not supported'; the mirror for 'less' (`hypotheses.parquet` keeps both); " + adjusted + "."
     )
 
 
