@@ -1,6 +1,6 @@
 """Size and power of the hypothesis tests, checked by simulation: the table in docs/hypotheses.md.
 
-    python benchmarks/hypothesis_calibration.py [--reps 400] [--model-reps 100] [--seed 1]
+    python benchmarks/hypothesis_calibration.py [--reps 400] [--model-reps 100] [--seed 1] [--parts synthetic,inert,links]
 
 Three parts, each printed as a Markdown table row per scenario:
 
@@ -126,13 +126,17 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=400, help="simulated sweeps per synthetic scenario (400)")
     parser.add_argument("--model-reps", type=int, default=100, help="simulated sweeps of the model per scenario (100)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--parts", default="synthetic,inert,links", help="which parts to run: synthetic, inert, links (default all)"
+    )
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     warnings.simplefilter("ignore")
     clock = time.perf_counter()
     print(f"# hypothesis calibration: alpha = {ALPHA}, 99% binomial band; {load()}")
     print("| data | scenario | checks | rate of 'supported' | sweeps | band (size) | |")
     print("|---|---|---|---:|---:|---|---|")
-    for name, scenario in SCENARIOS.items():
+    for name, scenario in SCENARIOS.items() if "synthetic" in parts else ():
         kind = "size" if scenario.null else ("coverage of θ" if "covered" in name else "power")
         rate = rejection_rate(scenario, args.reps, seed=args.seed)
         label = f"`{scenario.test}`: {scenario.description}"
@@ -140,8 +144,12 @@ def main() -> None:
             label += " (rate of p ≤ alpha)"
         print(row("synthetic", label, kind, rate, args.reps), flush=True)
     inert = {name: (test, options, None) for name, (test, options) in INERT_TESTS.items()}
-    for name, rate in model_rates(args.model_reps, args.seed, inert_sweep, inert).items():
-        print(row("model, inert factor", name, "size", rate, args.model_reps), flush=True)
+    if "inert" in parts:
+        for name, rate in model_rates(args.model_reps, args.seed, inert_sweep, inert).items():
+            print(row("model, inert factor", name, "size", rate, args.model_reps), flush=True)
+    if "links" not in parts:
+        print(f"\n{time.perf_counter() - clock:.0f} s")
+        return
 
     def covers(result: hypotheses.HypothesisResult) -> bool:
         return result.details["threshold_ci_low"] <= 0.65 <= result.details["threshold_ci_high"]
