@@ -129,6 +129,7 @@ def main() -> None:
     parser.add_argument(
         "--parts", default="synthetic,inert,links", help="which parts to run: synthetic, inert, links (default all)"
     )
+    parser.add_argument("--only", default="", help="synthetic part: only the scenarios whose name contains this text")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     warnings.simplefilter("ignore")
@@ -137,6 +138,8 @@ def main() -> None:
     print("| data | scenario | checks | rate of 'supported' | sweeps | band (size) | |")
     print("|---|---|---|---:|---:|---|---|")
     for name, scenario in SCENARIOS.items() if "synthetic" in parts else ():
+        if args.only not in name:
+            continue
         kind = "size" if scenario.null else ("coverage of θ" if "covered" in name else "power")
         rate = rejection_rate(scenario, args.reps, seed=args.seed)
         label = f"`{scenario.test}`: {scenario.description}"

@@ -927,7 +927,7 @@ def regression(
     ``formula`` is a statsmodels/patsy formula over the runs table, e.g. ``share_C ~ programme *
     quality_edge`` (factors by their aliases: :data:`ALIAS_NOTE`); ``coefficient`` names the term to test
     as statsmodels names it (``programme[T.True]:quality_edge``). OLS with cluster-robust standard errors:
-    ``cluster="run"`` (each run its own cluster: heteroskedasticity-robust, HC1; t on the residual df) or
+    ``cluster="run"`` (each run its own cluster: HC2, robust and unbiased; t on the residual df) or
     by ``point_id`` or ``replicate`` (t on clusters − 1 df). Under common random numbers (``seeds:
     common``) the replicate enters as a fixed effect (``block_seeds``), blocking on the seed. H0: the
     coefficient is 0; H1: in ``direction``; one-sided p-value and bounds for a directional hypothesis.
@@ -955,7 +955,7 @@ def regression(
         if model.df_resid < 1:
             raise ValueError(f"regression: {int(model.nobs)} runs in cell {cell!r} are too few for {len(names)} coefficients")
         if cluster == "run":
-            fit, df = model.fit(cov_type="HC1"), float(model.df_resid)
+            fit, df = model.fit(cov_type="HC2"), float(model.df_resid)
         else:
             used = frame.loc[model.data.row_labels, cluster]
             fit = model.fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(used)[0]})
