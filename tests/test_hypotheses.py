@@ -420,7 +420,7 @@ def test_type_one_error_of_the_curve_tests(name):
 def test_power_against_a_known_effect(name):
     from loyaltysim.analysis.hypothesis_power import SCENARIOS, rejection_rate
 
-    assert rejection_rate(SCENARIOS[name], 40, seed=13) > 0.5
+    assert rejection_rate(SCENARIOS[name], 40, seed=13) > 0.25  # about 0.5 or more (docs/hypotheses.md); 0.05 without power
 
 
 def test_unknown_cell_column_is_named():
