@@ -514,3 +514,20 @@ def test_check_spec_accepts_valid_specs():
         },
         CONTEXT,
     )
+
+
+def test_the_end_of_run_survey_answers_around_each_customers_loyalty():
+    from loyaltysim.experiments.survey import intention_bins, stated_intention
+
+    rng = np.random.default_rng(14)
+    customers = pd.DataFrame({"satisfaction": rng.uniform(0.3, 0.9, 20_000)})
+    customers["loyalty"] = customers["satisfaction"] ** 2
+    answers = stated_intention(customers["loyalty"].to_numpy(), seed=5)
+    assert set(np.unique(answers * 10)) <= set(range(11))  # an 11-point scale
+    np.testing.assert_array_equal(answers, stated_intention(customers["loyalty"].to_numpy(), seed=5))  # seeded
+    table = intention_bins(customers, seed=5)
+    assert len(table) == 20 and table["respondents"].sum() == len(customers)
+    filled = table[table["respondents"] > 0]
+    expected = filled["satisfaction_mean"] ** 2  # mean answer = mean loyalty of the bin (≈ its mean s², bins are narrow)
+    assert np.abs(filled["intention_mean"] - expected).max() < 0.02
+    assert table.loc[table["respondents"] == 0, "intention_mean"].isna().all()
