@@ -87,3 +87,22 @@ def test_cli_bad_condition_exits_2_and_writes_nothing(tmp_path, runs, capsys):
     assert [p.name for p in tmp_path.iterdir()] == ["runs.parquet"]
     assert main(["discover", str(tmp_path / "missing"), "--where", "churn_rate > 0"]) == 2
     assert "no runs.parquet" in capsys.readouterr().err
+
+
+def test_insignificant_restrictions_are_dropped_by_default():
+    """A small, noisy sample: PRIM restricts by chance; by default every kept restriction has quasi-p ≤ 0.05,
+    the dropped ones are listed with their quasi-p, and coverage and density are those of the pruned box."""
+    rng = np.random.default_rng(5)
+    n = 120
+    table = pd.DataFrame({f"x.f{i}": rng.uniform(0, 1, n) for i in range(4)} | {"run_id": np.arange(n), "status": "ok"})
+    table["y"] = (table["x.f0"] < 0.5) & (rng.uniform(0, 1, n) < 0.8)
+    kept = discover(table, "y", min_density=0.99, max_qp=None)
+    pruned = discover(table, "y", min_density=0.99)
+    assert (pruned.box[["qp_low", "qp_high"]].min(axis=1) <= 0.05).all()
+    assert len(pruned.box) + len(pruned.dropped) == len(kept.box)
+    assert (pruned.dropped["qp"] > 0.05).all() and len(pruned.dropped) >= 1
+    assert list(pruned.box["factor"]) == ["x.f0"]  # the one factor that matters
+    inside = np.ones(n, dtype=bool)
+    for row in pruned.box.itertuples():
+        inside &= table[row.factor].between(row.low, row.high).to_numpy()
+    assert pruned.density == pytest.approx(table.loc[inside, "y"].mean())

@@ -200,3 +200,18 @@ def test_cli_bad_experiment_exits_2_and_writes_nothing(tmp_path, capsys):
 def test_experiment_schema_is_refused_without_name():
     with pytest.raises(Exception, match="name"):
         Experiment.model_validate({"factors": {}})
+
+
+def test_common_seeds_share_each_replicate_seed_across_points_and_leave_the_default_unchanged():
+    from loyaltysim.experiments.spec import Experiment, derive_seed, experiment_hash, plan_runs
+
+    data = {"name": "crn", "factors": {"customers.switching_cost.mean": [1.0, 5.0, 9.0]}, "replicates": 3, "seed": 11}
+    independent = Experiment.model_validate(data)
+    common = Experiment.model_validate({**data, "seeds": "common"})
+    assert [r.seed for r in plan_runs(independent)] == [derive_seed(11, p, r) for p in range(3) for r in range(3)]
+    assert [r.seed for r in plan_runs(common)] == [derive_seed(11, 0, r) for _ in range(3) for r in range(3)]
+    assert experiment_hash(common) != experiment_hash(independent)
+    # multiplicity is analysis only; the default seeds hash as before the option existed (old sweeps resume)
+    assert experiment_hash(Experiment.model_validate({**data, "multiplicity": "bh"})) == experiment_hash(independent)
+    dumped = independent.model_dump(mode="json", exclude={"name", "description", "base", "overrides", "hypotheses"})
+    assert "seeds" in dumped  # present in the model, dropped from the hash only when it is the default

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 import numpy as np
 import pandas as pd
@@ -86,6 +85,18 @@ def test_decide_against_a_level():
     assert decide(0.4, 0.35, 0.45, null=0.5) == "not supported"
 
 
+def test_directional_bounds_and_p_values_have_the_same_side():
+    """p ≤ alpha exactly when the bound in the hypothesised direction excludes the null (both sides, any df)."""
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        estimate, se, df = rng.normal(0, 1), rng.uniform(0.1, 1), rng.integers(2, 40)
+        for direction in ("greater", "less", "two-sided"):
+            low, high, p, _ = hypotheses.t_bounds(estimate, se, df, direction=direction, confidence=0.95)
+            excludes = {"greater": low > 0, "less": high < 0, "two-sided": low > 0 or high < 0}[direction]
+            assert (p < 0.05) == excludes
+            assert decide(estimate, low, high, direction=direction) != "supported" or p < 0.05
+
+
 # --- satisfaction trap -----------------------------------------------------------------------------
 
 
@@ -98,10 +109,10 @@ def test_satisfaction_trap_per_cell():
     low_satisfaction = trapped & (runs["switching.variety_seeking"] == 0.01)
     runs.loc[low_satisfaction, "mean_satisfaction"] = 0.45
     runs["churn_rate"] = 0.02
-    results = {r.cell: r for r in hypotheses.satisfaction_trap(runs, level=0.5, min_satisfaction=0.6, n_boot=499)}
+    results = {r.cell: r for r in hypotheses.satisfaction_trap(runs, level=0.5, min_satisfaction=0.6)}
     assert len(results) == 4
     trap = results["customers.switching_cost.mean=1, switching.variety_seeking=0"]
-    assert trap.verdict == "supported"
+    assert trap.verdict == "supported" and trap.alternative == "greater" and trap.alpha == pytest.approx(0.05)
     assert trap.ci_low > 0.5 and trap.ci_low < trap.effect < trap.ci_high and trap.n == 12
     assert trap.effect == pytest.approx(0.75, abs=0.03)
     assert trap.statistic > 10 and trap.p_value < 1e-6  # one-sample t against the level
@@ -115,7 +126,7 @@ def test_satisfaction_trap_inconclusive_with_few_noisy_replicates():
     runs["satisfied_defector_share"] = [0.3, 0.55, 0.8]
     runs["mean_satisfaction"] = 0.7
     runs["churn_rate"] = 0.02
-    (result,) = hypotheses.satisfaction_trap(runs, n_boot=199)
+    (result,) = hypotheses.satisfaction_trap(runs)
     assert result.verdict == "inconclusive"
 
 
@@ -125,48 +136,55 @@ def test_failed_runs_are_left_out():
     runs.loc[5, "status"] = "failed"
     runs["mean_satisfaction"] = 0.7
     runs["churn_rate"] = 0.02
-    (result,) = hypotheses.satisfaction_trap(runs, n_boot=199)
+    (result,) = hypotheses.satisfaction_trap(runs)
     assert result.n == 5 and result.verdict == "supported"
 
 
-# --- nonlinear link --------------------------------------------------------------------------------
+# --- nonlinear link (stated intention) -------------------------------------------------------------
 
 
-def hinge(intercept: float, slope: float, change: float, threshold: float):
-    return lambda s, run: intercept + slope * s + change * np.maximum(s - threshold, 0.0)
+def intention_tables(link, replicates: int = 8, seed: int = 0):
+    from loyaltysim.analysis.hypothesis_power import _intention
+
+    return _intention(link)(np.random.default_rng(seed), 0.0)
 
 
-@pytest.mark.slow
-def test_nonlinear_link_finds_a_true_threshold():
-    runs = runs_table({"x.cell": [0]}, 8)
-    curves = synthetic_curves(hinge(1.0, 2.0, 12.0, 0.55), runs)
-    (result,) = hypotheses.nonlinear_link(runs, curves, n_boot=49)
+def threshold_link(theta: float, steepness: float = 12.0):
+    low, high = expit(-steepness * theta), expit(steepness * (1 - theta))
+    return lambda s: (expit(steepness * (s - theta)) - low) / (high - low)
+
+
+@pytest.mark.parametrize("theta", [0.6, 0.7])
+def test_nonlinear_link_recovers_the_configured_threshold(theta):
+    runs, curves = intention_tables(threshold_link(theta))
+    (result,) = hypotheses.nonlinear_link(runs, curves)
     details = result.details
-    assert result.verdict == "supported"
-    assert details["threshold_low"] <= 0.55 <= details["threshold_high"]
-    assert details["threshold"] == pytest.approx(0.55, abs=0.03)
-    assert details["slope_change"] == pytest.approx(12.0, rel=0.25)
-    assert details["aic_segmented"] < details["aic_linear"] and details["aic_spline"] < details["aic_linear"]
-    assert result.p_value < 1e-6
+    assert result.verdict == "supported", result.note
+    assert details["threshold_ci_low"] <= theta <= details["threshold_ci_high"]
+    assert details["threshold"] == pytest.approx(theta, abs=0.02)
+    assert result.p_value < 1e-3 and result.alternative == "greater"
 
 
-@pytest.mark.slow
-def test_nonlinear_link_reports_no_threshold_when_the_logit_is_linear():
-    runs = runs_table({"x.cell": [0]}, 8)
-    curves = synthetic_curves(hinge(1.0, 6.0, 0.0, 0.5), runs)
-    (result,) = hypotheses.nonlinear_link(runs, curves, n_boot=49)
-    assert result.verdict == "not supported"
-    assert result.ci_high < 0.5
-    assert result.effect == pytest.approx(0.0, abs=0.2)
+def test_nonlinear_link_reports_no_threshold_for_a_linear_link():
+    runs, curves = intention_tables(lambda s: s)
+    (result,) = hypotheses.nonlinear_link(runs, curves)
+    assert result.verdict == "not supported", result.note
+    assert result.ci_high < 0.25
 
 
-@pytest.mark.slow
 def test_nonlinear_link_diminishing_returns():
-    runs = runs_table({"x.cell": [0]}, 8)
-    curves = synthetic_curves(hinge(-2.0, 10.0, -8.0, 0.6), runs)
-    (diminishing,) = hypotheses.nonlinear_link(runs, curves, shape="diminishing", n_boot=49)
-    (threshold,) = hypotheses.nonlinear_link(runs, curves, shape="threshold", n_boot=49)
-    assert diminishing.verdict == "supported" and threshold.verdict == "not supported"
+    runs, curves = intention_tables(lambda s: 1 - (1 - s) ** 2)
+    (diminishing,) = hypotheses.nonlinear_link(runs, curves, shape="diminishing")
+    (threshold,) = hypotheses.nonlinear_link(runs, curves, shape="threshold")
+    assert diminishing.verdict == "supported" and diminishing.alternative == "less"
+    assert threshold.verdict == "not supported" and "no interior threshold" in threshold.note
+
+
+def test_nonlinear_link_needs_the_survey_columns():
+    runs = runs_table({"x.cell": [0]}, 3)
+    curves = synthetic_curves(lambda s, run: 1.0 + 5.0 * s, runs)
+    with pytest.raises(ValueError, match="no stated-intention columns"):
+        hypotheses.nonlinear_link(runs, curves)
 
 
 # --- moderation ------------------------------------------------------------------------------------
@@ -189,9 +207,18 @@ def test_moderation(interaction, expected):
     assert result.n == 18
 
 
+def test_moderation_compares_within_the_blocks_of_the_other_factors():
+    """Another factor changes the slope and is correlated with nothing: the moderator alone is tested."""
+    runs = runs_table({"customers.switching_cost.mean": [1.0, 5.0, 9.0], "x.other": [0.0, 1.0]}, 4)
+    curves = synthetic_curves(lambda s, run: 1.0 + (8.0 - 5.0 * run["x.other"]) * s, runs, seed=4)
+    (result,) = hypotheses.moderation(runs, curves, moderator="customers.switching_cost.mean", direction="less", min_effect=0.2)
+    assert result.verdict == "not supported" and result.details["blocks"] == 2
+    assert "within 2 block(s) of x.other" in result.note
+
+
 def test_moderation_needs_a_varying_moderator():
     runs = runs_table({"x.m": [1.0]}, 3)
-    curves = synthetic_curves(hinge(1.0, 5.0, 0.0, 0.5), runs)
+    curves = synthetic_curves(lambda s, run: 1.0 + 5.0 * s, runs)
     with pytest.raises(ValueError, match="does not vary"):
         hypotheses.moderation(runs, curves, moderator="x.m")
 
@@ -199,15 +226,45 @@ def test_moderation_needs_a_varying_moderator():
 # --- monotone defection ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("slope", "expected"), [(6.0, "supported"), (0.0, "not supported"), (-4.0, "not supported")])
-def test_monotone_defection(slope, expected):
+def band_curves(log_odds_per_band, runs, seed=0):
+    band = np.minimum((MID * 5).astype(int), 4)
+    return synthetic_curves(lambda s, run: -np.asarray(log_odds_per_band)[band], runs, run_sd=0.05, seed=seed)
+
+
+def test_monotone_defection_supported_when_every_step_falls():
     runs = runs_table({"x.cell": [0]}, 6)
-    curves = synthetic_curves(hinge(3.0, slope, 0.0, 0.5), runs)
-    (result,) = hypotheses.monotone_defection(runs, curves)
-    assert result.verdict == expected
-    assert np.sign(result.effect) == -np.sign(slope) or slope == 0
-    churn = [result.details[f"churn_{band}"] for band in hypotheses.BAND_NAMES]
-    assert len(churn) == 5 and all(0 <= c <= 1 for c in churn)
+    (result,) = hypotheses.monotone_defection(runs, band_curves([-1.0, -2.0, -3.0, -4.0, -5.0], runs))
+    assert result.verdict == "supported" and "falls at all 4 steps" in result.note
+    assert result.ci_high < 0 and result.p_value < 0.05 and result.alternative == "less"
+    steps = [k for k in result.details if k.startswith("step_") and k.count("_ci_") == 0 and not k.endswith("_p")]
+    assert len(steps) == 4
+
+
+def test_monotone_defection_names_a_reversal():
+    """Churn rises from dissatisfied to neutral: a trend test would still find an overall fall."""
+    runs = runs_table({"x.cell": [0]}, 6)
+    (result,) = hypotheses.monotone_defection(runs, band_curves([-1.0, -3.0, -1.5, -4.0, -5.0], runs))
+    assert result.verdict == "not supported"
+    assert "does not fall from dissatisfied → neutral" in result.note
+    assert result.effect > 0 and result.ci_low > 0  # the binding step is the reversal
+
+
+def test_monotone_defection_is_inconclusive_for_a_flat_step():
+    runs = runs_table({"x.cell": [0]}, 4)
+    (result,) = hypotheses.monotone_defection(runs, band_curves([-1.0, -2.0, -2.0, -4.0, -5.0], runs, seed=2))
+    assert result.verdict in ("inconclusive", "not supported")
+    assert "dissatisfied → neutral" in result.note
+
+
+def test_monotone_defection_leaves_out_sparse_bands():
+    runs = runs_table({"x.cell": [0]}, 4)
+    curves = band_curves([-1.0, -2.0, -3.0, -4.0, -5.0], runs)
+    curves.loc[curves["satisfaction_low"] < 0.2, "customer_periods"] = 10
+    curves.loc[curves["satisfaction_low"] < 0.2, "switchers"] = 3
+    (result,) = hypotheses.monotone_defection(runs, curves, min_count=200)
+    assert "left out (fewer than 200 customer-periods): highly_dissatisfied (160)" in result.note
+    assert result.details["periods_highly_dissatisfied"] == 160
+    assert result.verdict == "supported" and "falls at all 3 steps" in result.note
 
 
 # --- difference ------------------------------------------------------------------------------------
@@ -230,6 +287,25 @@ def test_difference(shift, direction, expected):
     assert result.effect == pytest.approx(shift, abs=0.01)
 
 
+def test_difference_compares_within_cells_and_pairs_common_seeds():
+    """The other factor moves the metric far more than the effect: pooled runs would drown it, blocks do not;
+    with common seeds the shared seed noise cancels in pairs."""
+    rng = np.random.default_rng(7)
+    runs = runs_table({"x.programme": [False, True], "x.cost": [1.0, 5.0, 9.0]}, 5)
+    runs["point_id"] = runs["x.programme"].astype(int) * 3 + runs["x.cost"].map({1.0: 0, 5.0: 1, 9.0: 2})
+    runs["seed"] = runs["replicate"]  # seeds: common
+    seed_noise = rng.normal(0, 0.05, 5)[runs["replicate"]]
+    runs["share_C"] = 0.2 + 0.03 * runs["x.cost"] + 0.01 * runs["x.programme"] + seed_noise + rng.normal(0, 0.002, len(runs))
+    options = {"metric": "share_C", "factor": "x.programme", "a": False, "b": True, "direction": "greater", "min_effect": 0.0}
+    (paired,) = hypotheses.difference(runs, **options)
+    (unpaired,) = hypotheses.difference(runs, **options, paired=False)
+    assert paired.verdict == "supported" and "paired by seed" in paired.note and paired.details["blocks"] == 3
+    assert paired.effect == pytest.approx(0.01, abs=0.003)
+    assert unpaired.verdict == "inconclusive" and unpaired.p_value > paired.p_value
+    assert paired.p_value < 0.05 <= paired.ci_low + 1  # one-sided p with its one-sided bound
+    assert paired.ci_low > 0 and paired.alternative == "greater"
+
+
 def test_difference_is_inconclusive_with_few_replicates():
     rng = np.random.default_rng(6)
     runs = runs_table({"x.condition": ["honest", "over"]}, 3)
@@ -241,8 +317,54 @@ def test_difference_is_inconclusive_with_few_replicates():
 def test_difference_names_a_missing_condition():
     runs = runs_table({"x.condition": ["honest", "over"]}, 3)
     runs["profit"] = 1.0
-    with pytest.raises(ValueError, match=r"x\.condition = 'under' has 0 run"):
+    with pytest.raises(ValueError, match=r"x\.condition = 'honest' or 'under' has no run with profit"):
         hypotheses.difference(runs, metric="profit", factor="x.condition", a="honest", b="under")
+
+
+# --- regression ------------------------------------------------------------------------------------
+
+
+def test_regression_tests_an_interaction_with_aliases():
+    rng = np.random.default_rng(8)
+    runs = runs_table({"firms.2.loyalty_programme.enabled": [False, True], "firms.2.quality": [0.6, 0.7, 0.8]}, 6)
+    programme, edge = runs["firms.2.loyalty_programme.enabled"].astype(float), runs["firms.2.quality"] - 0.7
+    runs["share_C"] = 0.2 + 0.05 * programme + 0.5 * edge - 0.4 * programme * edge + rng.normal(0, 0.01, len(runs))
+    options = {
+        "formula": "share_C ~ programme * firms_2_quality",
+        "aliases": {"programme": "firms.2.loyalty_programme.enabled"},
+        "coefficient": "programme[T.True]:firms_2_quality",
+    }
+    (less,) = hypotheses.regression(runs, **options, direction="less")
+    (greater,) = hypotheses.regression(runs, **options, direction="greater")
+    assert less.verdict == "supported" and greater.verdict == "not supported"
+    assert less.effect == pytest.approx(-0.4, abs=0.1) and less.n == 36
+    with pytest.raises(ValueError, match="no coefficient 'programme:firms_2_quality'"):
+        hypotheses.regression(runs, **{**options, "coefficient": "programme:firms_2_quality"})
+
+
+# --- multiplicity ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("method", "statsmodels_name"), [("holm", "holm"), ("bh", "fdr_bh")])
+def test_adjusted_p_values_match_statsmodels(method, statsmodels_name):
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.random.default_rng(9).uniform(0, 0.2, 30)
+    assert hypotheses.adjust_p_values(p, method) == pytest.approx(multipletests(p, method=statsmodels_name)[1])
+
+
+def test_verdicts_use_the_adjusted_p_values():
+    runs = runs_table({"x.cell": list(range(10))}, 5)
+    rng = np.random.default_rng(10)
+    runs["satisfied_defector_share"] = 0.5 + rng.normal(0, 0.05, len(runs))
+    runs.loc[runs["x.cell"] == 0, "satisfied_defector_share"] = [0.51, 0.53, 0.55, 0.52, 0.54]  # one-sided p ≈ 0.007
+    runs["mean_satisfaction"] = 0.7
+    raw = evaluate([{"test": "satisfaction_trap"}], runs, None, multiplicity="none")
+    holm = evaluate([{"test": "satisfaction_trap"}], runs, None)
+    assert raw.loc[0, "verdict"] == "supported" and raw.loc[0, "p_value"] < 0.05
+    assert holm.loc[0, "verdict"] == "inconclusive" and holm.loc[0, "p_adjusted"] > 0.05
+    assert "not significant after Holm adjustment over 10 tests" in holm.loc[0, "note"]
+    assert (holm["p_adjusted"] >= holm["p_value"]).all()
 
 
 # --- evaluation table ------------------------------------------------------------------------------
@@ -253,20 +375,52 @@ def test_evaluate_returns_a_tidy_table():
     runs["satisfied_defector_share"] = np.where(runs["x.cell"] == 0, 0.8, 0.2) + 0.01 * runs["replicate"]
     runs["mean_satisfaction"] = 0.7
     runs["churn_rate"] = 0.02
-    curves = synthetic_curves(hinge(3.0, 6.0, 0.0, 0.5), runs)
-    table = evaluate(
-        [{"test": "satisfaction_trap", "label": "trap", "n_boot": 199}, {"test": "monotone_defection", "by": []}], runs, curves
-    )
+    curves = band_curves([-1.0, -2.0, -3.0, -4.0, -5.0], runs)
+    table = evaluate([{"test": "satisfaction_trap", "label": "trap"}, {"test": "monotone_defection", "by": []}], runs, curves)
+    assert list(table.columns) == hypotheses.RESULT_COLUMNS
     assert list(table["test"]) == ["satisfaction_trap", "satisfaction_trap", "monotone_defection"]
     assert list(table["verdict"]) == ["supported", "not supported", "supported"]
     assert list(table["label"]) == ["trap", "trap", "monotone_defection"]
     assert set(table["verdict"]) <= set(hypotheses.VERDICTS)
     assert json.loads(table["details"].iloc[2])["churn_highly_dissatisfied"] > 0
+    assert (table["multiplicity"] == "holm").all()
 
 
 def test_evaluate_rejects_an_unknown_test():
     with pytest.raises(ValueError, match=r"hypotheses\[0\]\.test: unknown test 'trap'"):
         evaluate([{"test": "trap"}], runs_table({"x.a": [1]}, 2), None)
+
+
+# --- size and power by simulation (fast version; benchmarks/hypothesis_calibration.py is the long one) ---
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["satisfaction_trap/null", "difference/null", "difference/null, common seeds", "regression/null", "monotone_defection/null"],
+)
+def test_type_one_error_is_within_the_binomial_band(name):
+    from loyaltysim.analysis.hypothesis_power import SCENARIOS, binomial_band, rejection_rate
+
+    reps = 200
+    rate = rejection_rate(SCENARIOS[name], reps, seed=11)
+    assert rate <= binomial_band(reps, 0.05)[1], f"{name}: {rate}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["moderation/null", "nonlinear_link/null, linearity p ≤ alpha", "nonlinear_link/null"])
+def test_type_one_error_of_the_curve_tests(name):
+    from loyaltysim.analysis.hypothesis_power import SCENARIOS, binomial_band, rejection_rate
+
+    reps = 100
+    rate = rejection_rate(SCENARIOS[name], reps, seed=12)
+    assert rate <= binomial_band(reps, 0.05)[1], f"{name}: {rate}"
+
+
+@pytest.mark.parametrize("name", ["difference/power, common seeds", "regression/power", "satisfaction_trap/power"])
+def test_power_against_a_known_effect(name):
+    from loyaltysim.analysis.hypothesis_power import SCENARIOS, rejection_rate
+
+    assert rejection_rate(SCENARIOS[name], 40, seed=13) > 0.25  # about 0.5 or more (docs/hypotheses.md); 0.05 without power
 
 
 def test_unknown_cell_column_is_named():
@@ -277,7 +431,7 @@ def test_unknown_cell_column_is_named():
 
 # --- real model output: the configured link is recovered, and the control says no ------------------
 
-CLEAN = {  # the link is the only nonlinearity between satisfaction and the choice to stay
+CLEAN = {  # stated loyalty is the link alone
     "customers.switching_cost": 5.0,
     "customers.price_sensitivity": 0.3,
     "loyalty.trust_weight": 0.0,
@@ -288,13 +442,15 @@ CLEAN = {  # the link is the only nonlinearity between satisfaction and the choi
 
 
 def model_tables(link: str, replicates: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from loyaltysim.experiments.survey import intention_bins
+
     runs, curves = [], []
     seeds = np.random.SeedSequence(2024).generate_state(replicates)
     for replicate, seed in enumerate(seeds):
-        config = small_config(**{"customers.n": 2000, "run.steps": 100, "run.burn_in": 12, "loyalty.link": link, **CLEAN})
+        config = small_config(**{"customers.n": 2000, "run.steps": 60, "run.burn_in": 12, "loyalty.link": link, **CLEAN})
         model = LoyaltyModel(config, rng=int(seed)).run()
         runs.append({"run_id": replicate, "status": "ok", **model.summary()})
-        curve = model.totals.retention_curve()
+        curve = model.totals.retention_curve().merge(intention_bins(model.customers(), int(seed)), on="satisfaction_low")
         curves.append(curve.assign(run_id=replicate))
     return pd.DataFrame(runs), pd.concat(curves, ignore_index=True)
 
@@ -303,27 +459,75 @@ def model_tables(link: str, replicates: int) -> tuple[pd.DataFrame, pd.DataFrame
 @pytest.mark.parametrize(("link", "reports_threshold"), [("threshold", True), ("linear", False)])
 def test_nonlinear_link_on_model_output(link, reports_threshold):
     runs, curves = model_tables(link, 8)
-    (result,) = hypotheses.nonlinear_link(runs, curves, n_boot=49)
+    (result,) = hypotheses.nonlinear_link(runs, curves)
     assert (result.verdict == "supported") is reports_threshold, result
     if reports_threshold:
-        assert 0.0 < result.details["threshold_low"] < result.details["threshold_high"] < 1.0
+        theta = small_config().loyalty.threshold
+        assert result.details["threshold_ci_low"] <= theta <= result.details["threshold_ci_high"]
+    else:
+        assert result.verdict == "not supported"
+
+
+CONTEXT = hypotheses.DesignContext(
+    {"x.a": [1.0, 2.0], "x.flag": [False, True], "x.range": None}, ["nps", "churn_rate", "share_C"]
+)
 
 
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({"test": "trap"}, "unknown test 'trap'"),
-        ({"label": "x"}, "with a 'test' key"),
-        ({"test": "satisfaction_trap", "levl": 0.5}, "levl: unknown option of test 'satisfaction_trap'; allowed: level"),
+        ({"test": "trap"}, "test: unknown test 'trap'"),
+        ({"label": "x"}, "test: expected a mapping with a 'test' key"),
+        ({"test": "satisfaction_trap", "levl": 0.5}, "levl: unknown option of test 'satisfaction_trap' (did you mean 'level'?)"),
         ({"test": "moderation"}, "moderator: test 'moderation' needs this option"),
-        ({"test": "moderation", "moderator": "customers.fit"}, "'customers.fit' is not a factor of this experiment"),
-        ({"test": "difference", "metric": "nps", "factor": "x.a", "a": 1, "b": 2, "by": ["x.b"]}, "'x.b' is not a factor"),
+        ({"test": "moderation", "moderator": "customers.fit"}, "moderator: 'customers.fit' is not a factor of this experiment"),
+        ({"test": "moderation", "moderator": "x.a", "direction": "lower"}, "direction: 'lower' is not allowed"),
+        ({"test": "moderation", "moderator": "x.flag"}, "moderator: 'x.flag' must take at least two numeric values"),
+        ({"test": "difference", "metric": "nps", "factor": "x.a", "a": 1, "b": 2, "by": ["x.b"]}, "by.0: 'x.b' is not a factor"),
+        ({"test": "difference", "metric": "npss", "factor": "x.a", "a": 1, "b": 2}, "metric: unknown metric 'npss'"),
+        ({"test": "difference", "metric": "nps", "factor": "x.a", "a": 1, "b": 3}, "b: 3 is not a value of x.a"),
+        ({"test": "difference", "metric": "nps", "factor": "x.range", "a": 1, "b": 3}, "factor: 'x.range' is sampled"),
+        ({"test": "difference", "metric": "nps", "factor": "x.a", "a": 1, "b": 1.0}, "b: the same value as a"),
+        ({"test": "difference", "metric": "nps", "factor": "x.a", "a": 1, "b": 2, "by": "x.a"}, "by: expected a list"),
+        ({"test": "satisfaction_trap", "level": "half"}, "level: expected a number"),
+        ({"test": "nonlinear_link", "shape": "s-shaped"}, "shape: 's-shaped' is not allowed"),
+        ({"test": "regression", "formula": "share_C ~ x_b", "coefficient": "x_b"}, "formula: "),
+        ({"test": "regression", "formula": "share_C ~ x_a", "coefficient": "x_b"}, "coefficient: 'x_b' is not a coefficient"),
+        ({"test": "regression", "formula": "sharec ~ x_a", "coefficient": "x_a"}, "formula: "),
     ],
 )
 def test_check_spec_names_the_problem(spec, message):
-    with pytest.raises(ValueError, match=re.escape(message)):
-        hypotheses.check_spec(spec, ["x.a"])
+    with pytest.raises(ValueError) as caught:
+        hypotheses.check_spec(spec, CONTEXT)
+    assert str(caught.value).startswith(message), str(caught.value)
 
 
-def test_check_spec_accepts_a_valid_spec():
+def test_check_spec_accepts_valid_specs():
     hypotheses.check_spec({"test": "moderation", "label": "m", "moderator": "x.a", "direction": "less"}, ["x.a"])
+    hypotheses.check_spec({"test": "difference", "metric": "nps", "factor": "x.flag", "a": False, "b": True}, CONTEXT)
+    hypotheses.check_spec(
+        {
+            "test": "regression",
+            "formula": "share_C ~ flag * x_a",
+            "aliases": {"flag": "x.flag"},
+            "coefficient": "flag[T.True]:x_a",
+        },
+        CONTEXT,
+    )
+
+
+def test_the_end_of_run_survey_answers_around_each_customers_loyalty():
+    from loyaltysim.experiments.survey import intention_bins, stated_intention
+
+    rng = np.random.default_rng(14)
+    customers = pd.DataFrame({"satisfaction": rng.uniform(0.3, 0.9, 20_000)})
+    customers["loyalty"] = customers["satisfaction"] ** 2
+    answers = stated_intention(customers["loyalty"].to_numpy(), seed=5)
+    assert set(np.unique(answers * 10)) <= set(range(11))  # an 11-point scale
+    np.testing.assert_array_equal(answers, stated_intention(customers["loyalty"].to_numpy(), seed=5))  # seeded
+    table = intention_bins(customers, seed=5)
+    assert len(table) == 20 and table["respondents"].sum() == len(customers)
+    filled = table[table["respondents"] > 0]
+    expected = filled["satisfaction_mean"] ** 2  # mean answer = mean loyalty of the bin (≈ its mean s², bins are narrow)
+    assert np.abs(filled["intention_mean"] - expected).max() < 0.02
+    assert table.loc[table["respondents"] == 0, "intention_mean"].isna().all()

@@ -32,7 +32,7 @@ def sweep_tables() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
             for t in range(0, 25, 6)
         ]
     )
-    specs = [{"test": "satisfaction_trap", "label": "most defectors were satisfied", "n_boot": 199}]
+    specs = [{"test": "satisfaction_trap", "label": "most defectors were satisfied"}]
     manifest = {
         "name": "demo",
         "description": "A demo.",
@@ -127,11 +127,28 @@ def test_report_of_a_folder_that_is_no_sweep_exits_2(tmp_path, capsys):
 
 def test_bad_hypothesis_is_refused_at_load_with_its_path(tmp_path):
     text = TINY.replace("    direction: less\n", "    direction: less\n    min_efect: 0.1\n")
-    with pytest.raises(ConfigError, match=r"hypotheses\.0: min_efect: unknown option of test 'difference'"):
+    with pytest.raises(ConfigError, match=r"hypotheses\.0\.min_efect: unknown option of test 'difference'"):
         load_checked(tiny_experiment(tmp_path, text))
     text = TINY + "report: {heatmap: [customers.fit, customers.switching_cost.mean]}\n"
     with pytest.raises(ConfigError, match=r"report\.heatmap: 'customers\.fit' is not a factor"):
         load_experiment(tiny_experiment(tmp_path, text))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("metric: churn_rate", "metric: churn_rat", "hypotheses.0.metric: unknown metric 'churn_rat'"),
+        ("b: 8.0", "b: 7.0", "hypotheses.0.b: 7.0 is not a value of customers.switching_cost.mean"),
+        ("direction: less", "direction: lower", "hypotheses.0.direction: 'lower' is not allowed"),
+    ],
+)
+def test_a_bad_hypothesis_option_stops_the_sweep_before_any_run(tmp_path, capsys, old, new, message):
+    """Exit 2 with the key path, and no results folder."""
+    assert old in TINY
+    out = tmp_path / "out"
+    assert main(["sweep", str(tiny_experiment(tmp_path, TINY.replace(old, new))), "--out", str(out)]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_report_of_a_sampled_design_leaves_out_the_per_condition_figures(tmp_path):

@@ -273,3 +273,23 @@ def test_only_salib_designs_are_analysed_and_no_figures_means_no_references(tmp_
     text = write_result(result, tmp_path, figures=False).read_text()
     assert "figures/" not in text and not (tmp_path / "figures").exists()
     assert "data:image/png" not in (tmp_path / "sensitivity.html").read_text()
+
+
+def test_reliability_flags_say_when_not_to_trust_an_index():
+    from loyaltysim.analysis.sensitivity import reliability_flags
+
+    rows = [
+        ("a", "S1", 0.40, 0.05), ("a", "ST", 0.30, 0.05),  # S1 > ST
+        ("b", "S1", -0.20, 0.05), ("b", "ST", 0.10, 0.04),  # negative beyond its interval
+        ("c", "S1", 0.10, 0.30), ("c", "ST", 0.20, 0.20),  # wide: ±0.3 at N = 32 → N ≈ 32 · 36 → 2048
+        ("d", "S1", 0.30, 0.02), ("d", "ST", 0.35, 0.03),  # fine
+    ]  # fmt: skip
+    indices = pd.DataFrame(
+        [{"method": "sobol", "output": "churn", "factor": f, "index": i, "value": v, "conf": c} for f, i, v, c in rows]
+    )
+    flags = reliability_flags(indices, 32).set_index("factor")
+    assert set(flags.index) == {"a", "b", "c"}
+    assert "S1 0.400 > ST 0.300" in flags.loc["a", "problem"]
+    assert "S1 -0.200 negative beyond its interval" in flags.loc["b", "problem"]
+    assert "wider than ±0.1" in flags.loc["c", "problem"] and flags.loc["c", "samples_needed"] == 2048
+    assert np.isnan(flags.loc["a", "samples_needed"])

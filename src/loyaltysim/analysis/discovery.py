@@ -9,6 +9,12 @@ where the condition is frequent. The box is reported with its
 - density — share of the runs inside the box that meet the condition,
 
 and the whole peeling trajectory (the coverage–density trade-off) is kept for a figure.
+
+As in ema_workbench's box inspection, each restriction of the box comes with its quasi-p value (a
+one-sided binomial test of whether the restriction raises the density by more than chance): by
+default restrictions whose quasi-p exceeds ``max_qp`` (0.05) are dropped one at a time, the least
+significant first, and the box's coverage and density are those of the box without them; the dropped
+restrictions are listed in ``dropped`` with their quasi-p.
 Needs the optional extra ``loyaltysim[discovery]`` (ema_workbench).
 """
 
@@ -41,6 +47,8 @@ class DiscoveryResult:
     trajectory: pd.DataFrame
     chosen: int
     meets_min_density: bool
+    dropped: pd.DataFrame | None = None  # factor, qp: restrictions dropped as insignificant (quasi-p > max_qp)
+    max_qp: float | None = 0.05
 
 
 def factor_columns(runs: pd.DataFrame) -> list[str]:
@@ -118,6 +126,7 @@ def discover(
     min_density: float = 0.8,
     peel_alpha: float = 0.05,
     mass_min: float = 0.05,
+    max_qp: float | None = 0.05,
 ) -> DiscoveryResult:
     """Find the box of factor ranges where ``where`` holds, with PRIM.
 
@@ -135,6 +144,8 @@ def discover(
         density (the densest box if none reaches it).
     peel_alpha, mass_min
         PRIM's share of runs peeled per step and smallest box (share of runs).
+    max_qp
+        Drop restrictions whose quasi-p value exceeds this, least significant first (None keeps them all).
 
     Raises
     ------
@@ -161,16 +172,37 @@ def discover(
     trajectory = box.peeling_trajectory.reset_index(drop=True)
     dense = trajectory[trajectory["density"] >= min_density]
     chosen = int(dense["coverage"].idxmax()) if len(dense) else int(trajectory["density"].idxmax())
-    row = trajectory.iloc[chosen]
+    box_table = _box_table(finder, box, factors, chosen)
+    dropped = []
+    if max_qp is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            while len(box_table):
+                worst = box_table.assign(qp=box_table[["qp_low", "qp_high"]].min(axis=1)).sort_values("qp").iloc[-1]
+                if not worst["qp"] > max_qp:
+                    break
+                dropped.append({"factor": worst["factor"], "qp": float(worst["qp"])})
+                box.drop_restriction(worst["factor"], i=chosen)
+                chosen = len(box.peeling_trajectory) - 1
+                box_table = _box_table(finder, box, factors, chosen)
+    row = box.peeling_trajectory.reset_index(drop=True).iloc[chosen]
     return DiscoveryResult(
         where=where,
-        box=_box_table(finder, box, factors, chosen),
+        box=box_table,
         coverage=float(row["coverage"]),
         density=float(row["density"]),
         mass=float(row["mass"]),
         runs=len(flags),
         cases=cases,
         trajectory=trajectory[["coverage", "density", "mass", "res_dim", "n", "k"]].astype(float),
-        chosen=chosen,
-        meets_min_density=bool(len(dense)),
+        chosen=chosen if not dropped else _closest(trajectory, row),
+        meets_min_density=bool(float(row["density"]) >= min_density),
+        dropped=pd.DataFrame(dropped, columns=["factor", "qp"]),
+        max_qp=max_qp,
     )
+
+
+def _closest(trajectory: pd.DataFrame, row: pd.Series) -> int:
+    """The trajectory's box nearest in (coverage, density) to the reported box (for the figure's marker)."""
+    distance = (trajectory["coverage"] - row["coverage"]) ** 2 + (trajectory["density"] - row["density"]) ** 2
+    return int(distance.idxmin())

@@ -10,7 +10,8 @@ rule it breaks:
    no ``*args`` or ``**kwargs``;
 2. **results** — a non-empty list of :class:`~loyaltysim.analysis.hypotheses.HypothesisResult`, each
    with a verdict from ``VERDICTS``, a text cell, real numbers (NaN allowed), ``ci_low ≤ ci_high``,
-   a p-value in [0, 1], a whole ``n ≥ 0`` and ``details`` of numbers by name;
+   a p-value in [0, 1], ``alternative`` greater, less or two-sided, ``alpha`` in (0, 1), a whole
+   ``n ≥ 0`` and ``details`` of numbers by name;
 3. **deterministic** — the same tables and options give the same results;
 4. **inputs untouched** — the tables passed in are not modified;
 5. **failed runs ignored** — adding failed runs (``status`` "failed", metrics NaN, no curve rows)
@@ -95,6 +96,9 @@ def synthetic_tables(*, replicates: int = 4, seed: int = 0) -> tuple[pd.DataFram
         trials = rng.multinomial(4000, mass)
         stay = expit(1.0 + (6.0 - 0.4 * c) * middle + 0.3 * c + rng.normal(0, 0.1))
         switchers = rng.binomial(trials, 1.0 - stay)
+        respondents = rng.multinomial(1000, mass)
+        loyalty = expit(12.0 * (middle - 0.65))  # a threshold link
+        answers = rng.binomial(10 * respondents, loyalty) / np.maximum(10 * respondents, 1)
         rows.append(
             pd.DataFrame(
                 {
@@ -104,6 +108,10 @@ def synthetic_tables(*, replicates: int = 4, seed: int = 0) -> tuple[pd.DataFram
                     "customer_periods": trials,
                     "switchers": switchers,
                     "retention_rate": 1.0 - switchers / np.maximum(trials, 1),
+                    "respondents": respondents,
+                    "satisfaction_mean": np.where(respondents > 0, middle, np.nan),
+                    "intention_mean": np.where(respondents > 0, answers, np.nan),
+                    "intention_var": np.where(respondents > 0, loyalty * (1 - loyalty) / 10, np.nan),
                 }
             )
         )
@@ -184,6 +192,10 @@ class _Checker:
             raise self.fail("results", f"ci_low {r.ci_low} is above ci_high {r.ci_high} {where}")
         if not (math.isnan(r.p_value) or 0.0 <= r.p_value <= 1.0):
             raise self.fail("results", f"p_value {r.p_value} is not in [0, 1] {where}")
+        if r.alternative not in ("greater", "less", "two-sided"):
+            raise self.fail("results", f"alternative must be greater, less or two-sided {where}, got {r.alternative!r}")
+        if isinstance(r.alpha, bool) or not isinstance(r.alpha, numbers.Real) or not 0.0 < r.alpha < 1.0:
+            raise self.fail("results", f"alpha must be a level in (0, 1) {where}, got {r.alpha!r}")
         if isinstance(r.n, bool) or not isinstance(r.n, numbers.Integral) or r.n < 0:
             raise self.fail("results", f"n must be a whole number ≥ 0 {where}, got {r.n!r}")
         plain = (int, float)  # numpy's float64 is a float; its int64 is not an int (and not JSON)

@@ -26,6 +26,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -56,9 +57,11 @@ __all__ = [
     "analyse",
     "analyse_runs",
     "analyse_study",
+    "base_samples",
     "check_samples",
     "convergence_table",
     "load_study",
+    "reliability_flags",
 ]
 
 METHODS = tuple(name for name, method in SALIB_METHODS.items() if method.analyse is not None)
@@ -248,6 +251,67 @@ def convergence_table(
     return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
 
 
+WIDE = 0.1
+"""An index whose interval's half-width exceeds this is flagged as too wide to rank factors by."""
+TARGET = 0.05
+"""The half-width the "samples needed" estimate aims at."""
+
+
+def reliability_flags(indices: pd.DataFrame, samples: int | None, *, wide: float = WIDE, target: float = TARGET) -> pd.DataFrame:
+    """When not to trust Sobol' or eFAST indices: one row per (output, factor) with a problem.
+
+    Flagged: S1 above ST (impossible in theory: the estimates are too noisy to separate first-order from
+    total effects), an index negative beyond its interval (value + half-width < 0: an estimation artefact
+    that the interval does not explain), and an interval whose half-width exceeds ``wide``. Half-widths
+    shrink as 1/√N, so ``samples_needed`` estimates the base sample size N at which the widest interval
+    would reach ``target``: N · (half-width / target)², rounded up to a power of two (Sobol').
+
+    Returns
+    -------
+    DataFrame
+        ``output``, ``factor``, ``problem`` (text), ``samples_needed`` (NaN when width is not the problem).
+    """
+    columns = ["output", "factor", "problem", "samples_needed"]
+    sobol = indices[indices["index"].isin(["S1", "ST"])]
+    if sobol.empty:
+        return pd.DataFrame(columns=columns)
+    wide_table = sobol.pivot_table(index=["output", "factor"], columns="index", values=["value", "conf"], aggfunc="first")
+    rows = []
+    for (output, factor), row in wide_table.iterrows():
+        problems, needed = [], math.nan
+        s1, st = row.get(("value", "S1"), math.nan), row.get(("value", "ST"), math.nan)
+        if np.isfinite(s1) and np.isfinite(st) and s1 > st:
+            problems.append(f"S1 {s1:.3f} > ST {st:.3f}")
+        for index in ("S1", "ST"):
+            value, conf = row.get(("value", index), math.nan), row.get(("conf", index), math.nan)
+            if np.isfinite(value) and np.isfinite(conf) and value + conf < 0:
+                problems.append(f"{index} {value:.3f} negative beyond its interval (±{conf:.3f})")
+        confs = [row.get(("conf", i), math.nan) for i in ("S1", "ST")]
+        widest = max((c for c in confs if np.isfinite(c)), default=math.nan)
+        if np.isfinite(widest) and widest > wide:
+            problems.append(f"interval ±{widest:.3f} wider than ±{wide:g}")
+            if samples:
+                needed = float(2 ** math.ceil(math.log2(samples * (widest / target) ** 2)))
+        if problems:
+            rows.append({"output": output, "factor": factor, "problem": "; ".join(problems), "samples_needed": needed})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def base_samples(design: Design) -> int | None:
+    """The base sample size N of a Sobol' or eFAST design (design points per N), None for others."""
+    d = int(design.problem.get("num_vars", 0) or len(design.problem.get("names", [])))
+    groups = design.problem.get("groups")
+    if groups:
+        d = len(set(groups))
+    points = len(design.samples)
+    if design.method == "sobol":
+        per = 2 * d + 2 if design.options.get("second_order", True) else d + 2
+        return max(points // per, 1)
+    if design.method == "fast":
+        return max(points // max(d, 1), 1)
+    return None
+
+
 @dataclass
 class SensitivityResult:
     """Everything an analysis produced: indices, seed-noise table, convergence, and the setting."""
@@ -257,6 +321,8 @@ class SensitivityResult:
     variance: pd.DataFrame
     convergence: pd.DataFrame
     problem: dict[str, Any] = field(default_factory=dict)
+    flags: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["output", "factor", "problem", "samples_needed"]))
+    """When not to trust the indices (:func:`reliability_flags`)."""
 
     def ranking(self, output: str) -> pd.DataFrame:
         """Factors of ``output`` from most to least influential (by ST, or mu* for Morris)."""
@@ -295,6 +361,7 @@ def analyse_runs(
         variance=variance_table(values, columns),
         convergence=trend if trend is not None else pd.DataFrame(),
         problem=dict(design.problem),
+        flags=reliability_flags(indices, base_samples(design)),
     )
 
 

@@ -97,6 +97,7 @@ def _cmd_discover(args: argparse.Namespace) -> int:
 
     factors = [f.strip() for f in args.factors.split(",") if f.strip()] if args.factors else None
     options = {"min_density": args.min_density, "peel_alpha": args.peel_alpha, "mass_min": args.mass_min}
+    options["max_qp"] = None if args.max_qp <= 0 or args.max_qp >= 1 else args.max_qp
     result, out = run_discovery(args.results, args.where, factors=factors, out=args.out, **options)
     print(
         f"{result.cases} of {result.runs} runs meet {result.where!r}; box: coverage {result.coverage:.1%}, "
@@ -127,4 +128,10 @@ def add_discover(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--min-density", type=float, default=0.8, help="report the widest box with at least this density (0.8)")
     p.add_argument("--peel-alpha", type=float, default=0.05, help="share of runs peeled per PRIM step (0.05)")
     p.add_argument("--mass-min", type=float, default=0.05, help="smallest box, as a share of the runs (0.05)")
+    p.add_argument(
+        "--max-qp",
+        type=float,
+        default=0.05,
+        help="drop restrictions whose quasi-p exceeds this, least significant first (0.05; 1 keeps them all)",
+    )
     add_out(p, default="RESULTS_DIR/discovery, or discovery-2, …")

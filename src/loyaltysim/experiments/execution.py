@@ -43,6 +43,7 @@ from loyaltysim.experiments.results import (
     write_chunk,
 )
 from loyaltysim.experiments.spec import (
+    SEED_DERIVATION,
     Experiment,
     RunSpec,
     experiment_hash,
@@ -53,6 +54,7 @@ from loyaltysim.experiments.spec import (
     validate_experiment,
 )
 from loyaltysim.experiments.storage import now_iso, versions, write_json, write_parquet
+from loyaltysim.experiments.survey import intention_bins
 from loyaltysim.model.loyalty_model import LoyaltyModel
 
 __all__ = [
@@ -102,7 +104,8 @@ def run_one(base: Mapping[str, Any], spec: RunSpec, experiment: Experiment) -> d
     -------
     dict
         ``runs`` (one row, or empty if the run failed), ``failures`` (one row, or empty),
-        ``timeseries`` (kept steps) and ``curves`` (retention bins), each with ``run_id``.
+        ``timeseries`` (kept steps) and ``curves`` (retention bins and the end-of-run survey's stated
+        intentions per bin, :func:`~loyaltysim.experiments.survey.intention_bins`), each with ``run_id``.
     """
     row = _identity(spec)
     clock = time.perf_counter()
@@ -110,7 +113,7 @@ def run_one(base: Mapping[str, Any], spec: RunSpec, experiment: Experiment) -> d
         model = LoyaltyModel(run_config(base, spec)).run()
         summary = model.summary()
         timeseries = model.timeseries()
-        curve = model.totals.retention_curve()
+        curve = model.totals.retention_curve().merge(intention_bins(model.customers(), spec.seed), on="satisfaction_low")
     except Exception as exc:  # a failing run is recorded, the sweep goes on
         row.update(status="failed", error=f"{type(exc).__name__}: {exc}", wall_time=time.perf_counter() - clock)
         empty = pd.DataFrame()
@@ -453,8 +456,7 @@ def run_sweep(
             "experiment": experiment.model_dump(mode="json"),
             "problem": design.problem,
             "seed": experiment.seed,
-            "seed_derivation": "run seed = SeedSequence(entropy=seed, spawn_key=(point_id, replicate))"
-            ".generate_state(1, uint64)[0] >> 1",
+            "seed_derivation": SEED_DERIVATION[experiment.seeds] + ".generate_state(1, uint64)[0] >> 1",
             "counts": {"points": len(design.points), "replicates": experiment.replicates, "runs": len(specs)},
             "sessions": [*manifest.get("sessions", []), record],
             "command_line": sys.argv,

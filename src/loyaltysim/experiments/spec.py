@@ -25,7 +25,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -37,6 +37,7 @@ from loyaltysim.experiments.designs import BUILT_IN, DESIGNS, Design, check_desi
 from loyaltysim.experiments.factors import Factor
 
 __all__ = [
+    "SEED_DERIVATION",
     "Experiment",
     "ReportSpec",
     "RunSpec",
@@ -127,6 +128,16 @@ class Experiment(_Section):
     harmonics: int | None = Field(None, ge=1, description="fast: interference parameter M (default 4; samples > 4·M²)")
     replicates: int = Field(1, ge=1, description="runs per design point, each with its own derived seed")
     seed: int = Field(42, ge=0, description="root seed: run seeds and design samples derive from it")
+    seeds: Literal["independent", "common"] = Field(
+        "independent",
+        description="independent: every run its own seed; common: replicate r uses the same seed at every design point "
+        "(common random numbers, for paired comparisons)",
+    )
+    multiplicity: Literal["holm", "bh", "none"] = Field(
+        "holm",
+        description="adjustment of the hypotheses' p-values over the experiment: holm (family-wise error), "
+        "bh (Benjamini–Hochberg false discovery rate) or none; verdicts use the adjusted p-values",
+    )
     metrics: list[str] | None = Field(None, min_length=1, description="summary metrics kept in runs.parquet (default all)")
     timeseries: TimeseriesSpec = Field(default_factory=TimeseriesSpec, description="'final_only' or {every: k}")
     hypotheses: list[dict[str, Any]] = Field(
@@ -181,8 +192,10 @@ def experiment_hash(experiment: Experiment) -> str:
     ``name``, ``description`` and the base file's location are left out, so renaming or
     moving files does not stop a resume; changing any value that alters a run does.
     """
-    analysis = {"hypotheses", "report", "sensitivity"}
+    analysis = {"hypotheses", "report", "sensitivity", "multiplicity"}
     values = experiment.model_dump(mode="json", exclude={"name", "description", "base", "overrides", *analysis})
+    if values["seeds"] == "independent":  # the default derivation hashes as before the option existed: old sweeps resume
+        del values["seeds"]
     for factor in values["factors"].values():  # ungrouped factors hash as before groups existed: old sweeps resume
         if factor["group"] is None:
             del factor["group"]
@@ -320,8 +333,17 @@ def sample_design(experiment: Experiment) -> Design:
     )
 
 
+SEED_DERIVATION = {
+    "independent": "run seed = SeedSequence(entropy=seed, spawn_key=(point_id, replicate))",
+    "common": "common random numbers: run seed = SeedSequence(entropy=seed, spawn_key=(0, replicate)) at every point",
+}
+"""How run seeds derive from the root seed, for each ``seeds`` choice (recorded in the manifest)."""
+
+
 def derive_seed(root: int, point_id: int, replicate: int) -> int:
     """A run's seed from the root seed and the run's identity (63 bits, so it fits an int64 column).
+
+    With ``seeds: common`` every design point uses point 0's seeds: ``derive_seed(root, 0, replicate)``.
 
     >>> derive_seed(42, 0, 0) == derive_seed(42, 0, 0) != derive_seed(42, 0, 1)
     True
@@ -346,11 +368,16 @@ class RunSpec:
 
 
 def plan_runs(experiment: Experiment, design: Design | None = None) -> list[RunSpec]:
-    """Every run of the experiment, ordered by ``run_id``."""
+    """Every run of the experiment, ordered by ``run_id``.
+
+    Seeds: ``derive_seed(seed, point_id, replicate)``, or with ``seeds: common`` (common random numbers)
+    ``derive_seed(seed, 0, replicate)`` at every point, so replicate r of two points differ only by the factors.
+    """
     design = design or sample_design(experiment)
     r = experiment.replicates
+    common = experiment.seeds == "common"
     return [
-        RunSpec(point_id * r + rep, point_id, rep, derive_seed(experiment.seed, point_id, rep), dict(point))
+        RunSpec(point_id * r + rep, point_id, rep, derive_seed(experiment.seed, 0 if common else point_id, rep), dict(point))
         for point_id, point in enumerate(design.points)
         for rep in range(r)
     ]

@@ -43,12 +43,24 @@ def build_report(result: DiscoveryResult, *, figure: bool = True) -> list[Block]
     ]
     if not result.meets_min_density:
         blocks.append(Paragraph("No box reached the requested density; this is the densest one."))
+    dropped = result.dropped if result.dropped is not None else pd.DataFrame(columns=["factor", "qp"])
+    if len(dropped):
+        listed = ", ".join(f"`{r.factor}` (quasi-p {r.qp:.2g})" for r in dropped.itertuples())
+        blocks.append(
+            Paragraph(
+                f"Dropped as insignificant (quasi-p above {result.max_qp:g}, least significant first): {listed}; "
+                "coverage and density are those of the box without them."
+            )
+        )
     if result.box.empty:
         blocks.append(Paragraph("The box restricts no factor."))
     else:
         blocks += [
             _box_table(result),
-            Paragraph("Quasi-p: how likely a restriction this good arises by chance (small = the limit matters)."),
+            Paragraph(
+                "Quasi-p: how likely a restriction this good arises by chance (small = the limit matters; "
+                "a restriction with quasi-p above 0.05 is not to be trusted)."
+            ),
         ]
     if figure:
         caption = "Peeling trajectory: density against coverage of each box (labels: restricted factors; star: the reported box)"

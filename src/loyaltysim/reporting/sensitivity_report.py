@@ -3,6 +3,7 @@
 Folder layout (inside the study's results folder)::
 
     indices.parquet       method, output, factor, index, value, conf
+    flags.parquet         output, factor, problem, samples_needed: when not to trust an index
     variance.parquet      seed noise versus parameter-driven variance, per output
     convergence.parquet   indices on nested subsets of the sample
     figures/indices_<output>.png, figures/convergence_<output>.png, figures/morris.png
@@ -88,10 +89,40 @@ def _ranking_table(result: SensitivityResult, output: str) -> Table:
             "± ST": column("conf", "ST", ".3f", order),
             "S1": column("value", "S1", ".3f", order),
             "± S1": column("conf", "S1", ".3f", order),
-            "note": ["negligible" if upper[f] < NEGLIGIBLE else "" for f in order],
+            "note": [_note(result, output, f, upper[f]) for f in order],
         }
     ranked = pd.DataFrame({"rank": range(1, len(order) + 1), "factor": [f"`{f}`" for f in order], **table})
     return Table(ranked, align="rlrrrrr" if result.method == "morris" else "rlrrrrl")
+
+
+def _note(result: SensitivityResult, output: str, factor: str, upper: float) -> str:
+    notes = ["negligible"] if upper < NEGLIGIBLE else []
+    flags = result.flags
+    if flags is not None and len(flags):
+        found = flags[(flags["output"] == output) & (flags["factor"] == factor)]
+        for row in found.itertuples():
+            notes.append(f"⚠ {row.problem}" + (f" (N ≈ {row.samples_needed:.0f} needed)" if pd.notna(row.samples_needed) else ""))
+    return "; ".join(notes)
+
+
+def _trust_blocks(result: SensitivityResult) -> list[Block]:
+    """When not to trust the indices: a paragraph summing up the flags (none for Morris)."""
+    flags = result.flags
+    if result.method == "morris" or flags is None:
+        return []
+    if flags.empty:
+        return [
+            Paragraph("No index is flagged: S1 ≤ ST everywhere, no index is negative beyond its interval, no interval is wide.")
+        ]
+    needed = flags["samples_needed"].max()
+    text = (
+        f"**When not to trust these indices.** {len(flags)} (output, factor) pair(s) are flagged (⚠ in the tables): "
+        "S1 above ST, an index negative beyond its interval, or an interval wider than ±0.1 — signs that the sample "
+        "is too small for these indices to rank the factors."
+    )
+    if pd.notna(needed):
+        text += f" The widest intervals would shrink to ±0.05 at about N = {needed:.0f} base samples (half-widths fall as 1/√N)."
+    return [Paragraph(text)]
 
 
 def build_report(result: SensitivityResult, *, title: str = "Sensitivity analysis", figures: bool = True) -> list[Block]:
@@ -110,6 +141,7 @@ def build_report(result: SensitivityResult, *, title: str = "Sensitivity analysi
     ]
     if result.method != "morris":
         blocks.append(Paragraph(f"`negligible`: ST + its interval below {NEGLIGIBLE:g}."))
+        blocks += _trust_blocks(result)
     analysed = list(dict.fromkeys(result.indices["output"]))
     for output in analysed:
         blocks += [Heading(output), _ranking_table(result, output)]
@@ -133,4 +165,6 @@ def write_result(result: SensitivityResult, out: str | Path, *, figures: bool = 
     write_parquet(result.indices, out / "indices.parquet")
     write_parquet(result.variance, out / "variance.parquet")
     write_parquet(result.convergence, out / "convergence.parquet")
+    if result.flags is not None:
+        write_parquet(result.flags, out / "flags.parquet")
     return write_report(build_report(result, figures=figures), out, name="sensitivity")["markdown"]

@@ -57,6 +57,7 @@ def _hypothesis_blocks(hypotheses: pd.DataFrame, specs: Sequence[dict[str, Any]]
     blocks: list[Block] = [Heading("Hypotheses")]
     if hypotheses.empty:
         return [*blocks, Paragraph("The experiment declares no hypotheses.")]
+    blocks.append(Paragraph(_multiplicity_line(hypotheses)))
     for index, group in hypotheses.groupby("hypothesis", sort=True):
         first = group.iloc[0]
         spec = specs[int(index)] if int(index) < len(specs) else {}
@@ -71,18 +72,64 @@ def _hypothesis_blocks(hypotheses: pd.DataFrame, specs: Sequence[dict[str, Any]]
             {
                 "cell": group["cell"],
                 "verdict": group["verdict"],
-                "effect [95% CI]": [
-                    f"{_number(e)} [{_number(lo)}, {_number(hi)}]"
-                    for e, lo, hi in zip(group["effect"], group["ci_low"], group["ci_high"], strict=True)
+                _interval_header(group): [
+                    _interval(e, lo, hi, side, verdict)
+                    for e, lo, hi, side, verdict in zip(
+                        group["effect"], group["ci_low"], group["ci_high"], _sides(group), group["verdict"], strict=True
+                    )
                 ],
                 "statistic": group["statistic"].map(_number),
                 "p": group["p_value"].map(lambda p: _number(p, 2)),
+                "p adjusted": group["p_adjusted"].map(lambda p: _number(p, 2)) if "p_adjusted" in group else "–",
                 "n": group["n"],
                 "note": group["note"],
             }
         )
-        blocks.append(Table(table, align="lllrrrl"))
+        blocks.append(Table(table, align="lllrrrrl"))
     return blocks
+
+
+def _sides(group: pd.DataFrame) -> list[str]:
+    return list(group["alternative"]) if "alternative" in group else ["two-sided"] * len(group)
+
+
+def _interval_header(group: pd.DataFrame) -> str:
+    """The column title: the level of the bounds, one-sided for directional hypotheses."""
+    alpha = float(group["alpha"].iloc[0]) if "alpha" in group else 0.05
+    level = f"{100 * (1 - alpha):.3g}%"
+    sides = set(_sides(group))
+    if sides == {"two-sided"}:
+        return f"effect [{level} CI]"
+    return f"effect [{level} one-sided bound]"
+
+
+def _interval(effect: float, low: float, high: float, side: str, verdict: str = "") -> str:
+    """The effect with the bound that decides: ``[low, ∞)`` for greater, ``(−∞, high]`` for less; for "not
+    supported" the other bound (it excludes the hypothesised effect)."""
+    if verdict == "not supported" and side in ("greater", "less"):
+        side = "less" if side == "greater" else "greater"
+    if side == "greater":
+        return f"{_number(effect)} [{_number(low)}, ∞)"
+    if side == "less":
+        return f"{_number(effect)} (−∞, {_number(high)}]"
+    return f"{_number(effect)} [{_number(low)}, {_number(high)}]"
+
+
+def _multiplicity_line(hypotheses: pd.DataFrame) -> str:
+    method = str(hypotheses["multiplicity"].iloc[0]) if "multiplicity" in hypotheses and len(hypotheses) else "none"
+    family = int(hypotheses["p_value"].notna().sum())
+    names = {"holm": "Holm's method (family-wise error)", "bh": "Benjamini–Hochberg (false discovery rate)"}
+    if method in names:
+        adjusted = (
+            f"p-values are adjusted over the experiment's {family} tests by {names[method]}; verdicts use the adjusted ones"
+        )
+    else:
+        adjusted = "p-values are not adjusted for multiplicity (multiplicity: none)"
+    return (
+        "A directional hypothesis has a one-sided p-value and one-sided confidence bounds. The table shows the "
+        "bound that decides the verdict: for 'greater' the lower bound [low, ∞), or the upper bound (−∞, high] "
+        "when the verdict is 'not supported'; the mirror for 'less' (`hypotheses.parquet` keeps both); " + adjusted + "."
+    )
 
 
 def _figure_blocks(

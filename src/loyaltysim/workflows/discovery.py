@@ -20,6 +20,7 @@ def run_discovery(
     min_density: float = 0.8,
     peel_alpha: float = 0.05,
     mass_min: float = 0.05,
+    max_qp: float | None = 0.05,
     out: str | Path | None = None,
 ) -> tuple[DiscoveryResult, Path]:
     """Find the box of factor ranges where ``where`` holds among a sweep's runs and write it; returns (result, folder).
@@ -28,7 +29,9 @@ def run_discovery(
     whole or not at all. The options are those of :func:`loyaltysim.analysis.discovery.discover`.
     """
     runs = load_runs(results)
-    result = discover(runs, where, factors=factors, min_density=min_density, peel_alpha=peel_alpha, mass_min=mass_min)
+    result = discover(
+        runs, where, factors=factors, min_density=min_density, peel_alpha=peel_alpha, mass_min=mass_min, max_qp=max_qp
+    )
     folder = new_output_dir(out, name="discovery", root=results)
     with staged_output(folder) as stage:
         write_discovery(result, stage)

@@ -76,7 +76,8 @@ def report_sweep(folder: str | Path) -> dict[str, Path]:
     Raises
     ------
     ConfigError
-        ``folder`` is no sweep results folder, or no run finished.
+        ``folder`` is no sweep results folder, no run finished, or a hypothesis cannot be evaluated on its
+        tables (what is missing is named).
     """
     results = load_results(folder)
     folder = Path(folder)
@@ -84,7 +85,11 @@ def report_sweep(folder: str | Path) -> dict[str, Path]:
     finished = results.runs[results.runs["status"] == "ok"] if len(results.runs) else results.runs
     if finished.empty:
         raise ConfigError("no finished runs to report on", source=folder)
-    hypotheses = evaluate(experiment.get("hypotheses") or [], results.runs, results.curves)
+    multiplicity = experiment.get("multiplicity", "holm")
+    try:
+        hypotheses = evaluate(experiment.get("hypotheses") or [], results.runs, results.curves, multiplicity=multiplicity)
+    except ValueError as exc:  # e.g. a sweep made before the survey columns existed, or a cell with no runs
+        raise ConfigError(f"hypotheses: {exc}", source=folder) from None
     write_parquet(hypotheses, folder / "hypotheses.parquet")
     options = experiment.get("report") or {}
     blocks = build_report(

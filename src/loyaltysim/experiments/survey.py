@@ -1,0 +1,69 @@
+"""What a survey at the end of a run would collect: each customer's stated repurchase intention.
+
+The model's attitudinal loyalty (``loyalty`` in :meth:`LoyaltyModel.customers`) is the output of the
+satisfaction → loyalty link (mixed with trust and habit where their weights are not 0). A survey cannot
+read it directly: it asks "how likely are you to buy from <firm> again?" on a 0–10 scale. Each customer
+answers ``Binomial(10, loyalty)``, so the answer's mean is exactly the customer's loyalty and its
+spread is that of an 11-point scale. The answers are drawn from their own generator, seeded from the
+run's seed, so the model's own draws (and every other result of the run) are unchanged.
+
+:func:`intention_bins` pools the answers by satisfaction bin (the bins of the retention curve), the
+per-run table the ``nonlinear_link`` hypothesis test reads (columns of ``curves.parquet``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["INTENTION_COLUMNS", "INTENTION_SCALE", "SURVEY_STREAM", "intention_bins", "stated_intention"]
+
+INTENTION_SCALE = 10
+"""Answers run from 0 (certainly not) to 10 (certainly): an 11-point scale."""
+SURVEY_STREAM = 0x5E1F
+"""Spawn key of the survey's generator under the run's seed (apart from every stream of the model)."""
+INTENTION_COLUMNS = ("respondents", "satisfaction_mean", "intention_mean", "intention_var")
+"""The columns :func:`intention_bins` adds to each satisfaction bin."""
+
+
+def stated_intention(loyalty: np.ndarray, seed: int) -> np.ndarray:
+    """Each customer's answer on the 0–10 scale, divided by 10 (so it is on the loyalty scale, 0–1)."""
+    rng = np.random.default_rng(np.random.SeedSequence(entropy=int(seed), spawn_key=(SURVEY_STREAM,)))
+    p = np.clip(np.asarray(loyalty, dtype=np.float64), 0.0, 1.0)
+    return rng.binomial(INTENTION_SCALE, p) / INTENTION_SCALE
+
+
+def intention_bins(customers: pd.DataFrame, seed: int, bins: int = 20) -> pd.DataFrame:
+    """Stated intention by satisfaction bin of width ``1 / bins``: one row per bin.
+
+    Parameters
+    ----------
+    customers
+        One row per customer with ``satisfaction`` and ``loyalty`` (:meth:`LoyaltyModel.customers`).
+    seed
+        The run's seed (the survey's draws derive from it).
+
+    Returns
+    -------
+    DataFrame
+        ``satisfaction_low``, ``respondents``, ``satisfaction_mean`` (mean latent satisfaction of the bin's
+        respondents), ``intention_mean`` and ``intention_var`` (mean and variance of their answers, 0–1); NaN
+        where a bin has no respondent.
+    """
+    satisfaction = customers["satisfaction"].to_numpy(dtype=np.float64)
+    answers = stated_intention(customers["loyalty"].to_numpy(), seed)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    index = np.clip(np.floor(satisfaction * bins).astype(np.int64), 0, bins - 1)
+    frame = pd.DataFrame({"bin": index, "s": satisfaction, "y": answers})
+    grouped = frame.groupby("bin")
+    table = pd.DataFrame(
+        {
+            "respondents": grouped.size(),
+            "satisfaction_mean": grouped["s"].mean(),
+            "intention_mean": grouped["y"].mean(),
+            "intention_var": grouped["y"].var(ddof=0),
+        }
+    ).reindex(range(bins))
+    table["respondents"] = table["respondents"].fillna(0).astype(np.int64)
+    table.insert(0, "satisfaction_low", edges[:-1])
+    return table.reset_index(drop=True)
