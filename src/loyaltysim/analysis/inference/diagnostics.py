@@ -37,7 +37,7 @@ def rank_uniformity(ranks: np.ndarray, samples: int, names: list[str], *, bins: 
     for j, name in enumerate(names):
         counts = np.bincount(np.minimum(ranks[:, j] * bins // (samples + 1), bins - 1), minlength=bins)
         chi2, p = stats.chisquare(counts)
-        rows.append({"parameter": name, "chi2": float(chi2), "p_value": float(p), "bins": bins, "points": int(len(ranks))})
+        rows.append({"parameter": name, "chi2": float(chi2), "p_value": float(p), "bins": bins, "points": len(ranks)})
     return pd.DataFrame(rows)
 
 
@@ -103,7 +103,7 @@ def misspecification(simulated: np.ndarray, observed: np.ndarray, labels: list[s
         "distance": float(np.sqrt(d_obs)),
         "flagged": p_value < alpha,
         "alpha": alpha,
-        "simulations": int(len(finite)),
+        "simulations": len(finite),
         "targets": targets,
     }
 
