@@ -577,6 +577,10 @@ class _Space:
         """The uniform prior over the search coordinates."""
         return Box(self.names, self.low, self.high)
 
+    def simulator(self, objective: _Objective) -> Callable[[np.ndarray, str], np.ndarray]:
+        """``objective.simulate`` over search coordinates (what the Bayesian algorithms work in)."""
+        return lambda z, batch: objective.simulate(self.natural(z), batch)
+
 
 @dataclass
 class _Objective:
@@ -782,7 +786,7 @@ def calibrate(
         found = BayesianResult(z, np.full(len(z), 1.0 / len(z)), _summaries(objective.history, spec.targets), details)
     elif spec.method == "history-matching":
         matched = history_matching(
-            objective.simulate, space.box, observed.values, observed.scales, observed.labels, spec.history_matching, rng
+            space.simulator(objective), space.box, observed.values, observed.scales, observed.labels, spec.history_matching, rng
         )
         details = {"waves": len(matched.waves), "nroy_share": float(matched.waves["nroy_after"].iloc[-1])}
         tables = _nroy_tables(matched, space)
@@ -852,9 +856,9 @@ def _posterior_method(calibration: Calibration, objective: _Objective, space: _S
     spec = calibration.spec
     observed = _observed(spec.targets)
     if spec.method == "abc-smc":
-        return run_abc_smc(objective.simulate, space.box, observed, spec.abc_smc, rng)
+        return run_abc_smc(space.simulator(objective), space.box, observed, spec.abc_smc, rng)
     reuse = reused_posterior(calibration, Path(calibration.source).parent, source=calibration.source) if spec.npe.reuse else None
-    found = run_npe(objective.simulate, space.box, observed, spec.npe, rng, seed=spec.seed, reuse=reuse)
+    found = run_npe(space.simulator(objective), space.box, observed, spec.npe, rng, seed=spec.seed, reuse=reuse)
     if reuse is None:
         found.posterior.stamp = npe_stamp(calibration)
     return found
