@@ -53,6 +53,17 @@ def _how(result: CalibrationResult) -> str:
     )
 
 
+def _loss(result: CalibrationResult) -> str:
+    spec = result.calibration.spec
+    loss = "Loss: Σ weight · ((simulated − target) / tolerance)², simulated = mean over replicates. "
+    if spec.method in ("abc-smc", "npe"):
+        return loss + f"Loss of the posterior median on {spec.check_replicates} fresh seeds: {result.check_loss:.4g}."
+    return (
+        loss + f"Best loss during the search {result.best_loss:.4g}; re-run with {spec.check_replicates} fresh seeds: "
+        f"{result.check_loss:.4g}."
+    )
+
+
 def _parameters(result: CalibrationResult) -> list[Block]:
     spec = result.calibration.spec
     rows = [
@@ -144,11 +155,7 @@ def build_report(result: CalibrationResult) -> list[Block]:
             f"burn-in {cal.base.run.burn_in}; calibration file `{cal.source}`."
         ),
         Paragraph(f"Method: {_how(result)}."),
-        Paragraph(
-            "Loss: Σ weight · ((simulated − target) / tolerance)², simulated = mean over replicates. "
-            f"Best loss during the search {result.best_loss:.4g}; re-run with {spec.check_replicates} fresh seeds: "
-            f"{result.check_loss:.4g}."
-        ),
+        Paragraph(_loss(result)),
         *_parameters(result),
         *_fit(result),
         *_figures(result),

@@ -12,6 +12,7 @@ Validation on held-out runs (Bastos & O'Hagan 2009): standardised errors
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,6 +37,7 @@ class GaussianProcessEmulator:
 
     def fit(self, points: np.ndarray, values: np.ndarray) -> GaussianProcessEmulator:
         """Train on ``points`` (n × d) and ``values`` (n × outputs); rows with a missing value are left out per output."""
+        from sklearn.exceptions import ConvergenceWarning
         from sklearn.gaussian_process import GaussianProcessRegressor
         from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
@@ -47,7 +49,9 @@ class GaussianProcessEmulator:
                 0.1, (1e-8, 1.0)
             )
             model = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=2, random_state=self.seed)
-            self.models.append(model.fit(self._unit(points[ok]), values[ok, j]))
+            with warnings.catch_warnings():  # a length scale at its bound means a flat direction: expected, not an error
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                self.models.append(model.fit(self._unit(points[ok]), values[ok, j]))
         return self
 
     def predict(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 from scipy import stats
 
 from loyaltysim.reporting.figures import style
@@ -61,7 +62,9 @@ def pairs_figure(
                 ax.axvline(truth[col], color="black", linestyle="--", linewidth=1)
             ax.set_xlabel(col if i == d - 1 else "", fontsize=7)
             ax.set_ylabel(row if j == 0 and i > 0 else "", fontsize=7)
-            ax.tick_params(labelsize=6)
+            ax.tick_params(which="both", labelsize=6)
+            ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.yaxis.set_minor_formatter(NullFormatter())
     fig.suptitle(title)
     fig.tight_layout()
     return fig
