@@ -66,9 +66,8 @@ class GaussianProcessEmulator:
         unit = self._unit(points)
         mean, cov = model.predict(unit, return_cov=True)
         noise = model.kernel_.k2.noise_level * model._y_train_std**2  # the white-noise term, in output units
-        cov = cov - noise * np.eye(len(unit))
-        jitter = 1e-10 * max(float(np.mean(np.diag(cov))), 1e-12)
-        root = np.linalg.cholesky(cov + jitter * np.eye(len(unit)))
+        values, vectors = np.linalg.eigh(cov - noise * np.eye(len(unit)))  # eigh: robust where Cholesky fails on rounding
+        root = vectors * np.sqrt(np.clip(values, 0.0, None))
         return mean + rng.standard_normal((draws, len(unit))) @ root.T
 
 

@@ -72,7 +72,8 @@ class AmortisedPosterior:
         """``n`` posterior draws for each row of ``xs``: (m × n × d)."""
         import torch
 
-        with _seeded(seed):
+        with _seeded(seed), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Capping max_sampling_batch_size")  # sbi's memory guard: expected
             x = torch.as_tensor(np.asarray(xs, dtype=np.float32))
             draws = self.estimator.sample_batched((n,), x=x, show_progress_bars=False)
         return np.swapaxes(draws.numpy().astype(np.float64), 0, 1)
