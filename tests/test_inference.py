@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from loyaltysim.analysis.calibration import calibrate, load_calibration
 from loyaltysim.analysis.inference.abc_smc import abc_smc
@@ -36,26 +35,11 @@ UNIT = Box(["a", "b"], np.zeros(2), np.ones(2))
 
 
 def toy_calibration(folder: Path, observed: np.ndarray, *, seed: int, method: str, **settings: object) -> Path:
-    """A calibration file of the two toy parameters, its targets ``observed`` (tolerance = the toy's noise)."""
-    spec = {
-        "name": "toy",
-        "base": str(CONFIGS / "baseline.yaml"),
-        "overrides": {"customers.n": 50},
-        "parameters": {name: {"low": low, "high": high} for name, (low, high) in BOUNDS.items()},
-        "targets": [
-            {"metric": "mean_satisfaction", "value": float(observed[0]), "tolerance": 1.0},
-            {"metric": "nps", "value": float(observed[1]), "tolerance": 0.8},
-        ],
-        "replicates": 1,
-        "check_replicates": 1,
-        "seed": seed,
-        "method": method,
-        "predictive": {"draws": 0},
-        **settings,
-    }
+    """A calibration file of the two toy parameters with targets ``observed``."""
     path = folder / f"toy_{method}_{seed}.yaml"
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    return path
+    return TOY.calibration_file(
+        path, base=CONFIGS / "baseline.yaml", bounds=BOUNDS, observed=observed, seed=seed, method=method, **settings
+    )
 
 
 def synthetic_truth(rep: int) -> tuple[np.ndarray, np.ndarray]:
@@ -123,9 +107,7 @@ def test_identifiability_names_a_ridge_and_an_unconstrained_parameter():
     rng = np.random.default_rng(2)
     box = Box(["a", "b", "c", "d"], np.zeros(4), np.ones(4))
     s = rng.uniform(0.02, 0.98, 4000)  # a + b = 1 ± small: only the sum is identified
-    particles = np.column_stack(
-        [s, 1.0 - s + rng.normal(0, 0.01, 4000), rng.uniform(0, 1, 4000), rng.normal(0.5, 0.02, 4000)]
-    )
+    particles = np.column_stack([s, 1.0 - s + rng.normal(0, 0.01, 4000), rng.uniform(0, 1, 4000), rng.normal(0.5, 0.02, 4000)])
     found = identifiability(particles, np.full(4000, 1 / 4000), box)
     identified = found["parameters"].set_index("parameter")["identified"]
     assert identified.to_dict() == {"a": False, "b": False, "c": False, "d": True}
@@ -167,6 +149,7 @@ def test_abc_smc_shrinks_epsilon_concentrates_on_the_truth_and_replays_exactly()
     assert capped.simulations <= 350 and "budget" in capped.stopped
 
 
+@pytest.mark.slow  # Gaussian-process fits: 5–25 s
 def test_emulator_standardised_errors_on_held_out_runs():
     rng = np.random.default_rng(4)
     x = UNIT.sample(120, rng)
@@ -181,10 +164,11 @@ def test_emulator_standardised_errors_on_held_out_runs():
     np.testing.assert_allclose(draws.mean(axis=0), emulator.predict(x[80:90])[0][:, 0], atol=0.02)
 
 
+@pytest.mark.slow  # Gaussian-process fits: 5–25 s
 def test_history_matching_rules_out_most_of_the_space_but_never_the_truth():
     truth = np.array([0.3, 0.6])
     observed = np.array([truth.sum(), truth[0] - truth[1] ** 2])
-    settings = HistoryMatchingSettings(waves=3, points=40, candidates=4000)
+    settings = HistoryMatchingSettings(waves=3, points=30, candidates=2000)
     found = history_matching(toy_simulator(), UNIT, observed, np.full(2, 0.03), ["s", "d"], settings, np.random.default_rng(6))
     assert list(found.waves["wave"]) == [1, 2, 3]
     assert found.waves["nroy_after"].is_monotonic_decreasing and found.waves["nroy_after"].iloc[-1] < 0.15
@@ -194,11 +178,14 @@ def test_history_matching_rules_out_most_of_the_space_but_never_the_truth():
     assert set(found.validation["wave"]) == {1, 2, 3}
 
 
+@pytest.mark.slow  # Gaussian-process fits: 5–25 s
 def test_sobol_indices_on_an_emulator_recover_known_values_with_their_uncertainty():
     # y = a + 0.5 b on the unit square: S1 = ST = 0.8 (a), 0.2 (b)
     rng = np.random.default_rng(7)
     x = UNIT.sample(60, rng)
-    emulator = GaussianProcessEmulator(UNIT, ["y"], seed=2).fit(x, (x[:, 0] + 0.5 * x[:, 1] + 0.01 * rng.standard_normal(60))[:, None])
+    emulator = GaussianProcessEmulator(UNIT, ["y"], seed=2).fit(
+        x, (x[:, 0] + 0.5 * x[:, 1] + 0.01 * rng.standard_normal(60))[:, None]
+    )
     problem = {"num_vars": 2, "names": ["a", "b"], "bounds": [[0.0, 1.0], [0.0, 1.0]]}
     table = emulated_sobol(emulator, problem, samples=256, draws=30, seed=3)
     truth = {"a": 0.8, "b": 0.2}
@@ -226,7 +213,9 @@ def test_90_percent_intervals_cover_known_truths_in_about_90_percent_of_20_repet
     hits, widths = [], []
     for rep in range(20):
         truth, observed = synthetic_truth(rep)
-        result = calibrate(load_calibration(toy_calibration(tmp_path, observed, seed=rep, method=method, **settings)), evaluator=TOY)
+        result = calibrate(
+            load_calibration(toy_calibration(tmp_path, observed, seed=rep, method=method, **settings)), evaluator=TOY
+        )
         hits.append(covered(result.intervals, truth))
         widths.append((result.intervals.set_index("parameter").loc[NAMES, ["low", "high"]].diff(axis=1)["high"]).to_numpy())
     coverage = np.mean(hits, axis=0)
@@ -266,7 +255,9 @@ def test_npe_is_calibrated_amortised_and_reused_for_new_targets_without_simulati
 
     _, new_observed = synthetic_truth(1)
     reuse = {"npe": {**settings["npe"], "reuse": str(tmp_path / "first")}}
-    again = calibrate(load_calibration(toy_calibration(tmp_path, new_observed, seed=1, method="npe", **reuse)), evaluator=recording)
+    again = calibrate(
+        load_calibration(toy_calibration(tmp_path, new_observed, seed=1, method="npe", **reuse)), evaluator=recording
+    )
     assert batches == ["check"] and again.details["simulated_points"] == 0 and again.details["reused"]
     assert len(again.evaluations) == 0
     pd.testing.assert_frame_equal(again.tables["coverage"], first.tables["coverage"])

@@ -19,11 +19,14 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 
 __all__ = ["LinearGaussianEvaluator"]
 
@@ -59,6 +62,33 @@ class LinearGaussianEvaluator:
         table.insert(0, "status", "ok")
         table.insert(0, "run_id", runs["run_id"].to_numpy())
         return table
+
+    def calibration_file(
+        self,
+        path: Path,
+        *,
+        base: Path,
+        bounds: Mapping[str, tuple[float, float]],
+        observed: np.ndarray,
+        **keys: Any,
+    ) -> Path:
+        """Write a calibration file of this toy's parameters (``bounds``) and metrics (targets ``observed``,
+        tolerance = the toy's noise); ``keys`` add or replace top-level keys (method, seed, settings)."""
+        spec = {
+            "name": "known_truth",
+            "base": str(base),
+            "parameters": {name: {"low": low, "high": high} for name, (low, high) in bounds.items()},
+            "targets": [
+                {"metric": metric, "value": float(value), "tolerance": float(sd)}
+                for metric, value, sd in zip(self.metrics, observed, self.sd, strict=True)
+            ],
+            "replicates": 1,
+            "check_replicates": 1,
+            "predictive": {"draws": 0},
+            **keys,
+        }
+        path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+        return path
 
     def exact_posterior(
         self, observed: np.ndarray, low: np.ndarray, high: np.ndarray, replicates: int, n: int, rng: np.random.Generator
