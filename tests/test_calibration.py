@@ -219,6 +219,18 @@ def test_shipped_kotler_calibration_runs_at_reduced_size():
     assert result.calibrated_config().customers.n == 120
 
 
+def test_shipped_bayesian_kotler_calibration_runs_at_reduced_size():
+    reduced = {"customers.n": 120, "run.steps": 14, "run.burn_in": 2, "check_replicates": 1, "predictive.draws": 2}
+    reduced |= {"abc_smc.population": 8, "abc_smc.generations": 2, "abc_smc.batch_size": 8}
+    cal = load_calibration(ROOT / "experiments" / "calibrate_kotler_bayes.yaml", reduced)
+    kotler = load_calibration(ROOT / "experiments" / "calibrate_kotler.yaml")
+    assert cal.spec.targets == kotler.spec.targets and cal.spec.parameters == kotler.spec.parameters
+    assert cal.spec.method == "abc-smc"
+    result = calibrate(cal)
+    assert len(result.posterior) == 8 and set(result.checks) == {"identifiability", "misspecification"}
+    assert len(result.tables["predictive"]) == 5
+
+
 def test_resume_reuses_finished_batches_and_gives_the_same_result(tmp_path):
     path, out = one_parameter(tmp_path), tmp_path / "out"
     assert calibrate_cli(str(path), "--out", str(out), "--quiet") == 0
