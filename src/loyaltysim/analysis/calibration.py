@@ -793,7 +793,8 @@ def calibrate(
         )
         details = {"waves": len(matched.waves), "nroy_share": float(matched.waves["nroy_after"].iloc[-1])}
         tables = _nroy_tables(matched, space)
-        checks = {"misspecification": misspecification(matched.summaries, observed.values, observed.labels)}
+        first_wave = matched.summaries[: int(matched.waves["runs_points"].iloc[0])]  # drawn from the prior
+        checks = {"misspecification": misspecification(first_wave, observed.values, observed.labels)}
     else:
         found = _posterior_method(calibration, objective, space, rng)
         details = found.details

@@ -57,7 +57,7 @@ class HistoryMatchingSettings(Strict):
     """History matching in waves with Gaussian-process emulators (Andrianakis et al. 2015)."""
 
     waves: Annotated[int, Field(ge=1)] = Field(3, description="waves of runs, emulators and cut-offs")
-    points: Annotated[int, Field(ge=8)] = Field(64, description="design points run per wave (Latin hypercube in the NROY space)")
+    points: Annotated[int, Field(ge=8)] = Field(64, description="design points run per wave, drawn from the NROY candidates")
     cutoff: Annotated[float, Field(gt=0.0)] = Field(3.0, description="implausibility cut-off (Pukelsheim's three-sigma rule)")
     candidates: Annotated[int, Field(ge=100)] = Field(20000, description="candidate points that map the NROY space")
     holdout: Annotated[float, Field(gt=0.0, lt=0.5)] = Field(0.2, description="share of each wave's runs held out to validate")
