@@ -1,6 +1,6 @@
 """Sobol' indices of experiments/sensitivity_churn.yaml: direct (SALib on the model) vs on Gaussian-process emulators.
 
-    python benchmarks/emulated_sobol.py [--samples 32] [--points 64] [--workers 2]
+    python benchmarks/emulated_sobol.py [--samples 32] [--points 64] [--workers 2] [--set customers.n=250 ...]
 
 Runs the direct Sobol' study at its file's size (``--samples`` base N × (8 + 2) points × 2 replicates)
 and an emulator study of the same factors and outputs (``--points`` Latin-hypercube points × 2
@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import ROOT, load
 
+from loyaltysim.cli.options import overrides_from
 from loyaltysim.workflows.emulation import emulate_study
 from loyaltysim.workflows.sensitivity import run_study
 
@@ -32,15 +33,25 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=32, help="direct study: Sobol' base N")
     parser.add_argument("--points", type=int, default=64, help="emulator: Latin-hypercube design points")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="study overrides, for both routes")
     args = parser.parse_args()
-    print(f"{STUDY.name}: direct Sobol' (N = {args.samples}) vs emulated ({args.points} LHS points); {load()}")
+    overrides = overrides_from(args.set)
+    print(f"{STUDY.name} {overrides}: direct Sobol' (N = {args.samples}) vs emulated ({args.points} LHS points); {load()}")
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        _, folder = run_study(STUDY, samples=args.samples, out=Path(tmp) / "direct", workers=args.workers, progress=False)
+        _, folder = run_study(
+            STUDY, samples=args.samples, overrides=overrides, out=Path(tmp) / "direct", workers=args.workers, progress=False
+        )
         direct_s = time.perf_counter() - start
         start = time.perf_counter()
         emulated = emulate_study(
-            STUDY, points=args.points, direct=folder, out=Path(tmp) / "emulated", workers=args.workers, progress=False
+            STUDY,
+            points=args.points,
+            direct=folder,
+            overrides=overrides,
+            out=Path(tmp) / "emulated",
+            workers=args.workers,
+            progress=False,
         )
         emulated_s = time.perf_counter() - start
     runs_direct = args.samples * (8 + 2) * 2

@@ -44,7 +44,7 @@ def _how(result: CalibrationResult) -> str:
         )
     if spec.method == "npe":
         return (
-            f"neural posterior estimation (sbi, {d['estimator']}) from {d['simulated_points']} simulated points × "
+            f"neural posterior estimation (sbi, {d['training_estimator']}) from {d['simulated_points']} simulated points × "
             f"{spec.replicates} replicates (fresh seeds for every point); best = posterior median"
         )
     return (

@@ -127,7 +127,7 @@ def _method(result: CalibrationResult) -> list[Block]:
         return [
             Heading("Neural posterior estimation: calibration of the estimator"),
             Paragraph(
-                f"sbi NPE ({details['estimator']}), {trained}. Simulation-based calibration on {details['held_out']} "
+                f"sbi NPE ({details['training_estimator']}), {trained}. Simulation-based calibration on {details['held_out']} "
                 f"held-out simulations, {spec.sbc_samples} posterior samples each: the ranks of the true parameters are "
                 "uniform, and the coverage curve on the diagonal, when the posterior is calibrated (below the diagonal: "
                 "overconfident)."

@@ -114,10 +114,8 @@ def run_npe(
     if reuse is None:
         theta, x = _training_set(simulate, box, settings, rng)
         order = rng.permutation(len(theta))
-        holdout, train = (
-            order[: round(settings.validation * len(theta))],
-            order[round(settings.validation * len(theta)) :],
-        )
+        held = round(settings.validation * len(theta))
+        holdout, train = order[:held], order[held:]
         posterior = train_npe(theta[train], x[train], box, observed.labels, settings, seed=seed)
         posterior.simulations, posterior.holdout = (theta, x), holdout
     else:
@@ -127,7 +125,6 @@ def run_npe(
     details = {
         "simulated_points": 0 if reuse is not None else len(x),
         "reused": reuse is not None,
-        "estimator": settings.estimator,
         **{f"training_{k}": v for k, v in posterior.training.items()},
         "held_out": len(posterior.holdout),
     }

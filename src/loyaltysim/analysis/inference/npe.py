@@ -111,6 +111,7 @@ def train_npe(
         estimator = trainer.build_posterior()
     summary = trainer.summary
     training = {
+        "estimator": settings.estimator,
         "points": int(ok.sum()),
         "dropped": int((~ok).sum()),
         "epochs": int(summary["epochs_trained"][-1]),
