@@ -11,7 +11,7 @@ report must name it). Its exact posterior is known, so:
 ``coverage``
     For each method, ``--repetitions`` synthetic truths drawn from the prior, one simulated target
     vector each; the share of 90% intervals that cover the truth (at a true 90%, 50 repetitions
-    give 84–96% with 90% probability), the mean interval width next to the exact posterior's, and
+    give 82–96% with 90% probability), the mean interval width next to the exact posterior's, and
     how often the identifiability report calls each parameter identified. NPE is trained once and
     reused for every truth (it is amortised); its held-out SBC coverage is printed too.
 ``budget``
