@@ -278,7 +278,7 @@ def load_calibration(path: str | Path, overrides: Mapping[str, Any] | None = Non
     _check(spec, base, source=source)
     calibration = Calibration(spec=spec, base=base, source=str(path))
     if spec.method == "npe" and spec.npe.reuse is not None:
-        reused_posterior(calibration, path.parent, source=source)
+        _reused_posterior(calibration, source=source)
     return calibration
 
 
@@ -293,7 +293,7 @@ def _needs_extra(method: str, *, source: str | Path) -> None:
         )
 
 
-def npe_stamp(calibration: Calibration) -> dict[str, Any]:
+def _npe_stamp(calibration: Calibration) -> dict[str, Any]:
     """What an amortised posterior depends on: parameters and bounds, target metrics, replicates, base scenario."""
     spec = calibration.spec
     return {
@@ -304,22 +304,22 @@ def npe_stamp(calibration: Calibration) -> dict[str, Any]:
     }
 
 
-def reused_posterior(calibration: Calibration, folder: Path, *, source: str | Path) -> AmortisedPosterior:
-    """The posterior of ``npe.reuse`` (a results folder, relative to the calibration file), checked against ``calibration``.
+def _reused_posterior(calibration: Calibration, *, source: str | Path) -> AmortisedPosterior:
+    """The posterior of ``npe.reuse`` (a results folder, relative to the current folder like ``--out``), checked
+    against ``calibration``.
 
     Raises
     ------
     ConfigError
         If there is no posterior there, or it was trained for other parameters, targets, replicates or base scenario.
     """
-    reuse = Path(calibration.spec.npe.reuse)
-    path = (reuse if reuse.is_absolute() else folder / reuse) / "npe" / "posterior.pkl"
+    path = Path(calibration.spec.npe.reuse) / "npe" / "posterior.pkl"
     if not path.is_file():
         raise ConfigError(
             f"npe.reuse: no trained posterior at {path} (run an npe calibration with --out there first)", source=source
         )
     posterior = load_posterior(path)
-    expected = npe_stamp(calibration)
+    expected = _npe_stamp(calibration)
     differs = [key for key in expected if posterior.stamp.get(key) != expected[key]]
     if differs:
         raise ConfigError(
@@ -861,10 +861,10 @@ def _posterior_method(calibration: Calibration, objective: _Objective, space: _S
     observed = _observed(spec.targets)
     if spec.method == "abc-smc":
         return run_abc_smc(space.simulator(objective), space.box, observed, spec.abc_smc, rng)
-    reuse = reused_posterior(calibration, Path(calibration.source).parent, source=calibration.source) if spec.npe.reuse else None
+    reuse = _reused_posterior(calibration, source=calibration.source) if spec.npe.reuse else None
     found = run_npe(space.simulator(objective), space.box, observed, spec.npe, rng, seed=spec.seed, reuse=reuse)
     if reuse is None:
-        found.posterior.stamp = npe_stamp(calibration)
+        found.posterior.stamp = _npe_stamp(calibration)
     return found
 
 

@@ -48,7 +48,9 @@ class NpeSettings(Strict):
     max_epochs: Annotated[int, Field(ge=1)] = Field(500, description="training stops earlier when validation loss stalls")
     batch_size: Annotated[int, Field(ge=1)] = Field(64, description="points per batch of runs")
     reuse: str | None = Field(
-        None, description="results folder of an earlier npe calibration: reuse its trained posterior (no training runs)"
+        None,
+        description="results folder of an earlier npe calibration (relative to the current folder, like --out): "
+        "reuse its trained posterior (no training runs)",
     )
     level: Level = Field(0.9, description="credible level of the reported intervals")
 
