@@ -19,7 +19,7 @@ install: $(BIN)/python
 	$(PIP) -e .
 
 install-dev: $(BIN)/python
-	$(PIP) -e ".[dev,viz]"
+	$(PIP) -e ".[dev,viz,inference]"
 
 run: install
 	$(BIN)/loyaltysim sweep experiments/satisfaction_trap.yaml --out results/satisfaction_trap-$$(date +%Y%m%d-%H%M%S)
@@ -36,14 +36,14 @@ test-fast: install-dev
 test-newest:
 	$(PYTHON) -m venv .venv-newest
 	.venv-newest/bin/python -m pip install --quiet --upgrade pip
-	.venv-newest/bin/python -m pip install --quiet -e ".[dev,viz]"
+	.venv-newest/bin/python -m pip install --quiet -e ".[dev,viz,inference]"
 	.venv-newest/bin/python -m pytest -q -n 2
 
 # re-resolve the pinned versions (newest within pyproject.toml's ranges) for Python 3.11 on Linux
 lock: $(BIN)/python
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --quiet --python-version 3.11 --python-platform linux \
-	  --all-extras --custom-compile-command "make lock" --output-file $(CONSTRAINTS)
+	  --all-extras --constraint requirements/torch.txt --custom-compile-command "make lock" --output-file $(CONSTRAINTS)
 
 lint: install-dev
 	$(BIN)/ruff check src tests benchmarks

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -181,14 +182,21 @@ def test_cli_abc_writes_the_posterior_sample_intervals_and_figure(tmp_path):
         abc={"samples": 16, "accept": 0.25, "batch_size": 8},
     )
     assert calibrate_cli(str(path), "--out", str(out), "--quiet") == 0
-    assert {p.name for p in (out / "batches").glob("*.parquet")} == {"abc_0000.parquet", "abc_0001.parquet", "check.parquet"}
+    assert {p.name for p in (out / "batches").glob("*.parquet")} == {
+        "abc_0000.parquet",
+        "abc_0001.parquet",
+        "check.parquet",
+        "predictive.parquet",
+    }
     posterior = pd.read_parquet(out / "posterior.parquet")
     assert len(posterior) == 4 and posterior["switching.variety_seeking"].between(0.001, 0.03).all()
     intervals = pd.read_csv(out / "intervals.csv")
     assert intervals.loc[0, "level"] == 0.9
     assert (out / "figures" / "posterior.png").is_file()
     assert "credible interval" in (out / "report.md").read_text()
-    assert (out / "report.html").read_text().count("data:image/png;base64,") == 4
+    figures = {"loss_history.png", "parameter_loss.png", "fit.png", "posterior.png", "pairs.png", "predictive.png"}
+    assert {p.name for p in (out / "figures").iterdir()} == figures
+    assert (out / "report.html").read_text().count("data:image/png;base64,") == len(figures)
 
 
 def test_set_changes_calibration_keys_and_base_config_values(tmp_path):
@@ -209,6 +217,18 @@ def test_shipped_kotler_calibration_runs_at_reduced_size():
     result = calibrate(cal)
     assert len(result.evaluations) == 2 * 2 * len(cal.names)
     assert result.calibrated_config().customers.n == 120
+
+
+def test_shipped_bayesian_kotler_calibration_runs_at_reduced_size():
+    reduced = {"customers.n": 120, "run.steps": 14, "run.burn_in": 2, "check_replicates": 1, "predictive.draws": 2}
+    reduced |= {"abc_smc.population": 8, "abc_smc.generations": 2, "abc_smc.batch_size": 8}
+    cal = load_calibration(ROOT / "experiments" / "calibrate_kotler_bayes.yaml", reduced)
+    kotler = load_calibration(ROOT / "experiments" / "calibrate_kotler.yaml")
+    assert cal.spec.targets == kotler.spec.targets and cal.spec.parameters == kotler.spec.parameters
+    assert cal.spec.method == "abc-smc"
+    result = calibrate(cal)
+    assert len(result.posterior) == 8 and set(result.checks) == {"identifiability", "misspecification"}
+    assert len(result.tables["predictive"]) == 5
 
 
 def test_resume_reuses_finished_batches_and_gives_the_same_result(tmp_path):
@@ -264,6 +284,97 @@ def test_one_process_pool_serves_every_generation_and_is_stopped_at_the_end(tmp_
         started[0].submit(int, 1)  # stopped when the calibration ended
 
 
+BAYESIAN_SMALL = {
+    "abc_smc": {"population": 12, "generations": 2, "batch_size": 12},
+    "npe": {
+        "simulations": 40,
+        "estimator": "mdn",
+        "max_epochs": 5,
+        "sbc_samples": 40,
+        "posterior_samples": 200,
+        "batch_size": 20,
+    },
+    "history_matching": {"waves": 2, "points": 12, "candidates": 300},
+    "predictive": {"draws": 3},
+}
+
+
+def two_parameters(tmp_path: Path, method: str) -> Path:
+    """The small two-parameter calibration, run by ``method`` at the smallest useful size."""
+    return write_calibration(tmp_path, method=method, overrides={**SMALL, "customers.n": 120, "run.steps": 16}, **BAYESIAN_SMALL)
+
+
+def test_abc_smc_writes_the_posterior_its_checks_and_resumes_to_the_same_posterior(tmp_path, capsys):
+    path, out = two_parameters(tmp_path, "abc-smc"), tmp_path / "out"
+    assert calibrate_cli(str(path), "--out", str(out)) == 0
+    assert "parameter" in capsys.readouterr().out  # the credible intervals are printed
+    posterior = pd.read_parquet(out / "posterior.parquet")
+    assert len(posterior) == 12 and posterior["weight"].sum() == pytest.approx(1.0)
+    generations = pd.read_csv(out / "generations.csv")
+    assert list(generations["generation"]) == [0, 1] and generations.loc[1, "acceptance"] <= 1
+    for name in ("identifiability.csv", "identifiability_directions.csv", "misspecification.csv", "predictive.csv"):
+        assert (out / name).is_file(), name
+    assert len(pd.read_csv(out / "predictive.csv")) == 3  # one row per target
+    report = (out / "report.md").read_text()
+    for heading in ("## Identifiability", "## Misspecification check", "## Posterior predictive check", "## ABC-SMC generations"):
+        assert heading in report
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest["checks"]) >= {"misspecification", "identified", "predictive_inside"}
+    assert {"pairs.png", "predictive.png"} <= {p.name for p in (out / "figures").iterdir()}
+    # interrupted in generation 1: the same posterior after --resume
+    (out / "batches" / "smc_01_0000.parquet").unlink()
+    (out / "posterior.parquet").unlink()
+    assert calibrate_cli(str(path), "--out", str(out), "--resume", "--quiet") == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "posterior.parquet"), posterior)
+
+
+def test_abc_smc_gives_the_same_posterior_on_a_process_pool(tmp_path):
+    path = two_parameters(tmp_path, "abc-smc")
+    serial = calibrate(load_calibration(path))
+    pool = calibrate(load_calibration(path), executor="process", workers=2)
+    pd.testing.assert_frame_equal(serial.posterior, pool.posterior)
+
+
+def test_npe_saves_its_posterior_and_reuses_it_for_new_targets(tmp_path):
+    path, out = two_parameters(tmp_path, "npe"), tmp_path / "out"
+    assert calibrate_cli(str(path), "--out", str(out), "--quiet") == 0
+    assert (out / "npe" / "posterior.pkl").is_file()
+    assert len(pd.read_parquet(out / "sbc_ranks.parquet")) == 4  # 10% of 40 simulations held out
+    assert {"sbc_ranks.png", "coverage.png", "pairs.png"} <= {p.name for p in (out / "figures").iterdir()}
+    assert "## Neural posterior estimation" in (out / "report.md").read_text()
+    again = tmp_path / "again"
+    new_targets = ["--set", "targets.0.value=0.05", "--set", f"npe.reuse={out}"]
+    assert calibrate_cli(str(path), "--out", str(again), "--quiet", *new_targets) == 0
+    assert {p.name for p in (again / "batches").glob("*.parquet")} == {"check.parquet", "predictive.parquet"}
+    assert "no training runs" in (again / "report.md").read_text()
+    # a posterior trained for other targets is refused before anything runs
+    other = write_calibration(tmp_path, method="npe", npe={"reuse": str(out)})
+    assert calibrate_cli(str(other), "--out", str(tmp_path / "other")) == 2
+
+
+def test_history_matching_writes_waves_validation_and_the_nroy_region(tmp_path):
+    out = tmp_path / "out"
+    assert calibrate_cli(str(two_parameters(tmp_path, "history-matching")), "--out", str(out), "--quiet") == 0
+    waves = pd.read_csv(out / "waves.csv")
+    assert list(waves["wave"]) == [1, 2] and (waves["nroy_after"] <= waves["nroy_before"]).all()
+    bounds = pd.read_csv(out / "nroy_bounds.csv")
+    assert list(bounds["parameter"]) == list(BOUNDS)
+    assert set(pd.read_csv(out / "emulator_validation.csv")["wave"]) == {1, 2}
+    assert "## History matching" in (out / "report.md").read_text()
+
+
+def test_a_method_without_its_packages_exits_2_with_the_install_hint(tmp_path, capsys, monkeypatch):
+    from loyaltysim.analysis import calibration as calibration_module
+
+    monkeypatch.setitem(calibration_module.NEEDS, "npe", ("torch", "not_an_installed_package"))
+    out = tmp_path / "out"
+    assert calibrate_cli(str(two_parameters(tmp_path, "npe")), "--out", str(out)) == 2
+    err = capsys.readouterr().err
+    assert "method: npe needs the inference extra (not_an_installed_package not installed)" in err
+    assert "pip install 'loyaltysim[inference]'" in err and "Traceback" not in err
+    assert not out.exists()
+
+
 def test_resume_refuses_a_changed_calibration(tmp_path, capsys):
     out = tmp_path / "out"
     assert calibrate_cli(str(one_parameter(tmp_path)), "--out", str(out), "--quiet") == 0
@@ -302,6 +413,10 @@ BAD = [
     ({"method": "nelder_mead"}, "method:"),
     ({"replicate": 3}, "unknown key 'replicate' (did you mean 'replicates'?)"),
     ({"base": "missing.yaml"}, "base: scenario file not found"),
+    ({"method": "abc-smc", "abc_smc": {"populaton": 10}}, "unknown key 'populaton' (did you mean 'population'?)"),
+    ({"method": "abc-smc", "abc_smc": {"population": 2}}, "abc_smc.population"),
+    ({"method": "npe", "npe": {"reuse": "nowhere"}}, "npe.reuse: no trained posterior at"),
+    ({"method": "history-matching", "history_matching": {"cutoff": 0}}, "history_matching.cutoff"),
 ]
 
 

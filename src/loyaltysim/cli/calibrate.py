@@ -15,10 +15,15 @@ EPILOG = """examples:
   loyaltysim calibrate experiments/calibrate_kotler.yaml --workers 2 --executor process
   loyaltysim calibrate experiments/calibrate_kotler.yaml --out results/kotler --set customers.n=500
   loyaltysim calibrate experiments/calibrate_kotler.yaml --set method=abc --set abc.samples=128
+  loyaltysim calibrate experiments/calibrate_kotler_bayes.yaml                  # ABC-SMC: posterior, checks, predictive runs
+  loyaltysim calibrate experiments/calibrate_kotler_bayes.yaml --set method=npe --out results/kotler_npe
+  loyaltysim calibrate new_targets.yaml --set npe.reuse=results/kotler_npe     # trained posterior, new targets: no new runs
   loyaltysim calibrate experiments/calibrate_kotler.yaml --out results/kotler --resume   # continue after an interruption
 
 Writes best parameters, fit.csv (fitted vs target), evaluations.parquet, figures/*.png,
-calibrated.yaml (run it with `loyaltysim run calibrated.yaml`), report.md and report.html.
+calibrated.yaml (run it with `loyaltysim run calibrated.yaml`), report.md and report.html;
+Bayesian methods (abc, abc-smc, npe) also the posterior, its credible intervals, posterior
+checks and predictive runs. npe and history-matching need: pip install 'loyaltysim[inference]'.
 """
 
 
@@ -42,6 +47,10 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         points = result.details["points"]
         print(f"loss {result.best_loss:.4g} (fresh-seed check {result.check_loss:.4g}); {points} points evaluated")
         print(result.fit[["metric", "per", "target", "fitted", "fitted_sd", "within_tolerance"]].to_string(index=False))
+        if result.intervals is not None:
+            print(result.intervals.to_string(index=False))
+        if result.checks.get("misspecification", {}).get("flagged"):
+            print(f"warning: the targets are unlike anything simulated (p = {result.checks['misspecification']['p_value']:.3g})")
         print(f"results written to {out}")
     return 0
 
@@ -52,7 +61,7 @@ def add_calibrate(sub: argparse._SubParsersAction) -> None:
         sub,
         "calibrate",
         _cmd_calibrate,
-        help="fit free parameters to target metrics (differential evolution or rejection ABC)",
+        help="fit free parameters to target metrics (differential evolution, ABC, ABC-SMC, NPE, history matching)",
         description="Fit the free parameters of a calibration file to its targets.",
         epilog=EPILOG,
     )

@@ -7,6 +7,7 @@ import pandas as pd
 
 from loyaltysim.analysis.calibration import CalibrationResult
 from loyaltysim.reporting.figures.calibration import fit_figure, loss_history_figure, marginals_figure, parameter_loss_figure
+from loyaltysim.reporting.posterior_report import posterior_blocks
 from loyaltysim.reporting.render import Block, Figure, Heading, Paragraph, Table
 
 __all__ = ["build_report"]
@@ -30,9 +31,36 @@ def _how(result: CalibrationResult) -> str:
             f"scipy differential evolution, {d['generations']} generations, {d['points']} points "
             f"× {spec.replicates} replicates (same seeds for every point); converged: {d['converged']} ({d['message']})"
         )
+    if spec.method == "abc":
+        return (
+            f"rejection ABC over a {spec.abc.sampler} sample of {d['samples']} points × {spec.replicates} replicates; "
+            f"accepted {d['accepted']} points with loss ≤ {d['epsilon']:.4g}"
+        )
+    if spec.method == "abc-smc":
+        return (
+            f"ABC-SMC, {d['generations']} generations of {spec.abc_smc.population} particles, {d['simulated_points']} "
+            f"points × {spec.replicates} replicates (fresh seeds for every point), adaptive distance: "
+            f"{spec.abc_smc.adaptive_distance}, final acceptance {d['final_acceptance']:.3g}; best = posterior median"
+        )
+    if spec.method == "npe":
+        return (
+            f"neural posterior estimation (sbi, {d['training_estimator']}) from {d['simulated_points']} simulated points × "
+            f"{spec.replicates} replicates (fresh seeds for every point); best = posterior median"
+        )
     return (
-        f"rejection ABC over a {spec.abc.sampler} sample of {d['samples']} points × {spec.replicates} replicates; "
-        f"accepted {d['accepted']} points with loss ≤ {d['epsilon']:.4g}"
+        f"history matching, {d['waves']} waves of {spec.history_matching.points} points × {spec.replicates} replicates; "
+        f"{d['nroy_share']:.1%} of the prior box not ruled out; best = evaluated point with the lowest loss"
+    )
+
+
+def _loss(result: CalibrationResult) -> str:
+    spec = result.calibration.spec
+    loss = "Loss: Σ weight · ((simulated − target) / tolerance)², simulated = mean over replicates. "
+    if spec.method in ("abc-smc", "npe"):
+        return loss + f"Loss of the posterior median on {spec.check_replicates} fresh seeds: {result.check_loss:.4g}."
+    return (
+        loss + f"Best loss during the search {result.best_loss:.4g}; re-run with {spec.check_replicates} fresh seeds: "
+        f"{result.check_loss:.4g}."
     )
 
 
@@ -92,21 +120,24 @@ def _fit(result: CalibrationResult) -> list[Block]:
 
 
 def _figures(result: CalibrationResult) -> list[Block]:
-    cal, names = result.calibration, result.calibration.names
+    cal, names, spec = result.calibration, result.calibration.names, result.calibration.spec
     log_scale = {name for name, p in cal.spec.parameters.items() if p.log}
-    blocks: list[Block] = [
-        Heading("Figures"),
-        Figure(
-            "loss_history.png", "Loss history: every evaluated point and the best so far", loss_history_figure(result.evaluations)
-        ),
-        Figure(
-            "parameter_loss.png",
-            "Loss by parameter over all evaluations (a flat valley means weakly identified)",
-            parameter_loss_figure(result.evaluations, names, result.best, log_scale=log_scale),
-        ),
-        Figure("fit.png", "Fitted vs target", fit_figure(result.fit)),
-    ]
-    if result.posterior is not None and result.intervals is not None:
+    blocks: list[Block] = [Heading("Figures")]
+    if len(result.evaluations):  # none when npe reuses a trained posterior
+        blocks += [
+            Figure(
+                "loss_history.png",
+                "Loss history: every evaluated point and the best so far",
+                loss_history_figure(result.evaluations),
+            ),
+            Figure(
+                "parameter_loss.png",
+                "Loss by parameter over all evaluations (a flat valley means weakly identified)",
+                parameter_loss_figure(result.evaluations, names, result.best, log_scale=log_scale),
+            ),
+        ]
+    blocks.append(Figure("fit.png", "Fitted vs target", fit_figure(result.fit)))
+    if spec.method == "abc":
         figure = marginals_figure(result.evaluations, result.posterior, result.intervals, names, log_scale=log_scale)
         blocks.append(Figure("posterior.png", "Marginal posterior (rejection ABC) against the prior sample", figure))
     return blocks
@@ -124,14 +155,11 @@ def build_report(result: CalibrationResult) -> list[Block]:
             f"burn-in {cal.base.run.burn_in}; calibration file `{cal.source}`."
         ),
         Paragraph(f"Method: {_how(result)}."),
-        Paragraph(
-            "Loss: Σ weight · ((simulated − target) / tolerance)², simulated = mean over replicates. "
-            f"Best loss during the search {result.best_loss:.4g}; re-run with {spec.check_replicates} fresh seeds: "
-            f"{result.check_loss:.4g}."
-        ),
+        Paragraph(_loss(result)),
         *_parameters(result),
         *_fit(result),
         *_figures(result),
+        *posterior_blocks(result),
         Paragraph("Run the calibrated scenario: `loyaltysim run calibrated.yaml`."),
     ]
     return blocks

@@ -8,7 +8,11 @@ Folder layout (``results/<name>/`` by default)::
     evaluations.parquet   one row per evaluated point: parameters, mean target metrics, loss
     runs.parquet          one row per run (batches and the fresh-seed check of the best point)
     fit.csv               fitted vs target at the best point
-    posterior.parquet     accepted sample (abc) · intervals.csv: credible intervals (abc)
+    posterior.parquet     posterior sample (abc, abc-smc, npe; with weights) · intervals.csv: credible intervals
+    identifiability.csv, misspecification.csv, predictive.csv   posterior checks (Bayesian methods)
+    generations.csv       (abc-smc) epsilon, proposals, acceptance, effective sample size per generation
+    npe/posterior.pkl     (npe) the trained amortised posterior · sbc_ranks.parquet, sbc_uniformity.csv, coverage.csv
+    waves.csv, emulator_validation.csv, nroy.parquet, nroy_bounds.csv   (history-matching)
     calibrated.yaml       the base scenario with the best parameters: loyaltysim run calibrated.yaml
     figures/*.png         loss history, parameter–loss profiles, fit, marginal posteriors (abc)
     report.md, report.html, manifest.json
@@ -67,6 +71,7 @@ def write_outputs(result: CalibrationResult, out: Path, *, started: str, wall_ti
     if result.posterior is not None and result.intervals is not None:
         write_parquet(result.posterior, out / "posterior.parquet")
         result.intervals.to_csv(out / "intervals.csv", index=False)
+    _write_checks(result, out)
     calibrated = result.calibrated_config()
     best = ", ".join(f"{k} = {v:.6g}" for k, v in result.best.items())
     header = (
@@ -87,6 +92,7 @@ def write_outputs(result: CalibrationResult, out: Path, *, started: str, wall_ti
             "best_loss": result.best_loss,
             "check_loss": result.check_loss,
             "details": result.details,
+            "checks": _check_summary(result),
             "started": started,
             "finished": now_iso(),
             "wall_time": wall_time,
@@ -94,6 +100,48 @@ def write_outputs(result: CalibrationResult, out: Path, *, started: str, wall_ti
         },
         out / "manifest.json",
     )
+
+
+PARQUET_TABLES = ("nroy", "sbc_ranks")
+"""Method tables written as Parquet (they can be long); the others are small CSV files."""
+
+
+def _write_checks(result: CalibrationResult, out: Path) -> None:
+    """The method's tables, the posterior checks and (npe) the trained posterior."""
+    for name, table in result.tables.items():
+        if name in PARQUET_TABLES:
+            write_parquet(table, out / f"{name}.parquet")
+        else:
+            table.to_csv(out / f"{name}.csv", index=False)
+    if "identifiability" in result.checks:
+        found = result.checks["identifiability"]
+        found["parameters"].to_csv(out / "identifiability.csv", index=False)
+        found["directions"].to_csv(out / "identifiability_directions.csv", index=False)
+    if "misspecification" in result.checks:
+        result.checks["misspecification"]["targets"].to_csv(out / "misspecification.csv", index=False)
+    if result.amortised is not None:
+        (out / "npe").mkdir(exist_ok=True)
+        result.amortised.save(out / "npe" / "posterior.pkl")
+
+
+def _check_summary(result: CalibrationResult) -> dict[str, object]:
+    """The verdicts of the posterior checks, for the manifest."""
+    summary: dict[str, object] = {}
+    if "misspecification" in result.checks:
+        found = result.checks["misspecification"]
+        summary["misspecification"] = {"p_value": found["p_value"], "flagged": bool(found["flagged"])}
+    if "identifiability" in result.checks:
+        found = result.checks["identifiability"]
+        summary["identified"] = dict(
+            zip(found["parameters"]["parameter"], map(bool, found["parameters"]["identified"]), strict=True)
+        )
+        loose = found["directions"][~found["directions"]["identified"]]
+        summary["non_identified_combinations"] = list(loose["combination"])
+    if "predictive" in result.tables and len(result.tables["predictive"]):
+        summary["predictive_inside"] = dict(
+            zip(result.tables["predictive"]["target"], map(bool, result.tables["predictive"]["inside"]), strict=True)
+        )
+    return summary
 
 
 def run_calibration(
