@@ -95,3 +95,16 @@ def test_the_factor_keys_in_the_sweep_docs_are_the_schemas():
     from loyaltysim.experiments.factors import factor_reference
 
     assert factor_reference() in (ROOT / "docs" / "sweeps.md").read_text(encoding="utf-8")
+
+
+def test_the_architecture_page_names_every_module_and_only_modules_that_exist():
+    package = ROOT / "src" / "loyaltysim"
+    # every module of a layer (the layers' own __init__.py only hold their docstrings)
+    modules = {str(path.relative_to(package)) for path in package.glob("*/**/*.py")} - {
+        f"{layer.name}/__init__.py" for layer in package.iterdir()
+    }
+    text = (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`([a-z_]+/[a-z_/]*\.py)`", text))
+    assert not modules - named, f"docs/ARCHITECTURE.md does not name {sorted(modules - named)}"
+    files = {name for name in named if not (package / name).exists() and not (ROOT / name).exists()}
+    assert not files, f"docs/ARCHITECTURE.md names files that do not exist: {sorted(files)}"
