@@ -14,6 +14,7 @@ from loyaltysim import __version__
 from loyaltysim.cli.analysis import add_discover, add_sensitivity
 from loyaltysim.cli.app import add_app
 from loyaltysim.cli.calibrate import add_calibrate
+from loyaltysim.cli.facts import add_facts
 from loyaltysim.cli.scenario import add_config, add_run, add_validate
 from loyaltysim.cli.sweep import add_report, add_sweep
 from loyaltysim.config.errors import ConfigError
@@ -30,6 +31,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_report,
     add_sensitivity,
     add_discover,
+    add_facts,
 ]
 """Each adds one subcommand, in the order ``loyaltysim --help`` lists them."""
 

@@ -15,7 +15,10 @@ from pydantic import ValidationError
 from loyaltysim.config.errors import ConfigError, from_validation_error
 from loyaltysim.config.schema import Config
 
-__all__ = ["apply_overrides", "config_hash", "load_config", "parse_assignment", "read_yaml"]
+__all__ = ["SHIPPED_CONFIGS", "apply_overrides", "config_hash", "load_config", "parse_assignment", "read_yaml"]
+
+SHIPPED_CONFIGS = Path(__file__).resolve().parents[3] / "configs"
+"""The project's scenario files (``configs/`` of the checkout): the presets of the app and the validation."""
 
 MAX_FILE_BYTES = 5_000_000
 MAX_DEPTH = 32  # a config is at most a few levels deep; deeper nesting is a mistake (or an attack)
