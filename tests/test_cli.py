@@ -157,4 +157,4 @@ def test_shared_options_read_the_same_in_every_command():
                 helps.setdefault(action.dest, set()).add(action.help)
     assert {dest: len(texts) for dest, texts in helps.items()} == dict.fromkeys(helps, 1)
     with_set = sorted(n for n, p in commands.items() if any(a.dest == "set" for a in p._actions))
-    assert with_set == ["calibrate", "config", "run", "sensitivity", "sweep", "validate"]
+    assert with_set == ["calibrate", "config", "facts", "run", "sensitivity", "sweep", "validate"]
