@@ -62,6 +62,7 @@ def test_bad_conditions_are_config_errors(runs):
         discover(runs, "churn_rate > 0.05", factors=["loyalty.treshold"])
 
 
+@pytest.mark.slow
 def test_cli_writes_box_and_figure(tmp_path, runs, capsys):
     runs.to_parquet(tmp_path / "runs.parquet")
     assert main(["discover", str(tmp_path), "--where", "satisfied_defector_share > 0.6", "--min-density", "0.95"]) == 0

@@ -188,6 +188,7 @@ LoyaltyModel(config).run().timeseries().to_parquet(sys.argv[1])
 """
 
 
+@pytest.mark.slow
 def test_kernels_run_uncompiled_give_the_same_run(tmp_path):
     """With NUMBA_DISABLE_JIT the very same kernels and rules run as Python: the same numbers, to the last bit."""
     import os

@@ -394,6 +394,7 @@ def test_evaluate_rejects_an_unknown_test():
 # --- size and power by simulation (fast version; benchmarks/hypothesis_calibration.py is the long one) ---
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name",
     ["satisfaction_trap/null", "difference/null", "difference/null, common seeds", "regression/null", "monotone_defection/null"],
@@ -416,6 +417,7 @@ def test_type_one_error_of_the_curve_tests(name):
     assert rate <= binomial_band(reps, 0.05)[1], f"{name}: {rate}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["difference/power, common seeds", "regression/power", "satisfaction_trap/power"])
 def test_power_against_a_known_effect(name):
     from loyaltysim.analysis.hypothesis_power import SCENARIOS, rejection_rate

@@ -49,6 +49,7 @@ def run(prelude: str, *, cache: Path, pythonpath: Path | None = None) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_a_rule_patched_before_compiling_changes_the_engines_output(tmp_path):
     """A link that gives no loyalty: loyalty is then only trust and habit, in the compiled engine."""
     config = small_config(customers__n=200, run__steps=6, loyalty__link="threshold")

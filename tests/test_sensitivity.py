@@ -99,6 +99,7 @@ DISTRIBUTIONS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("method", "samples"), [("lhs", 2000), ("sobol", 256), ("fast", 400)])
 def test_every_salib_design_samples_the_declared_distributions(method, samples):
     from scipy import stats
@@ -239,6 +240,7 @@ def test_fast_refuses_groups():
         sa.check_samples(problem, "fast", 200)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("method", "samples"), [("sobol", 64), ("morris", 10), ("fast", 80)])
 def test_results_on_disk(tmp_path, method, samples):
     design = sample_factors(ISHIGAMI, method, samples, seed=3)

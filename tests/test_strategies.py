@@ -81,6 +81,7 @@ def _price_after_a_run(kind: str) -> float:
     return model.run().firm_agents[0].price
 
 
+@pytest.mark.slow
 def test_a_module_class_strategy_works_in_a_fresh_worker_process():
     """A reference is imported by whichever process builds the model, as in sweeps' process pools."""
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
