@@ -158,3 +158,12 @@ def test_shared_options_read_the_same_in_every_command():
     assert {dest: len(texts) for dest, texts in helps.items()} == dict.fromkeys(helps, 1)
     with_set = sorted(n for n, p in commands.items() if any(a.dest == "set" for a in p._actions))
     assert with_set == ["calibrate", "config", "facts", "run", "sensitivity", "sweep", "validate"]
+
+
+def test_run_prints_the_library_warnings_as_plain_lines(tmp_path, capsys):
+    from loyaltysim.cli import main
+
+    shock = ["--set", "firms.0.quality_shock={at: 70, change: -0.5}", "--set", "run.steps=100", "--set", "customers.n=300"]
+    assert main(["run", str(CONFIGS / "baseline.yaml"), "--out", str(tmp_path / "run"), "--no-figures", *shock]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err and all(line.startswith("warning: ") and "MSER-5" in line for line in err)

@@ -4,7 +4,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from loyaltysim.analysis.warmup import BATCH, mser5, warm_up_table
+from loyaltysim.analysis.warmup import (
+    BATCH,
+    StationarityWarning,
+    mser5,
+    stationarity_warnings,
+    sweep_stationarity_warnings,
+    warm_up_table,
+)
 
 
 def test_known_transient_is_cut_near_its_end():
@@ -39,3 +46,58 @@ def test_table_per_run_and_metric():
     table = warm_up_table(frame, ["churn_rate", "absent"], by="run_id")
     assert list(table["run_id"]) == [0, 1] and list(table["metric"]) == ["churn_rate"] * 2
     assert not table["settled"].iloc[0] and table["truncation"].iloc[1] == 0
+
+
+def _series(values, step0=1, every=1):
+    return pd.DataFrame({"step": step0 + every * np.arange(len(values)), "churn_rate": values})
+
+
+def test_stationarity_warnings_name_the_metric_and_the_burn_in_needed():
+    rng = np.random.default_rng(3)
+    periods, transient = 240, 60
+    settling = np.where(np.arange(periods) < transient, 0.05 * (1 - np.arange(periods) / transient), 0.0) + 0.02
+    noisy = settling + rng.normal(0, 0.001, periods)
+    (warning,) = stationarity_warnings(_series(noisy), burn_in=12)
+    needed = int(warning.split("raise run.burn_in to at least ")[1])
+    assert warning.startswith("churn_rate settles after about") and transient - 2 * BATCH <= needed <= transient + 2 * BATCH
+    assert stationarity_warnings(_series(noisy), burn_in=needed) == []
+    # rows kept every 3 steps: the warm-up is counted in steps, not rows
+    (sparse,) = stationarity_warnings(_series(noisy[::3], every=3), burn_in=12)
+    assert transient - 6 * BATCH <= int(sparse.split("at least ")[1]) <= transient + 6 * BATCH
+    drifting = _series(np.linspace(0.05, 0.01, periods) + rng.normal(0, 0.001, periods))
+    assert stationarity_warnings(drifting, burn_in=12, where="point 3: ") == [
+        "point 3: churn_rate has no steady state within the run (MSER-5): it still drifts in its second half"
+    ]
+    assert stationarity_warnings(_series(noisy[:19]), burn_in=0) == []  # too short to check
+
+
+def test_sweep_warnings_use_each_points_mean_and_its_own_burn_in():
+    rng = np.random.default_rng(4)
+    steps = np.arange(1, 121)
+    settled = 0.02 + 0.05 * np.exp(-steps / 8)  # settles after about 30 periods
+    frames, runs = [], []
+    for point in range(3):
+        for rep in range(2):
+            run_id = point * 2 + rep
+            frames.append(
+                pd.DataFrame({"run_id": run_id, "step": steps, "churn_rate": settled + rng.normal(0, 0.002, steps.size)})
+            )
+            runs.append({"run_id": run_id, "point_id": point, "status": "ok", "run.burn_in": (6, 48, 6)[point]})
+    runs, timeseries = pd.DataFrame(runs), pd.concat(frames)
+    found = sweep_stationarity_warnings(runs, timeseries, burn_in=12)
+    assert [w.split(":")[0] for w in found] == ["design point 0", "design point 2"]
+    assert sweep_stationarity_warnings(runs, timeseries, burn_in=12, limit=1)[-1].startswith("… and 1 more")
+
+
+def test_a_scenario_run_warns_about_a_window_that_is_not_stationary(tmp_path):
+    import json
+
+    from loyaltysim import load_config
+    from loyaltysim.workflows.scenario import run_scenario
+
+    # firm A's quality collapses in the second half: churn and satisfaction change long after the burn-in
+    config = load_config(None, {"customers.n": 300, "run.steps": 100, "firms.0.quality_shock": {"at": 70, "change": -0.5}})
+    with pytest.warns(StationarityWarning) as caught:
+        run_scenario(config, tmp_path / "run", figures=False)
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["warnings"] == [str(w.message) for w in caught] and manifest["warnings"]

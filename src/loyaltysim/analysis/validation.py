@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from loyaltysim.analysis.warmup import mser5
+from loyaltysim.analysis.warmup import KEY_METRICS, warm_up
 from loyaltysim.config.schema import Config
 from loyaltysim.model import parameters, rules
 from loyaltysim.model.scales import BANDS, RATINGS
@@ -31,8 +31,6 @@ __all__ = ["CONFIDENCE", "FACTS", "Fact", "Measurement", "Runs", "scorecard"]
 
 CONFIDENCE = 0.95
 """Level of the confidence intervals over replicates."""
-STEADY_METRICS = ("churn_rate", "mean_satisfaction", "nps")
-"""Series whose warm-up (MSER-5) must end within the burn-in."""
 
 
 @dataclass(frozen=True)
@@ -211,17 +209,18 @@ def _asymmetry(results: Mapping[str, Runs]) -> Measurement:
 
 
 def _steady_state(results: Mapping[str, Runs]) -> Measurement:
-    """MSER-5 truncation point of each run's key series (worst metric per run) against the burn-in."""
+    """MSER-5 warm-up of each run's key series (worst metric per run, in periods) against the burn-in."""
     runs = results["baseline"]
     burn_in = runs.config.run.burn_in
     worst, unsettled = [], 0
     for _, series in runs.timeseries.groupby("run_id"):
-        series = series.sort_values("step")
-        cuts = [mser5(series[metric]) for metric in STEADY_METRICS if metric in series]
+        cuts = [cut for metric in KEY_METRICS if metric in series and (cut := warm_up(series, metric)) is not None]
+        if not cuts:
+            raise KeyError("time series shorter than MSER-5's 20 periods")
         unsettled += sum(not cut.settled for cut in cuts)
         worst.append(max(cut.truncation for cut in cuts))
     estimate, ci_low, ci_high = _interval(worst)
-    detail = f"burn-in {burn_in} periods; MSER-5 over {', '.join(STEADY_METRICS)}; {unsettled} series without a steady state"
+    detail = f"burn-in {burn_in} periods; MSER-5 over {', '.join(KEY_METRICS)}; {unsettled} series without a steady state"
     return Measurement(estimate, ci_low, ci_high, bool(estimate <= burn_in and unsettled == 0), detail)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 
 from loyaltysim import __version__
@@ -57,11 +58,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """The library's warnings about results (e.g. a window that is not stationary) as plain ``warning:`` lines."""
+    if category.__module__.startswith("loyaltysim."):
+        print(f"warning: {message}", file=sys.stderr)
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)
+
+
+_python_show_warning = warnings.showwarning
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``loyaltysim`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return args.handler(args)
     except ConfigError as exc:
         if exc.source is None and getattr(args, "config", None):  # e.g. a bad network file found while building
             exc = ConfigError(exc.message, source=args.config)

@@ -190,6 +190,28 @@ def _figure_blocks(
     return blocks
 
 
+def _stationarity_blocks(warnings: Sequence[str] | None) -> list[Block]:
+    """Whether run-level results come from a steady state (MSER-5 on each design point's mean series)."""
+    if warnings is None:
+        text = (
+            "Not checked whether the measurement window is stationary: keep at least 20 rows of each run's "
+            "time series (e.g. `timeseries: {every: 1}`) and run from a results folder whose base scenario exists."
+        )
+        return [Heading("Steady state", 2), Paragraph(text)]
+    if not warnings:
+        text = (
+            "Every design point's churn, mean satisfaction and NPS settle within the burn-in (MSER-5 on the mean "
+            "over replicates): run-level results do not depend on where the run started."
+        )
+        return [Heading("Steady state", 2), Paragraph(text)]
+    listed = "\n".join(f"- {w}" for w in warnings)
+    text = (
+        "**Warning: measurement windows that are not stationary** (MSER-5 on the mean over replicates); run-level "
+        f"results of these points still depend on the run's start and length:\n\n{listed}"
+    )
+    return [Heading("Steady state", 2), Paragraph(text)]
+
+
 def build_report(
     runs: pd.DataFrame,
     curves: pd.DataFrame,
@@ -199,8 +221,12 @@ def build_report(
     *,
     heatmap: Sequence[str] | None = None,
     by: Sequence[str] | None = None,
+    stationarity: Sequence[str] | None = None,
 ) -> list[Block]:
-    """The report's blocks: title, design, hypotheses and figures."""
+    """The report's blocks: title, design, steady state, hypotheses and figures.
+
+    ``stationarity`` lists warnings about the measurement windows (empty: all stationary; None: not checked).
+    """
     experiment = manifest.get("experiment", {})
     title = manifest.get("name") or experiment.get("name") or "sweep"
     blocks: list[Block] = [Heading(f"Report: {title}", 1)]
@@ -209,6 +235,7 @@ def build_report(
         blocks.append(Paragraph(description.strip()))
     blocks.append(Paragraph(f"Written {now_iso()}."))
     blocks += _design_blocks(manifest, runs)
+    blocks += _stationarity_blocks(stationarity)
     blocks += _hypothesis_blocks(hypotheses, experiment.get("hypotheses") or [])
     blocks += _figure_blocks(runs, curves, timeseries, heatmap=heatmap, by=by)
     return blocks

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from loyaltysim.analysis.warmup import stationarity_warnings, warn_each
 from loyaltysim.config.loading import config_hash
 from loyaltysim.config.schema import Config
 from loyaltysim.experiments.storage import now_iso, staged_output, versions, write_json, write_parquet, write_yaml
@@ -71,12 +72,16 @@ def run_scenario(
 
     Writes ``timeseries.parquet``, ``firms.parquet``, ``retention_curve.parquet``,
     ``customers.parquet`` (final state), ``panel.parquet`` (if a panel is configured),
-    ``summary.json``, ``config.resolved.yaml``, ``manifest.json`` and ``figures/*.png``.
+    ``summary.json``, ``config.resolved.yaml``, ``manifest.json`` and ``figures/*.png``. A measurement window that is not
+    stationary (:func:`~loyaltysim.analysis.warmup.stationarity_warnings`) gives a :class:`StationarityWarning` and
+    is listed in the manifest's ``warnings``.
     """
     started, clock = now_iso(), time.perf_counter()
     model = LoyaltyModel(config)
     model.run(progress=progress)
     wall = time.perf_counter() - clock
+    warnings = stationarity_warnings(model.timeseries(), config.run.burn_in)
+    warn_each(warnings)
     with staged_output(out) as stage:
         write_parquet(model.timeseries(), stage / "timeseries.parquet")
         write_parquet(model.firm_timeseries(), stage / "firms.parquet")
@@ -105,6 +110,7 @@ def run_scenario(
                 "wall_seconds": round(wall, 4),
                 "command_line": sys.argv,
                 "versions": versions(),
+                "warnings": warnings,
             },
             stage / "manifest.json",
         )

@@ -7,7 +7,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from loyaltysim.analysis.hypotheses import check_hypotheses, evaluate
+from loyaltysim.analysis.warmup import BATCH, sweep_stationarity_warnings, warn_each
 from loyaltysim.config.errors import ConfigError
 from loyaltysim.experiments.execution import run_sweep
 from loyaltysim.experiments.results import SweepResults, load_results
@@ -92,6 +95,8 @@ def report_sweep(folder: str | Path) -> dict[str, Path]:
         raise ConfigError(f"hypotheses: {exc}", source=folder) from None
     write_parquet(hypotheses, folder / "hypotheses.parquet")
     options = experiment.get("report") or {}
+    steady = _stationarity(results, finished)
+    warn_each(steady or [])
     blocks = build_report(
         results.runs,
         results.curves,
@@ -100,5 +105,19 @@ def report_sweep(folder: str | Path) -> dict[str, Path]:
         hypotheses,
         heatmap=options.get("heatmap"),
         by=options.get("by"),
+        stationarity=steady,
     )
     return {"hypotheses": folder / "hypotheses.parquet", **write_report(blocks, folder)}
+
+
+def _stationarity(results: SweepResults, finished: pd.DataFrame) -> list[str] | None:
+    """Warnings about the design points' measurement windows, or None when they cannot be checked (the
+    base scenario cannot be read back, or the kept time series are too short for MSER-5)."""
+    try:
+        burn_in = Experiment.model_validate(results.manifest["experiment"]).base_config().run.burn_in
+    except (KeyError, ValueError, ConfigError, OSError):
+        return None
+    steps_kept = results.timeseries.groupby("run_id")["step"].nunique().min() if len(results.timeseries) else 0
+    if steps_kept < 4 * BATCH:
+        return None
+    return sweep_stationarity_warnings(finished, results.timeseries, burn_in)
