@@ -41,8 +41,12 @@ def test_a_falling_ladder_holds_and_a_reversal_fails_naming_the_step():
     assert measure("defection_falls_rated", {"baseline": runs(replicated(ladder))}).holds
     ladder["defection_rating_1"] = 0.3  # rating 1 defects less than rating 2
     result = measure("defection_falls_rated", {"baseline": runs(replicated(ladder))})
-    assert not result.holds and "between 1 and 2" in result.detail
+    assert not result.holds and "weakest step between 1 and 2" in result.detail
     assert result.estimate == pytest.approx(-0.1, abs=0.01) and result.ci_high < 0
+    # a fall smaller than the replicates' noise is not evidence of a fall
+    ladder = dict(zip((f"defection_rating_{r}" for r in RATINGS), (0.6, 0.4, 0.25, 0.245, 0.03), strict=True))
+    noisy = measure("defection_falls_rated", {"baseline": runs(replicated(ladder, noise=0.02, replicates=4))})
+    assert not noisy.holds and "between 3 and 4" in noisy.detail and noisy.ci_low < 0
 
 
 def test_barriers_hold_when_they_matter_at_the_bottom_and_fail_when_they_act_alike():
