@@ -152,18 +152,18 @@ def test_a_dask_client_executor_equals_serial(reference, tmp_path, dask_cluster)
     assert results.manifest["sessions"][-1]["executor"] == "ClientExecutor"
 
 
-def _die_once_on_run_3(base, specs, experiment):
+def _die_once_on_run_3(threads, base, specs, experiment):
     """A batch function whose Dask worker dies the first time it meets run 3 (marker file in LOYALTYSIM_TEST_MARK)."""
     mark = Path(os.environ["LOYALTYSIM_TEST_MARK"])
     if any(spec.run_id == 3 for spec in specs) and not mark.exists():
         mark.touch()
         os._exit(1)
-    return execution_module.run_batch(base, specs, experiment)
+    return execution_module.run_batch_in_worker(threads, base, specs, experiment)
 
 
 @pytest.mark.slow
 def test_dask_reschedules_the_batch_of_a_lost_worker(reference, tmp_path, monkeypatch, dask_cluster):
-    monkeypatch.setattr(execution_module, "run_batch", _die_once_on_run_3)
+    monkeypatch.setattr(execution_module, "run_batch_in_worker", _die_once_on_run_3)
     address = dask_cluster.scheduler_address
     results = sweep(write_experiment(tmp_path), out=tmp_path / "out", scheduler=address, batch_size=2, progress=False)
     assert Path(os.environ["LOYALTYSIM_TEST_MARK"]).exists()  # a worker really died
@@ -231,17 +231,17 @@ def test_failed_runs_are_recorded_then_retried_on_resume(reference, tmp_path, mo
     assert_same_results(second, reference)
 
 
-def _die_on_run_3(base, specs, experiment):
+def _die_on_run_3(threads, base, specs, experiment):
     """A batch function whose worker process dies (as if killed) when it meets run 3."""
     if any(spec.run_id == 3 for spec in specs):
         os._exit(1)
-    return execution_module.run_batch(base, specs, experiment)
+    return execution_module.run_batch_in_worker(threads, base, specs, experiment)
 
 
 @pytest.mark.slow
 def test_dead_worker_process_loses_no_run(reference, tmp_path, monkeypatch):
     path = write_experiment(tmp_path)
-    monkeypatch.setattr(execution_module, "run_batch", _die_on_run_3)
+    monkeypatch.setattr(execution_module, "run_batch_in_worker", _die_on_run_3)
     out = tmp_path / "out"
     first = sweep(path, out=out, executor="process", workers=2, batch_size=2, progress=False)
     lost = first.failed
@@ -321,3 +321,17 @@ def test_ctrl_c_keeps_finished_runs_and_says_how_to_resume(tmp_path):
     assert manifest["status"] == "interrupted" and manifest["sessions"][-1]["runs_done"] >= 2
     assert not (out / ".lock").exists()
     assert len(load_results(out).runs) == manifest["sessions"][-1]["runs_done"]
+
+
+def test_workers_run_numba_with_their_share_of_the_cores(monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numba
+
+    from loyaltysim.experiments import execution
+
+    assert execution.worker_threads(1) == (os.cpu_count() or 1)
+    assert execution.worker_threads(10 * (os.cpu_count() or 1)) == 1
+    monkeypatch.setattr(execution, "run_batch", lambda base, specs, experiment: numba.get_num_threads())
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(execution.run_batch_in_worker, 1, {}, [], None).result() == 1

@@ -66,9 +66,11 @@ __all__ = [
     "process_pool",
     "resolve_executor",
     "run_batch",
+    "run_batch_in_worker",
     "run_one",
     "run_sweep",
     "summary_line",
+    "worker_threads",
 ]
 
 EXECUTORS = ("serial", "process", "dask")
@@ -167,13 +169,28 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
 
+def worker_threads(workers: int) -> int:
+    """numba threads per worker process, so that threads × workers ≤ this machine's cores (at least 1)."""
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def run_batch_in_worker(threads: int, base: Mapping[str, Any], specs: Sequence[RunSpec], experiment: Experiment) -> dict:
+    """:func:`run_batch` with numba's parallel kernels limited to ``threads`` threads: several workers on
+    one machine must not each start a thread per core (idle numba threads spin and the machine's
+    throughput collapses). Results do not depend on the thread count."""
+    import numba
+
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    return run_batch(base, specs, experiment)
+
+
 def _futures(
-    base: dict, batches: list[list[RunSpec]], experiment: Experiment, executor: Executor
+    base: dict, batches: list[list[RunSpec]], experiment: Experiment, executor: Executor, threads: int
 ) -> Iterator[dict[str, pd.DataFrame]]:
     """Batches submitted to any ``concurrent.futures`` executor, yielded as they finish; the executor stays up."""
     futures: dict = {}
     try:
-        futures = {executor.submit(run_batch, base, batch, experiment): batch for batch in batches}
+        futures = {executor.submit(run_batch_in_worker, threads, base, batch, experiment): batch for batch in batches}
         for future in as_completed(futures):
             error = future.exception()  # e.g. BrokenProcessPool when a worker was killed
             yield lost_batch(futures[future], error) if error is not None else future.result()
@@ -185,7 +202,7 @@ def _futures(
 def _process(base: dict, batches: list[list[RunSpec]], experiment: Experiment, workers: int) -> Iterator[dict[str, pd.DataFrame]]:
     pool = process_pool(workers)
     try:
-        yield from _futures(base, batches, experiment, pool)
+        yield from _futures(base, batches, experiment, pool, worker_threads(workers))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -196,8 +213,9 @@ def _dask(
     from distributed import Client, LocalCluster
     from distributed import as_completed as dask_completed
 
-    cluster = None
+    cluster, threads = None, 1  # a remote cluster's machines are unknown: one numba thread per worker
     if scheduler is None:
+        threads = worker_threads(workers)
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
     try:
         client = Client(scheduler or cluster, timeout="20s")
@@ -209,7 +227,8 @@ def _dask(
     try:
         # the scheduler reschedules a batch whose worker was lost; retries rerun one that raised
         for batch in batches:
-            futures[client.submit(run_batch, base, batch, experiment, pure=False, retries=DASK_RETRIES)] = batch
+            task = (run_batch_in_worker, threads, base, batch, experiment)
+            futures[client.submit(*task, pure=False, retries=DASK_RETRIES)] = batch
         for future in dask_completed(list(futures)):
             error = future.exception()  # e.g. KilledWorker after repeated worker losses
             yield lost_batch(futures[future], error) if error is not None else future.result()
@@ -274,7 +293,7 @@ def execute(
     size = batch_size or default_batch_size(len(specs), workers)
     batches = [list(specs[i : i + size]) for i in range(0, len(specs), size)]
     if isinstance(executor, Executor):
-        return _futures(dict(base), batches, experiment, executor)
+        return _futures(dict(base), batches, experiment, executor, worker_threads(workers))
     if executor == "serial":
         return _serial(dict(base), batches, experiment)
     if executor == "process":
