@@ -51,10 +51,11 @@ def test_a_falling_ladder_holds_and_a_reversal_fails_naming_the_step():
 
 def test_barriers_hold_when_they_matter_at_the_bottom_and_fail_when_they_act_alike():
     high = cohort([0.40, 0.30, 0.20, 0.10, 0.05])
-    low_differs_at_bottom = cohort([0.80, 0.60, 0.30, 0.12, 0.06])  # halved at the bottom, a sixth off at the top
-    low_uniform = cohort([0.80, 0.60, 0.40, 0.20, 0.10])  # barriers halve defection everywhere (the old model)
+    low_differs_at_bottom = cohort([0.80, 0.60, 0.30, 0.12, 0.06])  # −0.35 at the bottom, −0.01 at the top
+    low_uniform = cohort([0.60, 0.50, 0.40, 0.30, 0.25])  # barriers cut 0.2 everywhere
     held = measure("barriers_matter_when_dissatisfied", {"baseline": runs(high), "low_barriers": runs(low_differs_at_bottom)})
-    assert held.holds and held.estimate == pytest.approx((1 / 6) / 0.5)
+    assert held.holds and held.estimate == pytest.approx(0.01 / 0.35)
+    assert "0.350 (50%)" in held.detail and "0.010 (17%)" in held.detail
     failed = measure("barriers_matter_when_dissatisfied", {"baseline": runs(high), "low_barriers": runs(low_uniform)})
     assert not failed.holds and failed.estimate == pytest.approx(1.0)
     # no effect at the bottom at all: fails (no barrier effect to speak of)
