@@ -88,7 +88,7 @@ from loyaltysim.config.loading import apply_overrides, config_hash, deep_merge, 
 from loyaltysim.config.schema import Config
 from loyaltysim.experiments.execution import ExecutorChoice, execute, process_pool, resolve_executor
 from loyaltysim.experiments.results import clean_partial_chunks, completed_run_ids, merge_chunks, session_count, write_chunk
-from loyaltysim.experiments.spec import Experiment, RunSpec
+from loyaltysim.experiments.spec import Experiment, RunSpec, probe_metrics
 from loyaltysim.experiments.storage import write_parquet
 from loyaltysim.model.metrics import BANDS, RATINGS
 
@@ -330,6 +330,14 @@ def _reused_posterior(calibration: Calibration, *, source: str | Path) -> Amorti
     return posterior
 
 
+def _pooled_metrics(base: dict[str, Any]) -> tuple[str, ...]:
+    """Every pooled metric a run of ``base`` reports: :data:`POOLED_METRICS` first, then the rest of its
+    summary (e.g. the survey cohort's ``defection_rating_<k>``), read from a one-period probe run."""
+    summary, _ = probe_metrics(base)
+    extra = [m for m in summary if m not in POOLED_METRICS and m not in ("steps", "periods") and not m.startswith(("final_", "share_"))]
+    return (*POOLED_METRICS, *extra)
+
+
 def _check(spec: CalibrationSpec, base: Config, *, source: str | Path) -> None:
     if not spec.parameters:
         raise ConfigError(
@@ -358,10 +366,11 @@ def _check(spec: CalibrationSpec, base: Config, *, source: str | Path) -> None:
                     f"{where}.{bound}: {getattr(p, bound)} is not a valid value: {exc.message}", source=source
                 ) from None
     firm_shares = tuple(f"share_{f.name}" for f in base.firms)
+    pooled = _pooled_metrics(values) if any(t.window == "pooled" and t.metric not in POOLED_METRICS for t in spec.targets) else ()
     seen: set[tuple[str, str]] = set()
     for i, target in enumerate(spec.targets):
         where = f"targets.{i}"
-        known = POOLED_METRICS if target.window == "pooled" else (*FINAL_METRICS, *firm_shares)
+        known = pooled or POOLED_METRICS if target.window == "pooled" else (*FINAL_METRICS, *firm_shares)
         if target.metric not in known:
             raise ConfigError(
                 f"{where}.metric: unknown {target.window} metric '{target.metric}'{suggest(target.metric, known)}; "
