@@ -334,7 +334,8 @@ def _pooled_metrics(base: dict[str, Any]) -> tuple[str, ...]:
     """Every pooled metric a run of ``base`` reports: :data:`POOLED_METRICS` first, then the rest of its
     summary (e.g. the survey cohort's ``defection_rating_<k>``), read from a one-period probe run."""
     summary, _ = probe_metrics(base)
-    extra = [m for m in summary if m not in POOLED_METRICS and m not in ("steps", "periods") and not m.startswith(("final_", "share_"))]
+    skipped = (*POOLED_METRICS, "steps", "periods")
+    extra = [m for m in summary if m not in skipped and not m.startswith(("final_", "share_"))]
     return (*POOLED_METRICS, *extra)
 
 
