@@ -144,7 +144,7 @@ def accuracy(samples: np.ndarray, weights: np.ndarray, observed: np.ndarray, rng
 LADDERS = {
     "abc": [{"abc": {"samples": n, "accept": 100 / n, "batch_size": 1024}} for n in (512, 1024, 2048, 4096, 8192, 16384)],
     "abc-smc": [{"abc_smc": {"population": 100, "generations": g, "batch_size": 100}} for g in (2, 3, 4, 5, 6, 8, 10)],
-    "npe": [{"npe": {"simulations": n, "batch_size": 500, "sbc_samples": 100}} for n in (100, 200, 400, 800, 1600)],
+    "npe": [{"npe": {"simulations": n, "batch_size": 500, "sbc_samples": 100}} for n in (100, 200, 400, 800, 1600, 3200)],
 }
 
 
