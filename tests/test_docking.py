@@ -13,8 +13,9 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from loyaltysim import LoyaltyModel
 from loyaltysim.config.schema import LINK_FUNCTIONS
-from loyaltysim.model import engine
+from loyaltysim.model import engine, kernels
 from loyaltysim.model.per_customer import ReferenceModel
+from loyaltysim.model.scales import satisfaction_band
 from loyaltysim.model.streams import BLOCK, CustomerStreams
 
 from .conftest import SWITCHES, small_config
@@ -45,9 +46,26 @@ def dock(config, steps: int = STEPS, block: int | None = None) -> LoyaltyModel:
         assert_array_equal(state.tenure, expected["tenure"], err_msg=f"tenure, step {step}")
         for name in ("belief", "satisfaction", "trust", "loyalty"):
             assert_allclose(getattr(state, name), expected[name], rtol=0, atol=TOLERANCE, err_msg=f"{name}, step {step}")
+        assert_array_equal(outcome.counts, recount(record), err_msg=f"counts, step {step}")
         assert_allclose(model.market.quality, reference.market.quality, rtol=0, atol=TOLERANCE)
         assert_allclose(model.market.unit_cost, reference.market.unit_cost, rtol=0, atol=TOLERANCE)
     return model
+
+
+def recount(record) -> np.ndarray:
+    """The period's counts (``kernels.COUNT_ROWS``) recounted from the reference model's per-customer record."""
+    band = satisfaction_band(record.satisfaction)
+    counts = np.zeros((kernels.COUNT_ROWS, 2), dtype=np.int64)
+    for rows, category in ((0, band), (kernels.RATING_ROWS, record.rating - 1)):
+        np.add.at(counts[:, 0], rows + category, 1)
+        np.add.at(counts[:, 1], rows + category, record.switched)
+    curve = kernels.CURVE_ROWS + np.minimum((record.satisfaction * kernels.CURVE_BINS).astype(int), kernels.CURVE_BINS - 1)
+    np.add.at(counts[:, 0], curve, 1)
+    np.add.at(counts[:, 1], curve, record.switched)
+    counts[kernels.NPS_ROW] = (record.recommend >= 9).sum(), (record.recommend <= 6).sum()
+    np.add.at(counts, (kernels.WOM_ROWS + band, record.negative.astype(int)), record.sent)
+    np.add.at(counts[:, 0], kernels.CONSIDERATION_ROWS + band, record.considered)
+    return counts
 
 
 @pytest.mark.parametrize("link", LINK_FUNCTIONS)

@@ -31,7 +31,6 @@ from numpy.typing import NDArray
 from loyaltysim.config.schema import Config
 from loyaltysim.model import kernels, parameters
 from loyaltysim.model.network import Network
-from loyaltysim.model.scales import N_BANDS, N_RATINGS
 from loyaltysim.model.state import CustomerState, Market
 from loyaltysim.model.streams import CustomerStreams
 
@@ -47,10 +46,7 @@ __all__ = [
 ]
 
 F64 = NDArray[np.float64]
-CURVE_BINS = 20
-COUNT_ROWS = N_BANDS + N_RATINGS + CURVE_BINS + 1
-"""Rows of :attr:`PeriodOutcome.counts`: satisfaction bands (0.2 wide), ratings 1–5, fine satisfaction
-bins (1/CURVE_BINS wide; the satisfaction → retention curve), then (promoters, detractors)."""
+COUNT_ROWS, CURVE_BINS = kernels.COUNT_ROWS, kernels.CURVE_BINS
 
 
 @dataclass(frozen=True)
@@ -126,7 +122,8 @@ class PeriodOutcome:
     """Mean over customers of the expectation of the firm each buys from next period."""
     counts: NDArray[np.int64]
     """(:data:`COUNT_ROWS`, 2): customers and switchers by satisfaction band, rating and satisfaction bin;
-    last row: promoters (recommend ≥ 9) and detractors (≤ 6)."""
+    promoters (recommend ≥ 9) and detractors (≤ 6); messages (positive, negative) by the sender's band;
+    customers who considered alternatives and who got an offer, by band (``kernels.COUNT_ROWS``)."""
 
 
 def advance(

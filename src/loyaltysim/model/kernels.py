@@ -42,6 +42,8 @@ from loyaltysim.model.scales import DETRACTORS_UP_TO, N_BANDS, N_RATINGS, PROMOT
 from loyaltysim.model.state import CUSTOMER_ARRAYS, MARKET_ARRAYS
 
 __all__ = [
+    "COUNT_ROWS",
+    "CURVE_BINS",
     "PARALLEL_FROM",
     "Customers",
     "Draws",
@@ -60,6 +62,20 @@ Generators = Sequence[np.random.Generator]
 
 PARALLEL_FROM = 50_000
 """From this many customers the kernels run their blocks on all cores (same results, in any case)."""
+
+CURVE_BINS = 20
+"""Fine satisfaction bins of the satisfaction → retention curve (1/CURVE_BINS wide)."""
+RATING_ROWS = N_BANDS
+CURVE_ROWS = RATING_ROWS + N_RATINGS
+NPS_ROW = CURVE_ROWS + CURVE_BINS
+WOM_ROWS = NPS_ROW + 1
+CONSIDERATION_ROWS = WOM_ROWS + N_BANDS
+COUNT_ROWS = CONSIDERATION_ROWS + N_BANDS
+"""Rows of the period's counts (``Period.counts``), two columns each: customers and switchers by latent
+satisfaction band (rows 0–4, 0.2 wide), by rating 1–5 (from :data:`RATING_ROWS`) and by fine satisfaction
+bin (from :data:`CURVE_ROWS`); promoters and detractors (:data:`NPS_ROW`); messages delivered, positive and
+negative, by the sender's band (from :data:`WOM_ROWS`); customers who considered alternatives and
+customers who received an offer, by band (from :data:`CONSIDERATION_ROWS`)."""
 
 Customers = namedtuple("Customers", CUSTOMER_ARRAYS)  # type: ignore[misc]  # fields: CustomerState's arrays
 Firms = namedtuple("Firms", MARKET_ARRAYS)  # type: ignore[misc]  # fields: Market's arrays
@@ -113,7 +129,7 @@ class Period(NamedTuple):
     block_sums: np.ndarray
     """Per block: sums of satisfaction, its square, loyalty, and the expectation of the firm bought from next."""
     block_counts: np.ndarray
-    """Per block: customers (column 0) and switchers (column 1) by the rows of ``engine.COUNT_ROWS``."""
+    """Per block: the period's counts by the rows of :data:`COUNT_ROWS`."""
     firm_tallies: np.ndarray
     """Per firm, over all blocks: purchases, won, lost, complaints (zero on entry)."""
     firm_accounts: np.ndarray
@@ -121,12 +137,17 @@ class Period(NamedTuple):
     means: np.ndarray
     """Mean satisfaction, its standard deviation, mean loyalty, mean expectation of the firm bought from next."""
     counts: np.ndarray
-    """``block_counts`` summed over the blocks (zero on entry)."""
+    """``block_counts`` summed over the blocks (zero on entry), by the rows of :data:`COUNT_ROWS`."""
 
 
 def threads() -> int:
     """How many threads the parallel builds use (numba's setting)."""
     return get_num_threads()
+
+
+def _band(satisfaction: float) -> int:
+    """The latent satisfaction band (0 = highly dissatisfied … 4 = highly satisfied), as ``scales.satisfaction_band``."""
+    return min(int(satisfaction * N_BANDS), N_BANDS - 1)
 
 
 def _discounts(market: Firms, p: Parameters) -> Array:
@@ -281,6 +302,8 @@ def _experience_block(
                         period.listeners[slot] = indices[position]
                         slot += 1
                 period.sent[i] = slot - first
+                negative = rules.speaks_negatively(period.satisfaction[i])
+                period.block_counts[b, WOM_ROWS + _band(period.satisfaction[i]), 1 if negative else 0] += slot - first
 
 
 def _send_to_range(part: int, block: int, state: Customers, p: Parameters, indptr: Array, period: Period) -> None:
@@ -326,7 +349,6 @@ def _respond_block(
     for row in range(uniform.shape[0]):
         for i in range(z - a):
             uniform[row, i] = generator.random()
-    curve_bins = period.counts.shape[0] - N_BANDS - N_RATINGS - 1
     listen = period.heard.shape[0] > 0
     utilities = np.empty(k)
     for i in range(a, z):
@@ -353,6 +375,7 @@ def _respond_block(
                 utilities[j] = -math.inf
         variety = uniform[draws.variety_row, i - a] if draws.variety_row >= 0 else rules.NOT_DRAWN
         g = rules.choose_firm(utilities, f, variety, uniform[uniform.shape[0] - 1, i - a], p)
+        considered = 1  # every customer compares the firms every period
         period.new_firm[i] = g
         # 7. the firms' tallies, then the next period's state (a mover starts afresh)
         period.block_tallies[b, 0, f] += 1
@@ -377,19 +400,20 @@ def _respond_block(
         period.block_sums[b, 2] += loyalty
         period.block_sums[b, 3] += state.belief[i, g]
         moved = 0 if g == f else 1
-        row = min(int(s * N_BANDS), N_BANDS - 1)  # the rows of engine.COUNT_ROWS
+        band = _band(s)  # the rows of COUNT_ROWS
+        period.block_counts[b, band, 0] += 1
+        period.block_counts[b, band, 1] += moved
+        row = RATING_ROWS + rating - 1
         period.block_counts[b, row, 0] += 1
         period.block_counts[b, row, 1] += moved
-        row = N_BANDS + rating - 1
-        period.block_counts[b, row, 0] += 1
-        period.block_counts[b, row, 1] += moved
-        row = N_BANDS + N_RATINGS + min(int(s * curve_bins), curve_bins - 1)
+        row = CURVE_ROWS + min(int(s * CURVE_BINS), CURVE_BINS - 1)
         period.block_counts[b, row, 0] += 1
         period.block_counts[b, row, 1] += moved
         if recommend >= PROMOTERS_FROM:
-            period.block_counts[b, N_BANDS + N_RATINGS + curve_bins, 0] += 1
+            period.block_counts[b, NPS_ROW, 0] += 1
         elif recommend <= DETRACTORS_UP_TO:
-            period.block_counts[b, N_BANDS + N_RATINGS + curve_bins, 1] += 1
+            period.block_counts[b, NPS_ROW, 1] += 1
+        period.block_counts[b, CONSIDERATION_ROWS + band, 0] += considered
 
 
 def _start_relationships(customers: Arrays, firms: Arrays, values: Array) -> None:
@@ -424,6 +448,7 @@ def _as_parallel_variant(func: Callable[..., Any]) -> Callable[..., Any]:
 
 # --- the compiled builds ---------------------------------------------------------------------
 
+_band = compiled(_band, inline=True, from_python=False)
 _discounts = compiled(_discounts, from_python=False)
 _experience_block = compiled(_experience_block, from_python=False)
 _send_to_range = compiled(_send_to_range, from_python=False)

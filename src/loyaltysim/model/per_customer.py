@@ -60,6 +60,7 @@ class Customer:
     performance: float = 0.0
     complained: bool = False
     talks: bool = False
+    sent: int = 0  # messages delivered this period
     heard_weight: list[float] = field(default_factory=list)  # per firm: sum of message weights
     heard_signal: list[float] = field(default_factory=list)  # per firm: sum of weight · signal
     rating: int = 0
@@ -157,6 +158,12 @@ class PeriodRecord:
     lost: np.ndarray
     complaints: np.ndarray
     satisfaction_by_firm: np.ndarray
+    sent: np.ndarray
+    """Messages each customer delivered."""
+    negative: np.ndarray
+    """Whether each customer's messages were complaints."""
+    considered: np.ndarray
+    """Whether each customer compared the firms."""
 
 
 class ReferenceModel:
@@ -226,6 +233,7 @@ class ReferenceModel:
         for customer in customers:
             customer.heard_weight = [0.0] * len(customer.belief)
             customer.heard_signal = [0.0] * len(customer.belief)
+            customer.sent = 0
         if draws.talk is None:
             return 0, 0
         talkers = [c for c in customers if c.talks]
@@ -241,6 +249,7 @@ class ReferenceModel:
             for neighbour in self.network.neighbours(talker.index):
                 if rules.message_reaches.py_func(next(delivery), p):
                     customers[neighbour].hear(talker.firm, weight, talker.performance)
+                    talker.sent += 1
                     negative += complaint
                     positive += not complaint
         for customer in customers:
@@ -271,6 +280,9 @@ class ReferenceModel:
             lost=lost,
             complaints=complaints,
             satisfaction_by_firm=np.array([s / p if p else np.nan for s, p in zip(by_block.sum(axis=0), purchases, strict=True)]),
+            sent=np.array([c.sent for c in customers]),
+            negative=np.array([rules.speaks_negatively.py_func(c.satisfaction) for c in customers]),
+            considered=np.ones(len(customers), dtype=bool),
         )
 
     def _adapt_firms(self, satisfaction_by_firm: np.ndarray, active: np.ndarray) -> None:
