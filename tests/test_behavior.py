@@ -158,8 +158,8 @@ def test_survey_rating_and_recommendation():
 def test_utility_adds_loyalty_and_switching_costs_to_the_current_firm():
     p = params(**{"switching.value_weight": 10.0, "switching.loyalty_weight": 4.0})
     assert r.perceived_value(0.6, 0.05) == pytest.approx(0.65)
-    assert r.utility(0.65, False, 0.5, 3.0, 1.0, p) == pytest.approx(6.5)
-    assert r.utility(0.65, True, 0.5, 3.0, 1.0, p) == pytest.approx(6.5 + 2.0 + 3.0 + 1.0)
+    assert r.utility(0.65, False, 0.5, 3.0, 1.0, False, p) == pytest.approx(6.5)
+    assert r.utility(0.65, True, 0.5, 3.0, 1.0, False, p) == pytest.approx(6.5 + 2.0 + 3.0 + 1.0)
 
 
 def test_choice_is_a_logit_over_the_firms_in_the_market():

@@ -22,6 +22,10 @@ from .conftest import SWITCHES, small_config
 
 STEPS = 50
 TOLERANCE = 1e-12
+MECHANISMS = {
+    "cold start": {"run.warm_start": False},
+}
+"""The mechanisms of issue 16 switched to their earlier behaviour or turned up (the defaults are on)."""
 
 
 def dock(config, steps: int = STEPS, block: int | None = None) -> LoyaltyModel:
@@ -88,6 +92,12 @@ def test_network_from_file(tmp_path):
 @pytest.mark.parametrize("switches", SWITCHES.values(), ids=SWITCHES.keys())
 def test_feature_switches(switches):
     dock(small_config(customers__n=100, **switches))
+
+
+@pytest.mark.parametrize("switches", MECHANISMS.values(), ids=MECHANISMS.keys())
+def test_mechanism_switches(switches):
+    model = dock(small_config(customers__n=100, **switches))
+    assert model.totals.counts.switchers > 0
 
 
 @pytest.mark.parametrize("switches", [SWITCHES["loud word of mouth"], SWITCHES["everything"]], ids=["loud", "everything"])

@@ -23,6 +23,7 @@ from loyaltysim.config.schema import LINK_FUNCTIONS
 from loyaltysim.model.streams import BLOCK, CustomerStreams
 
 from .conftest import SWITCHES, small_config
+from .test_docking import MECHANISMS
 
 
 def _sigmoid(x: float) -> float:
@@ -191,6 +192,7 @@ def reference_period(state, market, config, network, generators, block, t):
 CASES = {
     **{f"link {link}": {"loyalty.link": link} for link in LINK_FUNCTIONS},
     **SWITCHES,
+    **MECHANISMS,
     "zone, recovery, programme": {
         "loyalty.link": "zone_of_tolerance",
         "firms.2.loyalty_programme.enabled": True,
@@ -253,3 +255,62 @@ def test_the_oracle_does_not_use_the_models_rules():
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
     imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     assert {name for name in imported if name.startswith("loyaltysim.model")} == {"loyaltysim.model.streams"}
+
+
+def _start_loyalty(config, satisfaction: float, trust: float, tenure_years: float) -> float:
+    lo = config.loyalty
+    habit = 1 - math.exp(-tenure_years / lo.habit_years)
+    return (
+        (1 - lo.trust_weight - lo.habit_weight) * _link(config, satisfaction) + lo.trust_weight * trust + lo.habit_weight * habit
+    )
+
+
+def test_the_warm_start_follows_section_5():
+    """Beliefs are the promises and, about the own firm, clip(quality + fit); the supplier follows
+    P(j) ∝ share_j · exp(w_V · (promise_j + fit_ij + fairness_ij) / μ); tenure is geometric with mean
+    `customers.initial_tenure` years; the relationship starts with its expectation met."""
+    n = 4000
+    config = small_config(
+        **{"customers.n": n, "customers.initial_tenure": 1.5, "firms.0.initial_share": 3.0, "firms.4.enters_at": 5}
+    )
+    state, market = LoyaltyModel(config).state, LoyaltyModel(config).market
+    k, pref, sw = len(market.names), config.economics.reference_price, config.switching
+    expected_counts, variance = np.zeros(k), np.zeros(k)
+    for i in range(n):
+        c = state.firm[i]
+        fairness = [state.price_sensitivity[i] * (pref - market.price[j]) / pref for j in range(k)]
+        beliefs = [market.promise[j] for j in range(k)]
+        beliefs[c] = min(max(market.quality[c] + state.fit[i][c], 0.0), 1.0)
+        np.testing.assert_allclose(state.belief[i], beliefs, rtol=0, atol=1e-15)
+        weights = [
+            config.firms[j].initial_share
+            * math.exp(sw.value_weight * (market.promise[j] + state.fit[i][j] + fairness[j]) / sw.choice_noise)
+            if config.firms[j].enters_at == 0
+            else 0.0
+            for j in range(k)
+        ]
+        chances = np.array(weights) / sum(weights)
+        expected_counts += chances
+        variance += chances * (1 - chances)
+        s = _transaction(config, beliefs[c], beliefs[c], fairness[c])
+        assert state.satisfaction[i] == pytest.approx(s, rel=1e-12) and state.trust[i] == 0.5
+        assert state.loyalty[i] == pytest.approx(
+            _start_loyalty(config, s, 0.5, state.tenure[i] / config.periods_per_year), rel=1e-12
+        )
+    counts = np.bincount(state.firm, minlength=k)
+    assert counts[4] == 0  # not in the market at step 0
+    z = (counts[:4] - expected_counts[:4]) / np.sqrt(variance[:4])
+    assert np.all(np.abs(z) < 4.5), z
+    mean = 1.5 * config.periods_per_year  # geometric on {0, 1, …}: P(τ = t) = h (1 − h)^t, h = 1 / (1 + mean)
+    sd = math.sqrt(mean * (1 + mean))
+    assert abs(state.tenure.mean() - mean) < 4.5 * sd / math.sqrt(n)
+    h = 1 / (1 + mean)
+    assert abs((state.tenure == 0).mean() - h) < 4.5 * math.sqrt(h * (1 - h) / n)
+
+
+def test_the_cold_start_follows_section_5():
+    """Every belief is the clipped initial expectation, tenure uniform over two years."""
+    config = small_config(**{"customers.n": 2000, "run.warm_start": False})
+    state = LoyaltyModel(config).state
+    assert np.all(state.belief == state.belief[:, :1])
+    assert state.tenure.min() == 0 and state.tenure.max() == 2 * config.periods_per_year - 1

@@ -53,6 +53,7 @@ __all__ = [
     "period_parallel",
     "start_relationships",
     "threads",
+    "warm_start",
 ]
 
 Array = np.ndarray
@@ -369,7 +370,7 @@ def _respond_block(
             if period.active[j]:
                 value = rules.perceived_value(state.belief[i, j], rules.price_fairness(discount[j], state.price_sensitivity[i]))
                 utilities[j] = rules.utility(
-                    value, j == f, loyalty, state.switching_cost[i], market.programme_switching_cost[f], p
+                    value, j == f, loyalty, state.switching_cost[i], market.programme_switching_cost[f], False, p
                 )
             else:
                 utilities[j] = -math.inf
@@ -434,6 +435,26 @@ def _start_relationships(customers: Arrays, firms: Arrays, values: Array) -> Non
         )
 
 
+def _warm_start(customers: Arrays, firms: Arrays, values: Array, choice_draw: Array) -> None:
+    """The warm start (ODD 5): each customer's supplier chosen by the logit of 7.10 over
+    :func:`rules.initial_utility` with its draw ``choice_draw[i]``, its beliefs the firms' promises and,
+    about its supplier, :func:`rules.settled_belief`. Sets ``firm`` and ``belief``."""
+    state = Customers(*customers)
+    market = Firms(*firms)
+    p = Parameters(*as_tuple(values))
+    discount = _discounts(market, p)
+    n, k = state.belief.shape
+    utilities = np.empty(k)
+    for i in range(n):
+        for j in range(k):
+            fairness = rules.price_fairness(discount[j], state.price_sensitivity[i])
+            utilities[j] = rules.initial_utility(market.initial_share[j], market.promise[j], state.fit[i, j], fairness, p)
+            state.belief[i, j] = market.promise[j]
+        f = rules.choose_firm(utilities, -1, rules.NOT_DRAWN, choice_draw[i], p)
+        state.firm[i] = f
+        state.belief[i, f] = rules.settled_belief(market.quality[f], state.fit[i, f])
+
+
 def _as_parallel_variant(func: Callable[..., Any]) -> Callable[..., Any]:
     """A copy of ``func`` under its own name, so numba caches its parallel build apart from the serial one.
 
@@ -457,3 +478,4 @@ _settle = compiled(_settle, from_python=False)
 period = compiled(_period)
 period_parallel = compiled(_as_parallel_variant(_period), parallel=True)
 start_relationships = compiled(_start_relationships)
+warm_start = compiled(_warm_start)

@@ -56,6 +56,7 @@ class Customer:
     price_sensitivity: float
     talkativeness: float
     response_bias: float
+    tolerance: float
     # Within a period:
     performance: float = 0.0
     complained: bool = False
@@ -126,7 +127,7 @@ class Customer:
                 continue
             value = rules.perceived_value.py_func(self.belief[j], self.fairness(market, j, p))
             utilities[j] = rules.utility.py_func(
-                value, j == self.firm, self.loyalty, self.switching_cost, market.programme_switching_cost[self.firm], p
+                value, j == self.firm, self.loyalty, self.switching_cost, market.programme_switching_cost[self.firm], False, p
             )
         variety = draws.variety[self.index] if draws.variety is not None else rules.NOT_DRAWN
         self.next_firm = rules.choose_firm.py_func(utilities, self.firm, variety, draws.choice[self.index], p)
@@ -191,6 +192,7 @@ class ReferenceModel:
                 price_sensitivity=float(state.price_sensitivity[i]),
                 talkativeness=float(state.talkativeness[i]),
                 response_bias=float(state.response_bias[i]),
+                tolerance=float(state.tolerance[i]),
             )
             for i in range(state.n)
         ]
