@@ -24,6 +24,24 @@ STEPS = 50
 TOLERANCE = 1e-12
 MECHANISMS = {
     "cold start": {"run.warm_start": False},
+    "consideration always": {"switching.consideration": "always"},
+    "no offers": {"switching.offer_rate": 0.0},
+    "many offers, always": {"switching.consideration": "always", "switching.offer_rate": 0.2, "switching.offer_value": 3.0},
+    "prompting word of mouth": {
+        **SWITCHES["loud word of mouth"],
+        "switching.wom_prompt": 1.0,
+        "switching.fortitude": 0.3,
+        "switching.offer_rate": 0.1,
+    },
+    "no relational cost": {"switching.relational_share": 0.0},
+    "all relational cost": {"switching.relational_share": 1.0, "customers.switching_cost": 8.0},
+    "earlier model": {
+        "run.warm_start": False,
+        "switching.consideration": "always",
+        "switching.offer_rate": 0.0,
+        "switching.relational_share": 0.0,
+        "word_of_mouth.incident_weight": 0.0,
+    },
 }
 """The mechanisms of issue 16 switched to their earlier behaviour or turned up (the defaults are on)."""
 
@@ -69,6 +87,7 @@ def recount(record) -> np.ndarray:
     counts[kernels.NPS_ROW] = (record.recommend >= 9).sum(), (record.recommend <= 6).sum()
     np.add.at(counts, (kernels.WOM_ROWS + band, record.negative.astype(int)), record.sent)
     np.add.at(counts[:, 0], kernels.CONSIDERATION_ROWS + band, record.considered)
+    np.add.at(counts[:, 1], kernels.CONSIDERATION_ROWS + band, record.offered)
     return counts
 
 
@@ -176,7 +195,7 @@ def test_rows_of_switched_off_rules_are_not_drawn():
     streams = CustomerStreams.spawn(np.random.default_rng(1), 10, block=4)
     twins = streams.copy()
     first = engine.draw_experience(streams, recovery=False, talk=True)
-    last = engine.draw_response(streams, variety=False)
+    last = engine.draw_response(streams, variety=False, consider=True, offers=True)
     assert first.recovery is None and last.variety is None
     for generator, (a, z) in zip(twins.generators, twins.bounds, strict=True):
         assert_array_equal(first.performance_noise[a:z], generator.standard_normal(z - a))
@@ -184,7 +203,11 @@ def test_rows_of_switched_off_rules_are_not_drawn():
         noise = generator.standard_normal((2, z - a))
         assert_array_equal(last.rating_noise[a:z], noise[0])
         assert_array_equal(last.recommend_noise[a:z], noise[1])
-        assert_array_equal(last.choice[a:z], generator.random(z - a))
+        uniform = generator.random((4, z - a))
+        for name, row in zip(("consider", "offer", "rival", "choice"), uniform, strict=True):
+            assert_array_equal(getattr(last, name)[a:z], row, err_msg=name)
+    fewer = engine.draw_response(streams.copy(), variety=True, consider=False, offers=False)
+    assert fewer.consider is None and fewer.offer is None and fewer.rival is None
     assert [g.random() for g in streams.generators] == [g.random() for g in twins.generators]  # nothing else consumed
 
 

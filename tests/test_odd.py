@@ -67,6 +67,7 @@ def reference_period(state, market, config, network, generators, block, t):
         if market.shock_at[j] == t:
             market.quality[j] = min(max(market.quality[j] + market.shock_change[j], 0.0), 1.0)
     rows = {"recovery": bool(any(market.recovery_enabled)), "talk": talking, "variety": sw.variety_seeking > 0}
+    rows |= {"consider": sw.consideration == "triggered", "offers": sw.offer_rate > 0}
     first = [  # section 4, step 1: each block its z^P row, then the uniform rows switched on (recovery, talk)
         (g.standard_normal(z - a), g.random((rows["recovery"] + rows["talk"], z - a)))
         for g, (a, z) in zip(generators, bounds, strict=True)
@@ -96,6 +97,7 @@ def reference_period(state, market, config, network, generators, block, t):
         belief[i][c] += we * (perf[i] - belief[i][c])
         habit = 1 - math.exp(-y / lo.habit_years)  # 7.7
         L[i] = (1 - lo.trust_weight - lo.habit_weight) * _link(config, S[i]) + lo.trust_weight * T[i] + lo.habit_weight * habit
+    prompted = [False] * n
     if talking:  # 7.8
         talkers = []
         for i in range(n):
@@ -109,20 +111,25 @@ def reference_period(state, market, config, network, generators, block, t):
         heard: dict[tuple[int, int], list[float]] = {}
         for (i, listener), u in zip(pairs, reach, strict=True):
             if u < wom.reach:
-                weight = wom.negative_weight if S[i] < 0.5 else 1.0
+                negative = S[i] < 0.5
+                weight = wom.negative_weight if negative else 1.0
+                about_own = state.firm[i] == state.firm[listener]  # 7.10: a complaint about its firm, praise of another
+                prompted[listener] = prompted[listener] or (negative and about_own) or (not negative and not about_own)
                 total = heard.setdefault((listener, int(state.firm[i])), [0.0, 0.0])
                 total[0] += weight
                 total[1] += weight * perf[i]
         for (listener, j), (weight_sum, signal_sum) in heard.items():
             b = belief[listener][j]
             belief[listener][j] = b + min(1.0, wom.influence * weight_sum) * (signal_sum / weight_sum - b)
-    last = [  # section 4, step 3: each block its z^R and z^N rows, then variety (if on) and choice
-        (g.standard_normal((2, z - a)), g.random((1 + rows["variety"], z - a)))
-        for g, (a, z) in zip(generators, bounds, strict=True)
+    optional = rows["variety"] + rows["consider"] + 2 * rows["offers"]
+    last = [  # section 4, step 3: each block its z^R and z^N rows, then variety, consider, offer, rival (if on), choice
+        (g.standard_normal((2, z - a)), g.random((1 + optional, z - a))) for g, (a, z) in zip(generators, bounds, strict=True)
     ]
     zR, zN = np.concatenate([noise for noise, _ in last], axis=1)
-    uniform = np.concatenate([u for _, u in last], axis=1)
-    UV, UC = (uniform[0] if rows["variety"] else None), uniform[-1]
+    uniform = iter(np.concatenate([u for _, u in last], axis=1))
+    UV, UK = (next(uniform) if rows[name] else None for name in ("variety", "consider"))
+    UO, UQ = (next(uniform) if rows["offers"] else None for _ in range(2))
+    UC = next(uniform)
     rating, recommend, new_firm = [0] * n, [0] * n, [0] * n
     for i in range(n):
         c = state.firm[i]
@@ -130,14 +137,30 @@ def reference_period(state, market, config, network, generators, block, t):
         rating[i] = 1 + sum(cut <= answer for cut in obs.rating_cutoffs)
         nps_answer = 0.5 * (S[i] + L[i]) + state.response_bias[i] + obs.rating_noise * zN[i]
         recommend[i] = round(10 * min(max(nps_answer, 0.0), 1.0) ** obs.recommend_curvature)
-        utility = []  # 7.10
+        rivals = [j for j in range(k) if market.enters_at[j] <= t and j != c]  # 7.10: an offer?
+        offer = -1
+        if UO is not None and rivals and UO[i] < 1 - (1 - sw.offer_rate) ** len(rivals):
+            offer = rivals[min(int(UQ[i] * len(rivals)), len(rivals) - 1)]
+        if sw.consideration == "always":  # consideration
+            chance = 1.0
+        else:
+            reactional = _sigmoid((state.tolerance[i] - S[i]) / sw.tolerance_width)
+            shield = min(max(1 - sw.fortitude * L[i], 0.0), 1.0)
+            chance = 1 - (1 - reactional) * (1 - shield * sw.wom_prompt * prompted[i]) * (1 - shield * (offer >= 0))
+        variety = UV is not None and UV[i] < sw.variety_seeking
+        if not (variety or chance >= 1 or UK[i] < chance):
+            new_firm[i] = c
+            continue
+        cost = state.switching_cost[i] * (1 - sw.relational_share + 2 * sw.relational_share * T[i])
+        utility = []  # choice
         for j in range(k):
             value = belief[i][j] + state.price_sensitivity[i] * ((pref - market.price[j]) / pref)
-            bonus = sw.loyalty_weight * L[i] + state.switching_cost[i] + market.programme_switching_cost[c] if j == c else 0.0
+            bonus = sw.loyalty_weight * L[i] + cost + market.programme_switching_cost[c] if j == c else 0.0
+            bonus += sw.offer_value if j == offer else 0.0
             utility.append(sw.value_weight * value + bonus if market.enters_at[j] <= t else -math.inf)
         top = max(utility)
         weights = [math.exp(u / sw.choice_noise - top / sw.choice_noise) for u in utility]
-        if UV is not None and UV[i] < sw.variety_seeking and any(w > 0 for j, w in enumerate(weights) if j != c):
+        if variety and any(w > 0 for j, w in enumerate(weights) if j != c):
             weights[c] = 0.0
         cumulative = list(itertools.accumulate(weights))
         above = [j for j in range(k) if cumulative[j] > UC[i] * cumulative[-1]]
@@ -216,13 +239,14 @@ CASES = {
 @pytest.mark.parametrize("overrides", CASES.values(), ids=CASES.keys())
 @pytest.mark.parametrize("block", [BLOCK, 64], ids=["one block", "three blocks"])
 def test_engine_matches_the_odd_equations(overrides, block):
-    """Periods 6–8, and the period of each firm's entry or quality shock and the one after."""
+    """Periods 6–11 (switching is rare with triggered consideration), and the period of each firm's entry or
+    quality shock and the one after."""
     config = small_config(**{"customers.n": 150, **overrides})
     model = LoyaltyModel(config)
     if block != BLOCK:
         model.streams = CustomerStreams.spawn(model.rng, 150, block)
     events = {firm.enters_at for firm in config.firms} | {firm.quality_shock.at or 0 for firm in config.firms}
-    checked = {6, 7, 8} | {t + later for t in events - {0} for later in (0, 1)}
+    checked = set(range(6, 12)) | {t + later for t in events - {0} for later in (0, 1)}
     switched = False
     for t in sorted(checked):
         model.run(t - 1 - model.steps)

@@ -89,6 +89,9 @@ class Draws(NamedTuple):
     recovery_row: int
     talk_row: int
     variety_row: int
+    consider_row: int
+    offer_row: int
+    """The first of the two offer rows (any offer?, which rival?)."""
 
 
 class Period(NamedTuple):
@@ -111,6 +114,8 @@ class Period(NamedTuple):
     """Per (listener, firm): (sum of message weights, sum of weight × signal); zero between periods."""
     reached: np.ndarray
     """Per listener: whether any message reached it; False between periods."""
+    prompted: np.ndarray
+    """Per listener: whether a message that can start a comparison reached it (7.10); False between periods."""
     messages: np.ndarray
     """Per range of listeners of the word of mouth: (positive, negative) messages delivered."""
     active: np.ndarray
@@ -328,6 +333,8 @@ def _send_to_range(part: int, block: int, state: Customers, p: Parameters, indpt
                     period.heard[listener, f, 0] += weight
                     period.heard[listener, f, 1] += signal
                     period.reached[listener] = True
+                    if rules.is_prompting(negative, f == state.firm[listener]):
+                        period.prompted[listener] = True
                     period.messages[part, 1 if negative else 0] += 1
             slot += period.sent[talker]
 
@@ -336,9 +343,10 @@ def _respond_block(
     b: int, generators: Generators, draws: Draws, state: Customers, market: Firms, p: Parameters, period: Period, discount: Array
 ) -> None:
     """Block ``b`` of the last pass of :func:`period`: it draws its rows (rating and recommendation noise, then the
-    uniform rows: variety at ``draws.variety_row`` if drawn, then choice); then for each customer: absorb
-    the messages heard (``heard`` and ``reached`` are zeroed again after use), answer the survey, choose
-    next period's firm, and start the next period."""
+    uniform rows: variety, consider and the two offer rows at their ``draws`` rows if drawn, then choice); then
+    for each customer: absorb the messages heard (``heard``, ``reached`` and ``prompted`` are zeroed again after
+    use), answer the survey, get a rival's offer or not, decide whether to compare the firms and, if so,
+    choose next period's firm (7.10), and start the next period."""
     n, k = state.belief.shape
     a, z = b * draws.block, min(n, (b + 1) * draws.block)
     generator = generators[b]
@@ -346,7 +354,8 @@ def _respond_block(
     for row in range(2):
         for i in range(z - a):
             noise[row, i] = generator.standard_normal()
-    uniform = np.empty((1 + (draws.variety_row >= 0), z - a))
+    rows = 1 + (draws.variety_row >= 0) + (draws.consider_row >= 0) + 2 * (draws.offer_row >= 0)
+    uniform = np.empty((rows, z - a))
     for row in range(uniform.shape[0]):
         for i in range(z - a):
             uniform[row, i] = generator.random()
@@ -354,8 +363,10 @@ def _respond_block(
     utilities = np.empty(k)
     for i in range(a, z):
         f = state.firm[i]
+        prompted = False
         if listen and period.reached[i]:
             period.reached[i] = False
+            prompted, period.prompted[i] = period.prompted[i], False
             for j in range(k):
                 weight = period.heard[i, j, 0]
                 if weight > 0.0:
@@ -366,17 +377,25 @@ def _respond_block(
         rating = rules.survey_rating(s, bias, noise[0, i - a], p)
         recommend = rules.likelihood_to_recommend(s, loyalty, bias, noise[1, i - a], p)
         period.rating[i], period.recommend[i] = rating, recommend
-        for j in range(k):
-            if period.active[j]:
-                value = rules.perceived_value(state.belief[i, j], rules.price_fairness(discount[j], state.price_sensitivity[i]))
-                utilities[j] = rules.utility(
-                    value, j == f, loyalty, state.switching_cost[i], market.programme_switching_cost[f], False, p
-                )
-            else:
-                utilities[j] = -math.inf
+        offer = -1
+        if draws.offer_row >= 0:
+            any_offer, rival = uniform[draws.offer_row, i - a], uniform[draws.offer_row + 1, i - a]
+            offer = rules.offering_rival(period.active, f, any_offer, rival, p)
+        chance = rules.consideration_probability(s, loyalty, state.tolerance[i], prompted, offer >= 0, p)
         variety = uniform[draws.variety_row, i - a] if draws.variety_row >= 0 else rules.NOT_DRAWN
-        g = rules.choose_firm(utilities, f, variety, uniform[uniform.shape[0] - 1, i - a], p)
-        considered = 1  # every customer compares the firms every period
+        consider = uniform[draws.consider_row, i - a] if draws.consider_row >= 0 else rules.NOT_DRAWN
+        considered = rules.considers(variety, consider, chance, p)
+        g = f
+        if considered:
+            cost = rules.relational_switching_cost(state.switching_cost[i], state.trust[i], p)
+            for j in range(k):
+                if period.active[j]:
+                    fairness = rules.price_fairness(discount[j], state.price_sensitivity[i])
+                    value = rules.perceived_value(state.belief[i, j], fairness)
+                    utilities[j] = rules.utility(value, j == f, loyalty, cost, market.programme_switching_cost[f], j == offer, p)
+                else:
+                    utilities[j] = -math.inf
+            g = rules.choose_firm(utilities, f, variety, uniform[rows - 1, i - a], p)
         period.new_firm[i] = g
         # 7. the firms' tallies, then the next period's state (a mover starts afresh)
         period.block_tallies[b, 0, f] += 1
@@ -415,6 +434,7 @@ def _respond_block(
         elif recommend <= DETRACTORS_UP_TO:
             period.block_counts[b, NPS_ROW, 1] += 1
         period.block_counts[b, CONSIDERATION_ROWS + band, 0] += considered
+        period.block_counts[b, CONSIDERATION_ROWS + band, 1] += offer >= 0
 
 
 def _start_relationships(customers: Arrays, firms: Arrays, values: Array) -> None:
