@@ -242,3 +242,10 @@ def test_the_warm_start_places_customers_by_value_and_share():
     assert r.initial_utility(0.0, 0.7, 0.0, 0.0, p) == -math.inf
     assert r.initial_utility(2.0, 0.7, 0.1, -0.05, p) == pytest.approx(12.0 * 0.75 + 2.0 * math.log(2.0))
     assert r.settled_belief(0.9, 0.2) == 1.0 and r.settled_belief(0.6, -0.1) == pytest.approx(0.5)
+
+
+def test_customers_talk_about_the_incident_mixed_with_their_satisfaction():
+    p = params(**{"word_of_mouth.incident_weight": 0.7})
+    assert r.talked_satisfaction(0.8, 0.2, p) == pytest.approx(0.3 * 0.8 + 0.7 * 0.2)
+    assert r.speaks_negatively(r.talked_satisfaction(0.8, 0.2, p))  # a bad purchase of a satisfied customer
+    assert r.talked_satisfaction(0.8, 0.2, params(**{"word_of_mouth.incident_weight": 0.0})) == 0.8

@@ -34,6 +34,8 @@ MECHANISMS = {
         "switching.offer_rate": 0.1,
     },
     "no relational cost": {"switching.relational_share": 0.0},
+    "no incidents in word of mouth": {"word_of_mouth.incident_weight": 0.0},
+    "only incidents in word of mouth": {**SWITCHES["loud word of mouth"], "word_of_mouth.incident_weight": 1.0},
     "all relational cost": {"switching.relational_share": 1.0, "customers.switching_cost": 8.0},
     "earlier model": {
         "run.warm_start": False,

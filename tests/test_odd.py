@@ -100,8 +100,9 @@ def reference_period(state, market, config, network, generators, block, t):
     prompted = [False] * n
     if talking:  # 7.8
         talkers = []
+        felt = [(1 - wom.incident_weight) * S[i] + wom.incident_weight * trans[i] for i in range(n)]
         for i in range(n):
-            extreme = abs(2 * S[i] - 1) ** wom.extremity * (wom.negativity if S[i] < 0.5 else 1.0)
+            extreme = abs(2 * felt[i] - 1) ** wom.extremity * (wom.negativity if felt[i] < 0.5 else 1.0)
             if UT[i] < min(max(wom.talk_rate * state.talkativeness[i] * extreme, 0.0), 1.0):
                 talkers.append(i)
         pairs = [(i, int(listener)) for i in talkers for listener in sorted(network.neighbours(i))]
@@ -111,7 +112,7 @@ def reference_period(state, market, config, network, generators, block, t):
         heard: dict[tuple[int, int], list[float]] = {}
         for (i, listener), u in zip(pairs, reach, strict=True):
             if u < wom.reach:
-                negative = S[i] < 0.5
+                negative = felt[i] < 0.5
                 weight = wom.negative_weight if negative else 1.0
                 about_own = state.firm[i] == state.firm[listener]  # 7.10: a complaint about its firm, praise of another
                 prompted[listener] = prompted[listener] or (negative and about_own) or (not negative and not about_own)

@@ -160,6 +160,7 @@ def advance(
     period = kernels.Period(
         performance=_buffer(state, "performance", (n,)),
         satisfaction=np.empty(n),
+        felt=_buffer(state, "felt", (n,)),
         loyalty=np.empty(n),
         complaint=_buffer(state, "complaint", (n,), np.bool_),
         sent=_buffer(state, "sent", (n,), np.int32),

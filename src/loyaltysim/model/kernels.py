@@ -102,6 +102,8 @@ class Period(NamedTuple):
     """Experienced performance, per customer."""
     satisfaction: np.ndarray
     """Cumulative satisfaction after the purchase (S'), per customer."""
+    felt: np.ndarray
+    """What each customer talks about (7.8): cumulative satisfaction mixed with this purchase's."""
     loyalty: np.ndarray
     """Attitudinal loyalty after the purchase (L'), per customer."""
     complaint: np.ndarray
@@ -294,9 +296,11 @@ def _experience_block(
         period.satisfaction[i] = satisfaction
         period.loyalty[i] = rules.loyalty(satisfaction, trust, by_tenure[2, tenure], p)
         period.complaint[i] = complaint
+        felt = rules.talked_satisfaction(satisfaction, transaction, p)
+        period.felt[i] = felt
         talks = False
         if draws.talk_row >= 0:
-            talks = uniform[draws.talk_row, i - a] < rules.talk_probability(satisfaction, state.talkativeness[i], p)
+            talks = uniform[draws.talk_row, i - a] < rules.talk_probability(felt, state.talkativeness[i], p)
         period.sent[i] = talks
     if draws.talk_row >= 0:
         slot = indptr[a]  # the block's messages fill its own stretch of the listeners, in order
@@ -308,7 +312,7 @@ def _experience_block(
                         period.listeners[slot] = indices[position]
                         slot += 1
                 period.sent[i] = slot - first
-                negative = rules.speaks_negatively(period.satisfaction[i])
+                negative = rules.speaks_negatively(period.felt[i])
                 period.block_counts[b, WOM_ROWS + _band(period.satisfaction[i]), 1 if negative else 0] += slot - first
 
 
@@ -323,7 +327,7 @@ def _send_to_range(part: int, block: int, state: Customers, p: Parameters, indpt
         for talker in range(b * block, min(n, (b + 1) * block)):
             if period.sent[talker] == 0:
                 continue
-            negative = rules.speaks_negatively(period.satisfaction[talker])
+            negative = rules.speaks_negatively(period.felt[talker])
             weight = rules.message_weight(negative, p)
             signal = weight * period.performance[talker]
             f = state.firm[talker]

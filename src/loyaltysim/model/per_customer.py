@@ -62,6 +62,7 @@ class Customer:
     performance: float = 0.0
     complained: bool = False
     talks: bool = False
+    felt: float = 0.0  # what it talks about: satisfaction mixed with this purchase's
     sent: int = 0  # messages delivered this period
     prompted: bool = False  # heard a complaint about its firm or praise of another
     offer: int = -1  # the rival that made it an offer (−1: none)
@@ -100,9 +101,10 @@ class Customer:
         learning = rules.belief_weight.py_func(self.tenure, p)
         self.belief[self.firm] = rules.experienced_belief.py_func(self.belief[self.firm], self.performance, learning)
         self.loyalty = rules.loyalty.py_func(self.satisfaction, self.trust, rules.habit.py_func(self.tenure, p), p)
+        self.felt = rules.talked_satisfaction.py_func(self.satisfaction, transaction, p)
         self.talks = False
         if draws.talk is not None:
-            self.talks = bool(draws.talk[self.index] < rules.talk_probability.py_func(self.satisfaction, self.talkativeness, p))
+            self.talks = bool(draws.talk[self.index] < rules.talk_probability.py_func(self.felt, self.talkativeness, p))
 
     def hear(self, firm: int, negative: bool, weight: float, signal: float) -> None:
         """Receive one message about ``firm``: its valence, its weight and the performance it reports."""
@@ -273,7 +275,7 @@ class ReferenceModel:
         delivery = iter([u for generator, m in zip(self.streams.generators, per_block, strict=True) for u in generator.random(m)])
         positive = negative = 0
         for talker in talkers:
-            complaint = rules.speaks_negatively.py_func(talker.satisfaction)
+            complaint = rules.speaks_negatively.py_func(talker.felt)
             weight = rules.message_weight.py_func(complaint, p)
             for neighbour in self.network.neighbours(talker.index):
                 if rules.message_reaches.py_func(next(delivery), p):
@@ -310,7 +312,7 @@ class ReferenceModel:
             complaints=complaints,
             satisfaction_by_firm=np.array([s / p if p else np.nan for s, p in zip(by_block.sum(axis=0), purchases, strict=True)]),
             sent=np.array([c.sent for c in customers]),
-            negative=np.array([rules.speaks_negatively.py_func(c.satisfaction) for c in customers]),
+            negative=np.array([rules.speaks_negatively.py_func(c.felt) for c in customers]),
             considered=np.array([c.considered for c in customers]),
             offered=np.array([c.offer >= 0 for c in customers]),
         )
