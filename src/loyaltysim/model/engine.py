@@ -14,7 +14,7 @@ Order within a period:
 3. attitudinal loyalty;
 4. word of mouth to network neighbours;
 5. survey answers (rating 1–5, likelihood to recommend 0–10);
-6. switching decision;
+6. switching decision: offers, consideration, choice;
 7. firm economics, then the new relationships start.
 
 Steps 1–7 run in the compiled loops of :mod:`loyaltysim.model.kernels`, which call the rules of
