@@ -158,8 +158,8 @@ def test_survey_rating_and_recommendation():
 def test_utility_adds_loyalty_and_switching_costs_to_the_current_firm():
     p = params(**{"switching.value_weight": 10.0, "switching.loyalty_weight": 4.0})
     assert r.perceived_value(0.6, 0.05) == pytest.approx(0.65)
-    assert r.utility(0.65, False, 0.5, 3.0, 1.0, p) == pytest.approx(6.5)
-    assert r.utility(0.65, True, 0.5, 3.0, 1.0, p) == pytest.approx(6.5 + 2.0 + 3.0 + 1.0)
+    assert r.utility(0.65, False, 0.5, 3.0, 1.0, False, p) == pytest.approx(6.5)
+    assert r.utility(0.65, True, 0.5, 3.0, 1.0, False, p) == pytest.approx(6.5 + 2.0 + 3.0 + 1.0)
 
 
 def test_choice_is_a_logit_over_the_firms_in_the_market():
@@ -189,3 +189,63 @@ def test_the_uncompiled_rules_give_the_same_numbers():
         assert r.loyalty.py_func(s, 0.4, 0.3, p) == r.loyalty(s, 0.4, 0.3, p)
         assert r.talk_probability.py_func(s, 1.3, p) == r.talk_probability(s, 1.3, p)
         assert r.transaction_satisfaction.py_func(s, 0.6, 0.02, p) == r.transaction_satisfaction(s, 0.6, 0.02, p)
+
+
+def test_consideration_is_triggered_by_dissatisfaction_word_of_mouth_or_offers():
+    """p = 1 − (1 − σ((ϑ − S)/w)) (1 − shield · ω · prompted) (1 − shield · offered), shield = clip(1 − φ L, 0, 1)."""
+    p = params(**{"switching.tolerance_width": 0.05, "switching.wom_prompt": 0.3, "switching.fortitude": 1.0})
+    assert r.reactional_trigger(0.55, 0.55, p) == 0.5
+    assert r.reactional_trigger(0.80, 0.55, p) == pytest.approx(1 / (1 + math.exp(5.0)))
+    quiet = r.consideration_probability(0.8, 0.6, 0.55, False, False, p)
+    assert quiet == pytest.approx(1 / (1 + math.exp(5.0)))
+    prompted = r.consideration_probability(0.8, 0.6, 0.55, True, False, p)
+    assert prompted == pytest.approx(1 - (1 - quiet) * (1 - 0.4 * 0.3))
+    offered = r.consideration_probability(0.8, 0.6, 0.55, False, True, p)
+    assert offered == pytest.approx(1 - (1 - quiet) * (1 - 0.4))
+    assert r.consideration_probability(0.8, 1.0, 0.55, True, True, p) == pytest.approx(quiet)  # full loyalty shields
+    assert r.shield(1.5, p) == 0.0 and r.shield(-0.2, p) == 1.0
+    always = params(**{"switching.consideration": "always"})
+    assert r.consideration_probability(0.99, 1.0, 0.0, False, False, always) == 1.0
+
+
+def test_variety_seekers_and_certain_triggers_compare_without_a_draw():
+    p = params(**{"switching.variety_seeking": 0.1})
+    assert r.considers(0.05, r.NOT_DRAWN, 0.0, p)  # variety seeker
+    assert r.considers(r.NOT_DRAWN, r.NOT_DRAWN, 1.0, p)  # consideration: always
+    assert r.considers(0.5, 0.2, 0.3, p) and not r.considers(0.5, 0.4, 0.3, p)
+
+
+def test_a_rival_offers_with_the_chance_of_at_least_one_offer():
+    p = params(**{"switching.offer_rate": 0.1})
+    assert r.offer_probability(3, p) == pytest.approx(1 - 0.9**3)
+    active = np.array([True, False, True, True, True])  # current firm 2: rivals 0, 3, 4
+    assert r.offering_rival(active, 2, 0.27, 0.0, p) == 0  # 0.27 < 1 − 0.9³ = 0.271
+    assert r.offering_rival(active, 2, 0.28, 0.0, p) == -1
+    assert [r.offering_rival(active, 2, 0.0, u, p) for u in (0.2, 0.5, 0.9, 1.0)] == [0, 3, 4, 4]
+    assert r.offering_rival(np.array([False, True]), 1, 0.0, 0.5, p) == -1  # no rival in the market
+
+
+def test_the_relational_switching_cost_grows_with_trust():
+    p = params(**{"switching.relational_share": 0.6})
+    assert r.relational_switching_cost(5.0, 0.5, p) == pytest.approx(5.0)
+    assert r.relational_switching_cost(5.0, 0.0, p) == pytest.approx(2.0)
+    assert r.relational_switching_cost(5.0, 1.0, p) == pytest.approx(8.0)
+    assert r.relational_switching_cost(5.0, 0.1, params(**{"switching.relational_share": 0.0})) == 5.0
+    offered = params(**{"switching.offer_value": 2.0})
+    assert r.utility(0.65, False, 0.5, 3.0, 1.0, True, offered) == pytest.approx(
+        r.utility(0.65, False, 0.5, 3.0, 1.0, False, offered) + 2.0
+    )
+
+
+def test_the_warm_start_places_customers_by_value_and_share():
+    p = params(**{"switching.value_weight": 12.0, "switching.choice_noise": 2.0})
+    assert r.initial_utility(0.0, 0.7, 0.0, 0.0, p) == -math.inf
+    assert r.initial_utility(2.0, 0.7, 0.1, -0.05, p) == pytest.approx(12.0 * 0.75 + 2.0 * math.log(2.0))
+    assert r.settled_belief(0.9, 0.2) == 1.0 and r.settled_belief(0.6, -0.1) == pytest.approx(0.5)
+
+
+def test_customers_talk_about_the_incident_mixed_with_their_satisfaction():
+    p = params(**{"word_of_mouth.incident_weight": 0.7})
+    assert r.talked_satisfaction(0.8, 0.2, p) == pytest.approx(0.3 * 0.8 + 0.7 * 0.2)
+    assert r.speaks_negatively(r.talked_satisfaction(0.8, 0.2, p))  # a bad purchase of a satisfied customer
+    assert r.talked_satisfaction(0.8, 0.2, params(**{"word_of_mouth.incident_weight": 0.0})) == 0.8

@@ -13,14 +13,39 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from loyaltysim import LoyaltyModel
 from loyaltysim.config.schema import LINK_FUNCTIONS
-from loyaltysim.model import engine
+from loyaltysim.model import engine, kernels
 from loyaltysim.model.per_customer import ReferenceModel
+from loyaltysim.model.scales import satisfaction_band
 from loyaltysim.model.streams import BLOCK, CustomerStreams
 
 from .conftest import SWITCHES, small_config
 
 STEPS = 50
 TOLERANCE = 1e-12
+MECHANISMS = {
+    "cold start": {"run.warm_start": False},
+    "consideration always": {"switching.consideration": "always"},
+    "no offers": {"switching.offer_rate": 0.0},
+    "many offers, always": {"switching.consideration": "always", "switching.offer_rate": 0.2, "switching.offer_value": 3.0},
+    "prompting word of mouth": {
+        **SWITCHES["loud word of mouth"],
+        "switching.wom_prompt": 1.0,
+        "switching.fortitude": 0.3,
+        "switching.offer_rate": 0.1,
+    },
+    "no relational cost": {"switching.relational_share": 0.0},
+    "no incidents in word of mouth": {"word_of_mouth.incident_weight": 0.0},
+    "only incidents in word of mouth": {**SWITCHES["loud word of mouth"], "word_of_mouth.incident_weight": 1.0},
+    "all relational cost": {"switching.relational_share": 1.0, "customers.switching_cost": 8.0},
+    "earlier model": {
+        "run.warm_start": False,
+        "switching.consideration": "always",
+        "switching.offer_rate": 0.0,
+        "switching.relational_share": 0.0,
+        "word_of_mouth.incident_weight": 0.0,
+    },
+}
+"""The mechanisms of issue 16 switched to their earlier behaviour or turned up (the defaults are on)."""
 
 
 def dock(config, steps: int = STEPS, block: int | None = None) -> LoyaltyModel:
@@ -45,9 +70,27 @@ def dock(config, steps: int = STEPS, block: int | None = None) -> LoyaltyModel:
         assert_array_equal(state.tenure, expected["tenure"], err_msg=f"tenure, step {step}")
         for name in ("belief", "satisfaction", "trust", "loyalty"):
             assert_allclose(getattr(state, name), expected[name], rtol=0, atol=TOLERANCE, err_msg=f"{name}, step {step}")
+        assert_array_equal(outcome.counts, recount(record), err_msg=f"counts, step {step}")
         assert_allclose(model.market.quality, reference.market.quality, rtol=0, atol=TOLERANCE)
         assert_allclose(model.market.unit_cost, reference.market.unit_cost, rtol=0, atol=TOLERANCE)
     return model
+
+
+def recount(record) -> np.ndarray:
+    """The period's counts (``kernels.COUNT_ROWS``) recounted from the reference model's per-customer record."""
+    band = satisfaction_band(record.satisfaction)
+    counts = np.zeros((kernels.COUNT_ROWS, 2), dtype=np.int64)
+    for rows, category in ((0, band), (kernels.RATING_ROWS, record.rating - 1)):
+        np.add.at(counts[:, 0], rows + category, 1)
+        np.add.at(counts[:, 1], rows + category, record.switched)
+    curve = kernels.CURVE_ROWS + np.minimum((record.satisfaction * kernels.CURVE_BINS).astype(int), kernels.CURVE_BINS - 1)
+    np.add.at(counts[:, 0], curve, 1)
+    np.add.at(counts[:, 1], curve, record.switched)
+    counts[kernels.NPS_ROW] = (record.recommend >= 9).sum(), (record.recommend <= 6).sum()
+    np.add.at(counts, (kernels.WOM_ROWS + band, record.negative.astype(int)), record.sent)
+    np.add.at(counts[:, 0], kernels.CONSIDERATION_ROWS + band, record.considered)
+    np.add.at(counts[:, 1], kernels.CONSIDERATION_ROWS + band, record.offered)
+    return counts
 
 
 @pytest.mark.parametrize("link", LINK_FUNCTIONS)
@@ -70,6 +113,12 @@ def test_network_from_file(tmp_path):
 @pytest.mark.parametrize("switches", SWITCHES.values(), ids=SWITCHES.keys())
 def test_feature_switches(switches):
     dock(small_config(customers__n=100, **switches))
+
+
+@pytest.mark.parametrize("switches", MECHANISMS.values(), ids=MECHANISMS.keys())
+def test_mechanism_switches(switches):
+    model = dock(small_config(customers__n=100, **switches))
+    assert model.totals.counts.switchers > 0
 
 
 @pytest.mark.parametrize("switches", [SWITCHES["loud word of mouth"], SWITCHES["everything"]], ids=["loud", "everything"])
@@ -148,7 +197,7 @@ def test_rows_of_switched_off_rules_are_not_drawn():
     streams = CustomerStreams.spawn(np.random.default_rng(1), 10, block=4)
     twins = streams.copy()
     first = engine.draw_experience(streams, recovery=False, talk=True)
-    last = engine.draw_response(streams, variety=False)
+    last = engine.draw_response(streams, variety=False, consider=True, offers=True)
     assert first.recovery is None and last.variety is None
     for generator, (a, z) in zip(twins.generators, twins.bounds, strict=True):
         assert_array_equal(first.performance_noise[a:z], generator.standard_normal(z - a))
@@ -156,7 +205,11 @@ def test_rows_of_switched_off_rules_are_not_drawn():
         noise = generator.standard_normal((2, z - a))
         assert_array_equal(last.rating_noise[a:z], noise[0])
         assert_array_equal(last.recommend_noise[a:z], noise[1])
-        assert_array_equal(last.choice[a:z], generator.random(z - a))
+        uniform = generator.random((4, z - a))
+        for name, row in zip(("consider", "offer", "rival", "choice"), uniform, strict=True):
+            assert_array_equal(getattr(last, name)[a:z], row, err_msg=name)
+    fewer = engine.draw_response(streams.copy(), variety=True, consider=False, offers=False)
+    assert fewer.consider is None and fewer.offer is None and fewer.rival is None
     assert [g.random() for g in streams.generators] == [g.random() for g in twins.generators]  # nothing else consumed
 
 

@@ -22,6 +22,7 @@ MODULES = {  # how the ODD names a module → where it lives under loyaltysim
     "parameters": "model.parameters",
     "scales": "model.scales",
     "metrics": "model.metrics",
+    "cohort": "model.cohort",
     "network": "model.network",
     "agents": "model.agents",
     "loyalty_model": "model.loyalty_model",

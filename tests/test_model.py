@@ -204,3 +204,39 @@ def test_baseline_some_defectors_were_satisfied(baseline_run):
     # and the arithmetic of the trap: satisfied customers are most customers
     ts = baseline_run.timeseries()
     assert (ts["share_satisfied"] + ts["share_highly_satisfied"]).iloc[-1] > 0.5
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("switching.consideration", "sometimes"),
+        ("switching.tolerance_width", 0.0),
+        ("switching.relational_share", 1.5),
+        ("switching.offer_rate", -0.1),
+        ("word_of_mouth.incident_weight", 1.2),
+        ("customers.initial_tenure", -1.0),
+        ("run.warm_start", "maybe"),
+    ],
+)
+def test_a_bad_value_of_a_mechanism_key_is_refused_naming_the_key(key, value):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        small_config(**{key: value})
+
+
+def test_customers_who_do_not_compare_the_firms_stay():
+    """With triggered consideration, no offers, no word of mouth and a tolerance nobody falls below, only the
+    variety seekers compare, and only they leave; with consideration always, satisfied customers switch too."""
+    quiet = {
+        "customers.tolerance": 0.0,
+        "switching.tolerance_width": 0.001,
+        "switching.offer_rate": 0.0,
+        "word_of_mouth.enabled": False,
+        "switching.variety_seeking": 0.01,
+        "switching.choice_noise": 3.0,
+    }
+    model = LoyaltyModel(small_config(customers__n=1000, run__steps=30, **quiet)).run()
+    summary = model.summary()
+    assert summary["consideration_rate"] == pytest.approx(0.01, abs=0.002)
+    assert 0 < summary["churn_rate"] <= summary["consideration_rate"]
+    always = LoyaltyModel(small_config(customers__n=1000, run__steps=30, **quiet, **{"switching.consideration": "always"})).run()
+    assert always.summary()["consideration_rate"] == 1.0 and always.summary()["churn_rate"] > 2 * summary["churn_rate"]

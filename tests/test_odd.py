@@ -23,6 +23,7 @@ from loyaltysim.config.schema import LINK_FUNCTIONS
 from loyaltysim.model.streams import BLOCK, CustomerStreams
 
 from .conftest import SWITCHES, small_config
+from .test_docking import MECHANISMS
 
 
 def _sigmoid(x: float) -> float:
@@ -66,6 +67,7 @@ def reference_period(state, market, config, network, generators, block, t):
         if market.shock_at[j] == t:
             market.quality[j] = min(max(market.quality[j] + market.shock_change[j], 0.0), 1.0)
     rows = {"recovery": bool(any(market.recovery_enabled)), "talk": talking, "variety": sw.variety_seeking > 0}
+    rows |= {"consider": sw.consideration == "triggered", "offers": sw.offer_rate > 0}
     first = [  # section 4, step 1: each block its z^P row, then the uniform rows switched on (recovery, talk)
         (g.standard_normal(z - a), g.random((rows["recovery"] + rows["talk"], z - a)))
         for g, (a, z) in zip(generators, bounds, strict=True)
@@ -95,10 +97,12 @@ def reference_period(state, market, config, network, generators, block, t):
         belief[i][c] += we * (perf[i] - belief[i][c])
         habit = 1 - math.exp(-y / lo.habit_years)  # 7.7
         L[i] = (1 - lo.trust_weight - lo.habit_weight) * _link(config, S[i]) + lo.trust_weight * T[i] + lo.habit_weight * habit
+    prompted = [False] * n
     if talking:  # 7.8
         talkers = []
+        felt = [(1 - wom.incident_weight) * S[i] + wom.incident_weight * trans[i] for i in range(n)]
         for i in range(n):
-            extreme = abs(2 * S[i] - 1) ** wom.extremity * (wom.negativity if S[i] < 0.5 else 1.0)
+            extreme = abs(2 * felt[i] - 1) ** wom.extremity * (wom.negativity if felt[i] < 0.5 else 1.0)
             if UT[i] < min(max(wom.talk_rate * state.talkativeness[i] * extreme, 0.0), 1.0):
                 talkers.append(i)
         pairs = [(i, int(listener)) for i in talkers for listener in sorted(network.neighbours(i))]
@@ -108,20 +112,25 @@ def reference_period(state, market, config, network, generators, block, t):
         heard: dict[tuple[int, int], list[float]] = {}
         for (i, listener), u in zip(pairs, reach, strict=True):
             if u < wom.reach:
-                weight = wom.negative_weight if S[i] < 0.5 else 1.0
+                negative = felt[i] < 0.5
+                weight = wom.negative_weight if negative else 1.0
+                about_own = state.firm[i] == state.firm[listener]  # 7.10: a complaint about its firm, praise of another
+                prompted[listener] = prompted[listener] or (negative and about_own) or (not negative and not about_own)
                 total = heard.setdefault((listener, int(state.firm[i])), [0.0, 0.0])
                 total[0] += weight
                 total[1] += weight * perf[i]
         for (listener, j), (weight_sum, signal_sum) in heard.items():
             b = belief[listener][j]
             belief[listener][j] = b + min(1.0, wom.influence * weight_sum) * (signal_sum / weight_sum - b)
-    last = [  # section 4, step 3: each block its z^R and z^N rows, then variety (if on) and choice
-        (g.standard_normal((2, z - a)), g.random((1 + rows["variety"], z - a)))
-        for g, (a, z) in zip(generators, bounds, strict=True)
+    optional = rows["variety"] + rows["consider"] + 2 * rows["offers"]
+    last = [  # section 4, step 3: each block its z^R and z^N rows, then variety, consider, offer, rival (if on), choice
+        (g.standard_normal((2, z - a)), g.random((1 + optional, z - a))) for g, (a, z) in zip(generators, bounds, strict=True)
     ]
     zR, zN = np.concatenate([noise for noise, _ in last], axis=1)
-    uniform = np.concatenate([u for _, u in last], axis=1)
-    UV, UC = (uniform[0] if rows["variety"] else None), uniform[-1]
+    uniform = iter(np.concatenate([u for _, u in last], axis=1))
+    UV, UK = (next(uniform) if rows[name] else None for name in ("variety", "consider"))
+    UO, UQ = (next(uniform) if rows["offers"] else None for _ in range(2))
+    UC = next(uniform)
     rating, recommend, new_firm = [0] * n, [0] * n, [0] * n
     for i in range(n):
         c = state.firm[i]
@@ -129,14 +138,30 @@ def reference_period(state, market, config, network, generators, block, t):
         rating[i] = 1 + sum(cut <= answer for cut in obs.rating_cutoffs)
         nps_answer = 0.5 * (S[i] + L[i]) + state.response_bias[i] + obs.rating_noise * zN[i]
         recommend[i] = round(10 * min(max(nps_answer, 0.0), 1.0) ** obs.recommend_curvature)
-        utility = []  # 7.10
+        rivals = [j for j in range(k) if market.enters_at[j] <= t and j != c]  # 7.10: an offer?
+        offer = -1
+        if UO is not None and rivals and UO[i] < 1 - (1 - sw.offer_rate) ** len(rivals):
+            offer = rivals[min(int(UQ[i] * len(rivals)), len(rivals) - 1)]
+        if sw.consideration == "always":  # consideration
+            chance = 1.0
+        else:
+            reactional = _sigmoid((state.tolerance[i] - S[i]) / sw.tolerance_width)
+            shield = min(max(1 - sw.fortitude * L[i], 0.0), 1.0)
+            chance = 1 - (1 - reactional) * (1 - shield * sw.wom_prompt * prompted[i]) * (1 - shield * (offer >= 0))
+        variety = UV is not None and UV[i] < sw.variety_seeking
+        if not (variety or chance >= 1 or UK[i] < chance):
+            new_firm[i] = c
+            continue
+        cost = state.switching_cost[i] * (1 - sw.relational_share + 2 * sw.relational_share * T[i])
+        utility = []  # choice
         for j in range(k):
             value = belief[i][j] + state.price_sensitivity[i] * ((pref - market.price[j]) / pref)
-            bonus = sw.loyalty_weight * L[i] + state.switching_cost[i] + market.programme_switching_cost[c] if j == c else 0.0
+            bonus = sw.loyalty_weight * L[i] + cost + market.programme_switching_cost[c] if j == c else 0.0
+            bonus += sw.offer_value if j == offer else 0.0
             utility.append(sw.value_weight * value + bonus if market.enters_at[j] <= t else -math.inf)
         top = max(utility)
         weights = [math.exp(u / sw.choice_noise - top / sw.choice_noise) for u in utility]
-        if UV is not None and UV[i] < sw.variety_seeking and any(w > 0 for j, w in enumerate(weights) if j != c):
+        if variety and any(w > 0 for j, w in enumerate(weights) if j != c):
             weights[c] = 0.0
         cumulative = list(itertools.accumulate(weights))
         above = [j for j in range(k) if cumulative[j] > UC[i] * cumulative[-1]]
@@ -191,6 +216,7 @@ def reference_period(state, market, config, network, generators, block, t):
 CASES = {
     **{f"link {link}": {"loyalty.link": link} for link in LINK_FUNCTIONS},
     **SWITCHES,
+    **MECHANISMS,
     "zone, recovery, programme": {
         "loyalty.link": "zone_of_tolerance",
         "firms.2.loyalty_programme.enabled": True,
@@ -214,13 +240,14 @@ CASES = {
 @pytest.mark.parametrize("overrides", CASES.values(), ids=CASES.keys())
 @pytest.mark.parametrize("block", [BLOCK, 64], ids=["one block", "three blocks"])
 def test_engine_matches_the_odd_equations(overrides, block):
-    """Periods 6–8, and the period of each firm's entry or quality shock and the one after."""
+    """Periods 6–11 (switching is rare with triggered consideration), and the period of each firm's entry or
+    quality shock and the one after."""
     config = small_config(**{"customers.n": 150, **overrides})
     model = LoyaltyModel(config)
     if block != BLOCK:
         model.streams = CustomerStreams.spawn(model.rng, 150, block)
     events = {firm.enters_at for firm in config.firms} | {firm.quality_shock.at or 0 for firm in config.firms}
-    checked = {6, 7, 8} | {t + later for t in events - {0} for later in (0, 1)}
+    checked = set(range(6, 12)) | {t + later for t in events - {0} for later in (0, 1)}
     switched = False
     for t in sorted(checked):
         model.run(t - 1 - model.steps)
@@ -253,3 +280,62 @@ def test_the_oracle_does_not_use_the_models_rules():
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
     imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     assert {name for name in imported if name.startswith("loyaltysim.model")} == {"loyaltysim.model.streams"}
+
+
+def _start_loyalty(config, satisfaction: float, trust: float, tenure_years: float) -> float:
+    lo = config.loyalty
+    habit = 1 - math.exp(-tenure_years / lo.habit_years)
+    return (
+        (1 - lo.trust_weight - lo.habit_weight) * _link(config, satisfaction) + lo.trust_weight * trust + lo.habit_weight * habit
+    )
+
+
+def test_the_warm_start_follows_section_5():
+    """Beliefs are the promises and, about the own firm, clip(quality + fit); the supplier follows
+    P(j) ∝ share_j · exp(w_V · (promise_j + fit_ij + fairness_ij) / μ); tenure is geometric with mean
+    `customers.initial_tenure` years; the relationship starts with its expectation met."""
+    n = 4000
+    config = small_config(
+        **{"customers.n": n, "customers.initial_tenure": 1.5, "firms.0.initial_share": 3.0, "firms.4.enters_at": 5}
+    )
+    state, market = LoyaltyModel(config).state, LoyaltyModel(config).market
+    k, pref, sw = len(market.names), config.economics.reference_price, config.switching
+    expected_counts, variance = np.zeros(k), np.zeros(k)
+    for i in range(n):
+        c = state.firm[i]
+        fairness = [state.price_sensitivity[i] * (pref - market.price[j]) / pref for j in range(k)]
+        beliefs = [market.promise[j] for j in range(k)]
+        beliefs[c] = min(max(market.quality[c] + state.fit[i][c], 0.0), 1.0)
+        np.testing.assert_allclose(state.belief[i], beliefs, rtol=0, atol=1e-15)
+        weights = [
+            config.firms[j].initial_share
+            * math.exp(sw.value_weight * (market.promise[j] + state.fit[i][j] + fairness[j]) / sw.choice_noise)
+            if config.firms[j].enters_at == 0
+            else 0.0
+            for j in range(k)
+        ]
+        chances = np.array(weights) / sum(weights)
+        expected_counts += chances
+        variance += chances * (1 - chances)
+        s = _transaction(config, beliefs[c], beliefs[c], fairness[c])
+        assert state.satisfaction[i] == pytest.approx(s, rel=1e-12) and state.trust[i] == 0.5
+        assert state.loyalty[i] == pytest.approx(
+            _start_loyalty(config, s, 0.5, state.tenure[i] / config.periods_per_year), rel=1e-12
+        )
+    counts = np.bincount(state.firm, minlength=k)
+    assert counts[4] == 0  # not in the market at step 0
+    z = (counts[:4] - expected_counts[:4]) / np.sqrt(variance[:4])
+    assert np.all(np.abs(z) < 4.5), z
+    mean = 1.5 * config.periods_per_year  # geometric on {0, 1, …}: P(τ = t) = h (1 − h)^t, h = 1 / (1 + mean)
+    sd = math.sqrt(mean * (1 + mean))
+    assert abs(state.tenure.mean() - mean) < 4.5 * sd / math.sqrt(n)
+    h = 1 / (1 + mean)
+    assert abs((state.tenure == 0).mean() - h) < 4.5 * math.sqrt(h * (1 - h) / n)
+
+
+def test_the_cold_start_follows_section_5():
+    """Every belief is the clipped initial expectation, tenure uniform over two years."""
+    config = small_config(**{"customers.n": 2000, "run.warm_start": False})
+    state = LoyaltyModel(config).state
+    assert np.all(state.belief == state.belief[:, :1])
+    assert state.tenure.min() == 0 and state.tenure.max() == 2 * config.periods_per_year - 1

@@ -23,7 +23,7 @@ from numpy.testing import assert_allclose
 from loyaltysim import LoyaltyModel
 from loyaltysim.config.loading import validate_config
 from loyaltysim.config.schema import LINK_FUNCTIONS, Config
-from loyaltysim.model.metrics import BANDS
+from loyaltysim.model.metrics import BANDS, PeriodCounts
 
 EXAMPLES = int(os.environ.get("LOYALTYSIM_PROPERTY_EXAMPLES", "40"))  # raise it for a deeper hunt
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -116,6 +116,7 @@ def segments(draw: st.DrawFn) -> list[dict]:
             "talkativeness": draw(st.none() | distributions(low=0.0, high=3.0)),
             "initial_expectation": draw(st.none() | distributions(low=0.0, high=1.0)),
             "response_bias": draw(st.none() | distributions(low=-0.2, high=0.2)),
+            "tolerance": draw(st.none() | distributions(low=0.0, high=1.0)),
         }
         for i, share in enumerate(shares)
     ]
@@ -137,6 +138,7 @@ def configs(draw: st.DrawFn) -> Config:
             "period": draw(st.sampled_from(["day", "week", "month", "quarter", "year"])),
             "burn_in": draw(st.integers(0, steps)),
             "panel_size": draw(st.integers(0, 5)),
+            "warm_start": draw(st.booleans()),
         },
         "customers": {
             "n": n,
@@ -145,6 +147,8 @@ def configs(draw: st.DrawFn) -> Config:
             "price_sensitivity": draw(distributions(low=0.0, high=2.0)),
             "talkativeness": draw(distributions(low=0.0, high=3.0)),
             "fit": draw(_floats(0.0, 0.5)),
+            "tolerance": draw(distributions(low=0.0, high=1.0)),
+            "initial_tenure": draw(_floats(0.0, 30.0)),
             "segments": draw(segments()),
         },
         "satisfaction": {
@@ -174,6 +178,13 @@ def configs(draw: st.DrawFn) -> Config:
             "loyalty_weight": draw(_floats(0.0, 20.0)),
             "choice_noise": draw(_floats(0.01, 20.0)),
             "variety_seeking": draw(unit),
+            "consideration": draw(st.sampled_from(["triggered", "always"])),
+            "tolerance_width": draw(_floats(1e-6, 1.0)),
+            "wom_prompt": draw(unit),
+            "offer_rate": draw(unit),
+            "offer_value": draw(_floats(0.0, 20.0)),
+            "fortitude": draw(_floats(0.0, 5.0)),
+            "relational_share": draw(unit),
         },
         "word_of_mouth": {
             "enabled": draw(st.booleans()),
@@ -183,6 +194,7 @@ def configs(draw: st.DrawFn) -> Config:
             "negative_weight": draw(_floats(0.0, 6.0)),
             "reach": draw(unit),
             "influence": draw(unit),
+            "incident_weight": draw(unit),
         },
         "network": draw(networks(n)),
         "firms": draw(firms(steps)),
@@ -228,7 +240,7 @@ def check_step(model: LoyaltyModel, firm_before: np.ndarray, unit_cost_before: n
     # every state array finite and in range
     for name in ("satisfaction", "loyalty", "trust", "belief"):
         _in_unit_interval(getattr(s, name), name)
-    for name in ("fit", "switching_cost", "price_sensitivity", "talkativeness", "response_bias"):
+    for name in ("fit", "switching_cost", "price_sensitivity", "talkativeness", "response_bias", "tolerance"):
         assert np.all(np.isfinite(getattr(s, name))), name
     for name in ("switching_cost", "price_sensitivity", "talkativeness"):
         assert np.all(getattr(s, name) >= 0), name
@@ -243,6 +255,14 @@ def check_step(model: LoyaltyModel, firm_before: np.ndarray, unit_cost_before: n
     assert out.recommend.min() >= 0 and out.recommend.max() <= 10
     assert np.array_equal(out.firm_before, firm_before)
     assert np.array_equal(out.switched, s.firm != firm_before)
+
+    # consideration: only customers who compared the firms switch; offers only if rivals make them
+    counts = PeriodCounts.of(out)
+    assert np.all(counts.band_switchers <= counts.considered) and np.all(counts.considered <= counts.band_customers)
+    assert np.all(counts.offered <= counts.band_customers)
+    assert config.switching.offer_rate > 0 or counts.offered.sum() == 0
+    assert config.switching.consideration == "triggered" or np.array_equal(counts.considered, counts.band_customers)
+    assert [counts.wom_positive.sum(), counts.wom_negative.sum()] == [out.messages_positive, out.messages_negative]
 
     # firms: purchases, flows and shares add up
     rows = pd.DataFrame(model.last_firm_rows)

@@ -19,7 +19,7 @@ def test_committed_reference_matches_the_command(capsys):
     assert generated == committed, hint
 
 
-DISTRIBUTIONS = {"initial_expectation", "switching_cost", "price_sensitivity", "talkativeness", "response_bias"}
+DISTRIBUTIONS = {"initial_expectation", "switching_cost", "price_sensitivity", "talkativeness", "response_bias", "tolerance"}
 
 
 def _leaf_paths(data: dict, prefix: str = "") -> set[str]:

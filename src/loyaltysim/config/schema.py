@@ -125,6 +125,11 @@ class RunConfig(Section):
     )
     burn_in: int = Field(12, ge=0, description="first steps left out of the run summary (the market settles in)")
     panel_size: int = Field(0, ge=0, description="customers recorded every step in panel.parquet (0 = no panel)")
+    warm_start: bool = Field(
+        True,
+        description="the market existed before the first period: customers know the firms, chose their supplier "
+        "by value and have steady-state tenures (false: every customer starts with its initial expectation)",
+    )
 
 
 class SegmentConfig(Section):
@@ -137,6 +142,7 @@ class SegmentConfig(Section):
     talkativeness: Distribution | None = Field(None, description="overrides customers.talkativeness")
     initial_expectation: Distribution | None = Field(None, description="overrides customers.initial_expectation")
     response_bias: Distribution | None = Field(None, description="overrides observation.response_bias")
+    tolerance: Distribution | None = Field(None, description="overrides customers.tolerance")
 
 
 class CustomerConfig(Section):
@@ -156,6 +162,14 @@ class CustomerConfig(Section):
     talkativeness: Distribution = Field(
         Distribution(dist="gamma", mean=1.0, sd=0.5),
         description="multiplier on the chance of talking about the firm ≥ 0",
+    )
+    tolerance: Distribution = Field(
+        Distribution(dist="normal", mean=0.55, sd=0.08, low=0.0, high=1.0),
+        description="cumulative satisfaction below which a customer starts looking for alternatives [0, 1] "
+        "(switching.consideration: triggered)",
+    )
+    initial_tenure: NonNegative = Field(
+        5.0, description="warm start: mean tenure (years) of the initial relationships, geometrically distributed"
     )
     fit: NonNegative = Field(
         0.15,
@@ -246,6 +260,26 @@ class SwitchingConfig(Section):
     variety_seeking: Probability = Field(
         0.002, description="per period chance of leaving whatever the satisfaction (variety, changing needs)"
     )
+    consideration: Literal["triggered", "always"] = Field(
+        "triggered",
+        description="triggered: a customer compares the firms only when low satisfaction, word of mouth or a "
+        "rival's offer prompts it (Roos 1999); always: every period",
+    )
+    tolerance_width: AtLeastTiny = Field(0.05, description="softness of the dissatisfaction trigger around the tolerance")
+    wom_prompt: Probability = Field(
+        0.3,
+        description="chance that hearing a complaint about the current firm or praise of another starts a comparison",
+    )
+    offer_rate: Probability = Field(0.01, description="per period chance that each rival in the market makes a customer an offer")
+    offer_value: NonNegative = Field(2.0, description="utility an offer adds to the offering rival in that period's choice")
+    fortitude: NonNegative = Field(
+        1.0, description="how strongly attitudinal loyalty shields from word of mouth and offers (Oliver 1999)"
+    )
+    relational_share: UnitInterval = Field(
+        0.6,
+        description="share of the switching cost that is relational: it scales with trust, 2·trust at most "
+        "(Burnham et al. 2003; 0 = all procedural and financial)",
+    )
 
 
 class WordOfMouthConfig(Section):
@@ -258,6 +292,11 @@ class WordOfMouthConfig(Section):
     negative_weight: NonNegative = Field(2.0, description="weight of a negative message relative to a positive one")
     reach: Probability = Field(0.5, description="chance that a talk reaches each neighbour")
     influence: UnitInterval = Field(0.1, description="pull of one message on the listener's belief about that firm")
+    incident_weight: UnitInterval = Field(
+        0.7,
+        description="weight of this period's purchase, next to cumulative satisfaction, in what a customer talks "
+        "about and how (Keaveney 1995; 0 = cumulative satisfaction alone)",
+    )
 
 
 class NetworkConfig(Section):

@@ -14,7 +14,7 @@ Order within a period:
 3. attitudinal loyalty;
 4. word of mouth to network neighbours;
 5. survey answers (rating 1–5, likelihood to recommend 0–10);
-6. switching decision;
+6. switching decision: offers, consideration, choice;
 7. firm economics, then the new relationships start.
 
 Steps 1–7 run in the compiled loops of :mod:`loyaltysim.model.kernels`, which call the rules of
@@ -31,7 +31,6 @@ from numpy.typing import NDArray
 from loyaltysim.config.schema import Config
 from loyaltysim.model import kernels, parameters
 from loyaltysim.model.network import Network
-from loyaltysim.model.scales import N_BANDS, N_RATINGS
 from loyaltysim.model.state import CustomerState, Market
 from loyaltysim.model.streams import CustomerStreams
 
@@ -47,10 +46,7 @@ __all__ = [
 ]
 
 F64 = NDArray[np.float64]
-CURVE_BINS = 20
-COUNT_ROWS = N_BANDS + N_RATINGS + CURVE_BINS + 1
-"""Rows of :attr:`PeriodOutcome.counts`: satisfaction bands (0.2 wide), ratings 1–5, fine satisfaction
-bins (1/CURVE_BINS wide; the satisfaction → retention curve), then (promoters, detractors)."""
+COUNT_ROWS, CURVE_BINS = kernels.COUNT_ROWS, kernels.CURVE_BINS
 
 
 @dataclass(frozen=True)
@@ -67,21 +63,29 @@ class ExperienceDraws:
 
 @dataclass(frozen=True)
 class ResponseDraws:
-    """The random numbers of a period's survey and choice (steps 5–6), one entry per customer."""
+    """The random numbers of a period's survey and choice (steps 5–6), one entry per customer.
+
+    A uniform row whose rule is switched off for the whole run is not drawn (None)."""
 
     rating_noise: F64
     recommend_noise: F64
     variety: F64 | None
+    consider: F64 | None
+    offer: F64 | None
+    rival: F64 | None
     choice: F64
 
 
 def draw_layout(config: Config, market: Market, network: Network) -> dict[str, bool]:
     """Which optional uniform rows a run draws: recovery (a firm recovers complaints),
-    talk (word of mouth on a network with edges), variety (variety seeking above 0)."""
+    talk (word of mouth on a network with edges), variety (variety seeking above 0), consider
+    (``switching.consideration: triggered``), offers (two rows: ``switching.offer_rate`` above 0)."""
     return {
         "recovery": bool(market.recovery_enabled.any()),
         "talk": bool(config.word_of_mouth.enabled and len(network.indices)),
         "variety": config.switching.variety_seeking > 0,
+        "consider": config.switching.consideration == "triggered",
+        "offers": config.switching.offer_rate > 0,
     }
 
 
@@ -93,12 +97,15 @@ def draw_experience(streams: CustomerStreams, *, recovery: bool = True, talk: bo
     return ExperienceDraws(noise, *(next(uniform) if on else None for on in (recovery, talk)))
 
 
-def draw_response(streams: CustomerStreams, *, variety: bool = True) -> ResponseDraws:
+def draw_response(streams: CustomerStreams, *, variety: bool = True, consider: bool = True, offers: bool = True) -> ResponseDraws:
     """The period's last draws (after the word-of-mouth deliveries), each block from its own stream:
-    rating and recommendation noise rows, then the uniform rows: variety (if on), choice."""
+    rating and recommendation noise rows, then the uniform rows: variety, consider, offer and rival
+    (each if on), choice."""
     rating, recommend = streams.normal_rows(2)
-    uniform = streams.uniform_rows(1 + variety)
-    return ResponseDraws(rating, recommend, uniform[0] if variety else None, uniform[-1])
+    uniform = iter(streams.uniform_rows(1 + variety + consider + 2 * offers))
+    variety_row, consider_row = (next(uniform) if on else None for on in (variety, consider))
+    offer_row, rival_row = (next(uniform) if offers else None for _ in range(2))
+    return ResponseDraws(rating, recommend, variety_row, consider_row, offer_row, rival_row, next(uniform))
 
 
 @dataclass(frozen=True)
@@ -126,7 +133,8 @@ class PeriodOutcome:
     """Mean over customers of the expectation of the firm each buys from next period."""
     counts: NDArray[np.int64]
     """(:data:`COUNT_ROWS`, 2): customers and switchers by satisfaction band, rating and satisfaction bin;
-    last row: promoters (recommend ≥ 9) and detractors (≤ 6)."""
+    promoters (recommend ≥ 9) and detractors (≤ 6); messages (positive, negative) by the sender's band;
+    customers who considered alternatives and who got an offer, by band (``kernels.COUNT_ROWS``)."""
 
 
 def advance(
@@ -143,6 +151,8 @@ def advance(
         recovery_row=0 if layout["recovery"] else -1,
         talk_row=int(layout["recovery"]) if layout["talk"] else -1,
         variety_row=0 if layout["variety"] else -1,
+        consider_row=int(layout["variety"]) if layout["consider"] else -1,
+        offer_row=int(layout["variety"]) + int(layout["consider"]) if layout["offers"] else -1,
     )
     parallel = n >= kernels.PARALLEL_FROM
     blocks = len(streams.generators)
@@ -150,12 +160,14 @@ def advance(
     period = kernels.Period(
         performance=_buffer(state, "performance", (n,)),
         satisfaction=np.empty(n),
+        felt=_buffer(state, "felt", (n,)),
         loyalty=np.empty(n),
         complaint=_buffer(state, "complaint", (n,), np.bool_),
         sent=_buffer(state, "sent", (n,), np.int32),
         listeners=_buffer(state, "listeners", (len(network.indices) if layout["talk"] else 0,), np.int32),
         heard=_buffer(state, "heard", (listeners, k, 2)),
         reached=_buffer(state, "reached", (listeners,), np.bool_),
+        prompted=_buffer(state, "prompted", (listeners,), np.bool_),
         messages=np.zeros((kernels.threads() if parallel else 1, 2), dtype=np.int64),
         active=market.active(step),
         rating=np.empty(n, dtype=np.int8),

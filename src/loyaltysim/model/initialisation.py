@@ -77,7 +77,13 @@ def _segment_attribute(config: Config, name: str, segment: NDArray[np.int16], rn
 
 
 def initial_customers(config: Config, market: Market, rng: np.random.Generator) -> CustomerState:
-    """Draw every customer's attributes, first supplier, beliefs and tenure."""
+    """Draw every customer's attributes, first supplier, beliefs and tenure (ODD 5).
+
+    With ``run.warm_start`` the market has existed before the first period: beliefs are the firms'
+    promises and the own firm's mean performance, the supplier was chosen by value and initial share
+    (:func:`kernels.warm_start`) and tenures are those of a constant hazard (geometric, mean
+    ``customers.initial_tenure`` years). Otherwise (a cold start) every belief is the customer's initial
+    expectation, the supplier is drawn by initial share alone and tenure is uniform over two years."""
     n, k = config.customers.n, market.k
     shares = [s.share for s in config.customers.segments]
     segment = (
@@ -93,8 +99,14 @@ def initial_customers(config: Config, market: Market, rng: np.random.Generator) 
     belief = np.repeat(np.clip(expectation, 0.0, 1.0)[:, None], k, axis=1)
 
     fit = rng.normal(0.0, config.customers.fit, (n, k)) if config.customers.fit > 0 else np.zeros((n, k))
-    firm = rng.choice(k, size=n, p=market.initial_share / market.initial_share.sum()).astype(np.int32)
-    tenure = rng.integers(0, 2 * config.periods_per_year, size=n).astype(np.int32)
+    if config.run.warm_start:
+        firm, choice = np.empty(n, dtype=np.int32), rng.random(n)
+        mean_tenure = config.customers.initial_tenure * config.periods_per_year
+        tenure = (rng.geometric(1.0 / (1.0 + mean_tenure), size=n) - 1).astype(np.int32)
+    else:
+        firm = rng.choice(k, size=n, p=market.initial_share / market.initial_share.sum()).astype(np.int32)
+        tenure = rng.integers(0, 2 * config.periods_per_year, size=n).astype(np.int32)
+    tolerance = _segment_attribute(config, "tolerance", segment, rng)
     state = CustomerState(
         firm=firm,
         tenure=tenure,
@@ -107,7 +119,11 @@ def initial_customers(config: Config, market: Market, rng: np.random.Generator) 
         price_sensitivity=np.maximum(price_sensitivity, 0.0),
         talkativeness=np.maximum(talkativeness, 0.0),
         response_bias=response_bias,
+        tolerance=tolerance,
         segment=segment,
     )
-    kernels.start_relationships(state.arrays(), market.arrays(), parameters.pack(config))
+    values = parameters.pack(config)
+    if config.run.warm_start:
+        kernels.warm_start(state.arrays(), market.arrays(), values, choice)
+    kernels.start_relationships(state.arrays(), market.arrays(), values)
     return state

@@ -42,6 +42,8 @@ from loyaltysim.model.scales import DETRACTORS_UP_TO, N_BANDS, N_RATINGS, PROMOT
 from loyaltysim.model.state import CUSTOMER_ARRAYS, MARKET_ARRAYS
 
 __all__ = [
+    "COUNT_ROWS",
+    "CURVE_BINS",
     "PARALLEL_FROM",
     "Customers",
     "Draws",
@@ -51,6 +53,7 @@ __all__ = [
     "period_parallel",
     "start_relationships",
     "threads",
+    "warm_start",
 ]
 
 Array = np.ndarray
@@ -60,6 +63,20 @@ Generators = Sequence[np.random.Generator]
 
 PARALLEL_FROM = 50_000
 """From this many customers the kernels run their blocks on all cores (same results, in any case)."""
+
+CURVE_BINS = 20
+"""Fine satisfaction bins of the satisfaction → retention curve (1/CURVE_BINS wide)."""
+RATING_ROWS = N_BANDS
+CURVE_ROWS = RATING_ROWS + N_RATINGS
+NPS_ROW = CURVE_ROWS + CURVE_BINS
+WOM_ROWS = NPS_ROW + 1
+CONSIDERATION_ROWS = WOM_ROWS + N_BANDS
+COUNT_ROWS = CONSIDERATION_ROWS + N_BANDS
+"""Rows of the period's counts (``Period.counts``), two columns each: customers and switchers by latent
+satisfaction band (rows 0–4, 0.2 wide), by rating 1–5 (from :data:`RATING_ROWS`) and by fine satisfaction
+bin (from :data:`CURVE_ROWS`); promoters and detractors (:data:`NPS_ROW`); messages delivered, positive and
+negative, by the sender's band (from :data:`WOM_ROWS`); customers who considered alternatives and
+customers who received an offer, by band (from :data:`CONSIDERATION_ROWS`)."""
 
 Customers = namedtuple("Customers", CUSTOMER_ARRAYS)  # type: ignore[misc]  # fields: CustomerState's arrays
 Firms = namedtuple("Firms", MARKET_ARRAYS)  # type: ignore[misc]  # fields: Market's arrays
@@ -72,6 +89,9 @@ class Draws(NamedTuple):
     recovery_row: int
     talk_row: int
     variety_row: int
+    consider_row: int
+    offer_row: int
+    """The first of the two offer rows (any offer?, which rival?)."""
 
 
 class Period(NamedTuple):
@@ -82,6 +102,8 @@ class Period(NamedTuple):
     """Experienced performance, per customer."""
     satisfaction: np.ndarray
     """Cumulative satisfaction after the purchase (S'), per customer."""
+    felt: np.ndarray
+    """What each customer talks about (7.8): cumulative satisfaction mixed with this purchase's."""
     loyalty: np.ndarray
     """Attitudinal loyalty after the purchase (L'), per customer."""
     complaint: np.ndarray
@@ -94,6 +116,8 @@ class Period(NamedTuple):
     """Per (listener, firm): (sum of message weights, sum of weight × signal); zero between periods."""
     reached: np.ndarray
     """Per listener: whether any message reached it; False between periods."""
+    prompted: np.ndarray
+    """Per listener: whether a message that can start a comparison reached it (7.10); False between periods."""
     messages: np.ndarray
     """Per range of listeners of the word of mouth: (positive, negative) messages delivered."""
     active: np.ndarray
@@ -113,7 +137,7 @@ class Period(NamedTuple):
     block_sums: np.ndarray
     """Per block: sums of satisfaction, its square, loyalty, and the expectation of the firm bought from next."""
     block_counts: np.ndarray
-    """Per block: customers (column 0) and switchers (column 1) by the rows of ``engine.COUNT_ROWS``."""
+    """Per block: the period's counts by the rows of :data:`COUNT_ROWS`."""
     firm_tallies: np.ndarray
     """Per firm, over all blocks: purchases, won, lost, complaints (zero on entry)."""
     firm_accounts: np.ndarray
@@ -121,12 +145,17 @@ class Period(NamedTuple):
     means: np.ndarray
     """Mean satisfaction, its standard deviation, mean loyalty, mean expectation of the firm bought from next."""
     counts: np.ndarray
-    """``block_counts`` summed over the blocks (zero on entry)."""
+    """``block_counts`` summed over the blocks (zero on entry), by the rows of :data:`COUNT_ROWS`."""
 
 
 def threads() -> int:
     """How many threads the parallel builds use (numba's setting)."""
     return get_num_threads()
+
+
+def _band(satisfaction: float) -> int:
+    """The latent satisfaction band (0 = highly dissatisfied … 4 = highly satisfied), as ``scales.satisfaction_band``."""
+    return min(int(satisfaction * N_BANDS), N_BANDS - 1)
 
 
 def _discounts(market: Firms, p: Parameters) -> Array:
@@ -267,9 +296,11 @@ def _experience_block(
         period.satisfaction[i] = satisfaction
         period.loyalty[i] = rules.loyalty(satisfaction, trust, by_tenure[2, tenure], p)
         period.complaint[i] = complaint
+        felt = rules.talked_satisfaction(satisfaction, transaction, p)
+        period.felt[i] = felt
         talks = False
         if draws.talk_row >= 0:
-            talks = uniform[draws.talk_row, i - a] < rules.talk_probability(satisfaction, state.talkativeness[i], p)
+            talks = uniform[draws.talk_row, i - a] < rules.talk_probability(felt, state.talkativeness[i], p)
         period.sent[i] = talks
     if draws.talk_row >= 0:
         slot = indptr[a]  # the block's messages fill its own stretch of the listeners, in order
@@ -281,6 +312,8 @@ def _experience_block(
                         period.listeners[slot] = indices[position]
                         slot += 1
                 period.sent[i] = slot - first
+                negative = rules.speaks_negatively(period.felt[i])
+                period.block_counts[b, WOM_ROWS + _band(period.satisfaction[i]), 1 if negative else 0] += slot - first
 
 
 def _send_to_range(part: int, block: int, state: Customers, p: Parameters, indptr: Array, period: Period) -> None:
@@ -294,7 +327,7 @@ def _send_to_range(part: int, block: int, state: Customers, p: Parameters, indpt
         for talker in range(b * block, min(n, (b + 1) * block)):
             if period.sent[talker] == 0:
                 continue
-            negative = rules.speaks_negatively(period.satisfaction[talker])
+            negative = rules.speaks_negatively(period.felt[talker])
             weight = rules.message_weight(negative, p)
             signal = weight * period.performance[talker]
             f = state.firm[talker]
@@ -304,6 +337,8 @@ def _send_to_range(part: int, block: int, state: Customers, p: Parameters, indpt
                     period.heard[listener, f, 0] += weight
                     period.heard[listener, f, 1] += signal
                     period.reached[listener] = True
+                    if rules.is_prompting(negative, f == state.firm[listener]):
+                        period.prompted[listener] = True
                     period.messages[part, 1 if negative else 0] += 1
             slot += period.sent[talker]
 
@@ -312,9 +347,10 @@ def _respond_block(
     b: int, generators: Generators, draws: Draws, state: Customers, market: Firms, p: Parameters, period: Period, discount: Array
 ) -> None:
     """Block ``b`` of the last pass of :func:`period`: it draws its rows (rating and recommendation noise, then the
-    uniform rows: variety at ``draws.variety_row`` if drawn, then choice); then for each customer: absorb
-    the messages heard (``heard`` and ``reached`` are zeroed again after use), answer the survey, choose
-    next period's firm, and start the next period."""
+    uniform rows: variety, consider and the two offer rows at their ``draws`` rows if drawn, then choice); then
+    for each customer: absorb the messages heard (``heard``, ``reached`` and ``prompted`` are zeroed again after
+    use), answer the survey, get a rival's offer or not, decide whether to compare the firms and, if so,
+    choose next period's firm (7.10), and start the next period."""
     n, k = state.belief.shape
     a, z = b * draws.block, min(n, (b + 1) * draws.block)
     generator = generators[b]
@@ -322,17 +358,19 @@ def _respond_block(
     for row in range(2):
         for i in range(z - a):
             noise[row, i] = generator.standard_normal()
-    uniform = np.empty((1 + (draws.variety_row >= 0), z - a))
+    rows = 1 + (draws.variety_row >= 0) + (draws.consider_row >= 0) + 2 * (draws.offer_row >= 0)
+    uniform = np.empty((rows, z - a))
     for row in range(uniform.shape[0]):
         for i in range(z - a):
             uniform[row, i] = generator.random()
-    curve_bins = period.counts.shape[0] - N_BANDS - N_RATINGS - 1
     listen = period.heard.shape[0] > 0
     utilities = np.empty(k)
     for i in range(a, z):
         f = state.firm[i]
+        prompted = False
         if listen and period.reached[i]:
             period.reached[i] = False
+            prompted, period.prompted[i] = period.prompted[i], False
             for j in range(k):
                 weight = period.heard[i, j, 0]
                 if weight > 0.0:
@@ -343,16 +381,25 @@ def _respond_block(
         rating = rules.survey_rating(s, bias, noise[0, i - a], p)
         recommend = rules.likelihood_to_recommend(s, loyalty, bias, noise[1, i - a], p)
         period.rating[i], period.recommend[i] = rating, recommend
-        for j in range(k):
-            if period.active[j]:
-                value = rules.perceived_value(state.belief[i, j], rules.price_fairness(discount[j], state.price_sensitivity[i]))
-                utilities[j] = rules.utility(
-                    value, j == f, loyalty, state.switching_cost[i], market.programme_switching_cost[f], p
-                )
-            else:
-                utilities[j] = -math.inf
+        offer = -1
+        if draws.offer_row >= 0:
+            any_offer, rival = uniform[draws.offer_row, i - a], uniform[draws.offer_row + 1, i - a]
+            offer = rules.offering_rival(period.active, f, any_offer, rival, p)
+        chance = rules.consideration_probability(s, loyalty, state.tolerance[i], prompted, offer >= 0, p)
         variety = uniform[draws.variety_row, i - a] if draws.variety_row >= 0 else rules.NOT_DRAWN
-        g = rules.choose_firm(utilities, f, variety, uniform[uniform.shape[0] - 1, i - a], p)
+        consider = uniform[draws.consider_row, i - a] if draws.consider_row >= 0 else rules.NOT_DRAWN
+        considered = rules.considers(variety, consider, chance, p)
+        g = f
+        if considered:
+            cost = rules.relational_switching_cost(state.switching_cost[i], state.trust[i], p)
+            for j in range(k):
+                if period.active[j]:
+                    fairness = rules.price_fairness(discount[j], state.price_sensitivity[i])
+                    value = rules.perceived_value(state.belief[i, j], fairness)
+                    utilities[j] = rules.utility(value, j == f, loyalty, cost, market.programme_switching_cost[f], j == offer, p)
+                else:
+                    utilities[j] = -math.inf
+            g = rules.choose_firm(utilities, f, variety, uniform[rows - 1, i - a], p)
         period.new_firm[i] = g
         # 7. the firms' tallies, then the next period's state (a mover starts afresh)
         period.block_tallies[b, 0, f] += 1
@@ -377,19 +424,21 @@ def _respond_block(
         period.block_sums[b, 2] += loyalty
         period.block_sums[b, 3] += state.belief[i, g]
         moved = 0 if g == f else 1
-        row = min(int(s * N_BANDS), N_BANDS - 1)  # the rows of engine.COUNT_ROWS
+        band = _band(s)  # the rows of COUNT_ROWS
+        period.block_counts[b, band, 0] += 1
+        period.block_counts[b, band, 1] += moved
+        row = RATING_ROWS + rating - 1
         period.block_counts[b, row, 0] += 1
         period.block_counts[b, row, 1] += moved
-        row = N_BANDS + rating - 1
-        period.block_counts[b, row, 0] += 1
-        period.block_counts[b, row, 1] += moved
-        row = N_BANDS + N_RATINGS + min(int(s * curve_bins), curve_bins - 1)
+        row = CURVE_ROWS + min(int(s * CURVE_BINS), CURVE_BINS - 1)
         period.block_counts[b, row, 0] += 1
         period.block_counts[b, row, 1] += moved
         if recommend >= PROMOTERS_FROM:
-            period.block_counts[b, N_BANDS + N_RATINGS + curve_bins, 0] += 1
+            period.block_counts[b, NPS_ROW, 0] += 1
         elif recommend <= DETRACTORS_UP_TO:
-            period.block_counts[b, N_BANDS + N_RATINGS + curve_bins, 1] += 1
+            period.block_counts[b, NPS_ROW, 1] += 1
+        period.block_counts[b, CONSIDERATION_ROWS + band, 0] += considered
+        period.block_counts[b, CONSIDERATION_ROWS + band, 1] += offer >= 0
 
 
 def _start_relationships(customers: Arrays, firms: Arrays, values: Array) -> None:
@@ -410,6 +459,26 @@ def _start_relationships(customers: Arrays, firms: Arrays, values: Array) -> Non
         )
 
 
+def _warm_start(customers: Arrays, firms: Arrays, values: Array, choice_draw: Array) -> None:
+    """The warm start (ODD 5): each customer's supplier chosen by the logit of 7.10 over
+    :func:`rules.initial_utility` with its draw ``choice_draw[i]``, its beliefs the firms' promises and,
+    about its supplier, :func:`rules.settled_belief`. Sets ``firm`` and ``belief``."""
+    state = Customers(*customers)
+    market = Firms(*firms)
+    p = Parameters(*as_tuple(values))
+    discount = _discounts(market, p)
+    n, k = state.belief.shape
+    utilities = np.empty(k)
+    for i in range(n):
+        for j in range(k):
+            fairness = rules.price_fairness(discount[j], state.price_sensitivity[i])
+            utilities[j] = rules.initial_utility(market.initial_share[j], market.promise[j], state.fit[i, j], fairness, p)
+            state.belief[i, j] = market.promise[j]
+        f = rules.choose_firm(utilities, -1, rules.NOT_DRAWN, choice_draw[i], p)
+        state.firm[i] = f
+        state.belief[i, f] = rules.settled_belief(market.quality[f], state.fit[i, f])
+
+
 def _as_parallel_variant(func: Callable[..., Any]) -> Callable[..., Any]:
     """A copy of ``func`` under its own name, so numba caches its parallel build apart from the serial one.
 
@@ -424,6 +493,7 @@ def _as_parallel_variant(func: Callable[..., Any]) -> Callable[..., Any]:
 
 # --- the compiled builds ---------------------------------------------------------------------
 
+_band = compiled(_band, inline=True, from_python=False)
 _discounts = compiled(_discounts, from_python=False)
 _experience_block = compiled(_experience_block, from_python=False)
 _send_to_range = compiled(_send_to_range, from_python=False)
@@ -432,3 +502,4 @@ _settle = compiled(_settle, from_python=False)
 period = compiled(_period)
 period_parallel = compiled(_as_parallel_variant(_period), parallel=True)
 start_relationships = compiled(_start_relationships)
+warm_start = compiled(_warm_start)

@@ -13,6 +13,7 @@ from loyaltysim.config.loading import apply_overrides, validate_config
 from loyaltysim.config.schema import Config
 from loyaltysim.model import engine, metrics
 from loyaltysim.model.agents import CustomerView, Firm, strategy_class
+from loyaltysim.model.cohort import SurveyCohort
 from loyaltysim.model.initialisation import initial_customers, initial_market
 from loyaltysim.model.network import Network, build_network
 from loyaltysim.model.streams import CustomerStreams
@@ -117,6 +118,7 @@ class LoyaltyModel(mesa.Model):
         self.last_outcome: engine.PeriodOutcome | None = None
         self.last_firm_rows: list[dict[str, Any]] = []
         self.totals = metrics.RunTotals()
+        self.cohort = SurveyCohort(first_wave=config.run.burn_in + 1, periods_per_year=config.periods_per_year)
         self._market_rows: list[dict[str, float]] = []
         self._firm_rows: list[dict[str, Any]] = []
         self._panel_rows: list[pd.DataFrame] = []
@@ -150,6 +152,7 @@ class LoyaltyModel(mesa.Model):
         )
         if step > config.run.burn_in:
             self.totals.add(counts, row["mean_satisfaction"], row["profit"])
+        self.cohort.add(step, outcome, self.state.response_bias)
         if self.panel_ids is not None:
             self._panel_rows.append(self._panel_frame(step, outcome))
         self.latest = row
@@ -187,11 +190,12 @@ class LoyaltyModel(mesa.Model):
         return pd.concat(self._panel_rows, ignore_index=True) if self._panel_rows else pd.DataFrame()
 
     def summary(self) -> dict[str, Any]:
-        """Final-step metrics, run-level pooled rates after burn-in, and final market shares."""
+        """Final-step metrics, run-level pooled rates after burn-in, the annual survey cohort's defection
+        (:mod:`loyaltysim.model.cohort`) and final market shares."""
         final = {f"final_{key}": value for key, value in self.latest.items() if key != "step"}
         pooled = self.totals.summary(self.config.periods_per_year)
         shares = {f"share_{agent.name}": agent.share for agent in self.firm_agents}
-        return {"steps": self.steps, **pooled, **shares, **final}
+        return {"steps": self.steps, **pooled, **self.cohort.summary(), **shares, **final}
 
     def customers(self) -> pd.DataFrame:
         """One row per customer: its state now."""

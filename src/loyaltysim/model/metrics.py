@@ -14,6 +14,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from loyaltysim.model.engine import CURVE_BINS, PeriodOutcome
+from loyaltysim.model.kernels import CONSIDERATION_ROWS, CURVE_ROWS, NPS_ROW, RATING_ROWS, WOM_ROWS
 from loyaltysim.model.scales import BANDS, N_BANDS, N_RATINGS, RATINGS, SATISFIED_BANDS, annualise
 from loyaltysim.model.state import Market
 
@@ -48,13 +49,24 @@ class PeriodCounts:
     detractors: int
     curve_customers: NDArray[np.int64]
     curve_switchers: NDArray[np.int64]
+    wom_positive: NDArray[np.int64]
+    """Positive messages delivered, by the sender's band."""
+    wom_negative: NDArray[np.int64]
+    """Negative messages delivered, by the sender's band."""
+    considered: NDArray[np.int64]
+    """Customers who compared the firms (ODD 7.10), by band."""
+    offered: NDArray[np.int64]
+    """Customers who received a rival's offer, by band."""
 
     @classmethod
     def of(cls, outcome: PeriodOutcome) -> PeriodCounts:
-        customers, switchers = outcome.counts[:N_BANDS].T  # the engine counted them (engine.COUNT_ROWS)
-        rating_customers, rating_switchers = outcome.counts[N_BANDS : N_BANDS + N_RATINGS].T
-        curve_customers, curve_switchers = outcome.counts[N_BANDS + N_RATINGS : -1].T
-        promoters, detractors = outcome.counts[-1].tolist()
+        counts = outcome.counts  # the engine counted them (kernels.COUNT_ROWS)
+        customers, switchers = counts[:N_BANDS].T
+        rating_customers, rating_switchers = counts[RATING_ROWS : RATING_ROWS + N_RATINGS].T
+        curve_customers, curve_switchers = counts[CURVE_ROWS:NPS_ROW].T
+        promoters, detractors = counts[NPS_ROW].tolist()
+        wom_positive, wom_negative = counts[WOM_ROWS : WOM_ROWS + N_BANDS].T
+        considered, offered = counts[CONSIDERATION_ROWS : CONSIDERATION_ROWS + N_BANDS].T
         return cls(
             customers=int(customers.sum()),
             switchers=int(switchers.sum()),
@@ -66,6 +78,10 @@ class PeriodCounts:
             detractors=detractors,
             curve_customers=curve_customers,
             curve_switchers=curve_switchers,
+            wom_positive=wom_positive,
+            wom_negative=wom_negative,
+            considered=considered,
+            offered=offered,
         )
 
     @property
@@ -84,6 +100,7 @@ def _rates(counts: PeriodCounts, periods_per_year: int) -> dict[str, float]:
         "nps": 100.0 * (counts.promoters - counts.detractors) / counts.customers,
         "promoter_share": counts.promoters / counts.customers,
         "detractor_share": counts.detractors / counts.customers,
+        "consideration_rate": int(counts.considered.sum()) / counts.customers,
     }
     for key, switchers, customers in zip(
         _BAND_CHURN_KEYS, counts.band_switchers.tolist(), counts.band_customers.tolist(), strict=True
@@ -93,6 +110,28 @@ def _rates(counts: PeriodCounts, periods_per_year: int) -> dict[str, float]:
         _RATING_CHURN_KEYS, counts.rating_switchers.tolist(), counts.rating_customers.tolist(), strict=True
     ):
         row[key] = _ratio(switchers, customers)
+    return row
+
+
+def _pooled_rates(counts: PeriodCounts) -> dict[str, float]:
+    """The run-level rates by latent band (pooled customer-periods) and their raw counts: band occupancy,
+    messages sent per customer-period by the sender's band, the share of negative messages, consideration
+    and offers."""
+    row: dict[str, float] = {}
+    messages = int(counts.wom_positive.sum() + counts.wom_negative.sum())
+    row["wom_negative_share"] = _ratio(int(counts.wom_negative.sum()), messages)
+    for band, name in enumerate(BANDS):
+        customers = int(counts.band_customers[band])
+        sent = int(counts.wom_positive[band] + counts.wom_negative[band])
+        row[f"band_share_{name}"] = customers / counts.customers
+        row[f"wom_sent_{name}"] = _ratio(sent, customers)
+        row[f"consideration_{name}"] = _ratio(int(counts.considered[band]), customers)
+        row[f"offer_{name}"] = _ratio(int(counts.offered[band]), customers)
+        row[f"customer_periods_{name}"] = customers
+        row[f"wom_positive_{name}"] = int(counts.wom_positive[band])
+        row[f"wom_negative_{name}"] = int(counts.wom_negative[band])
+        row[f"considered_{name}"] = int(counts.considered[band])
+        row[f"offered_{name}"] = int(counts.offered[band])
     return row
 
 
@@ -189,6 +228,7 @@ class RunTotals:
             "profit_per_period": self.profit_sum / self.periods,
         }
         row.update(_rates(self.counts, periods_per_year))
+        row.update(_pooled_rates(self.counts))
         return row
 
     def retention_curve(self) -> pd.DataFrame:

@@ -17,7 +17,8 @@ A period, for every customer in turn (everyone reacts to the state at the start 
 2. :meth:`Customer.update_attitudes`: satisfaction, trust, beliefs, loyalty, whether to talk;
 3. word of mouth: each talker tells each neighbour (:meth:`ReferenceModel.spread_word_of_mouth`),
    then :meth:`Customer.listen` absorbs what was heard;
-4. :meth:`Customer.answer_survey`, then :meth:`Customer.choose_firm`;
+4. :meth:`Customer.answer_survey`, :meth:`Customer.consider` (an offer? compare the firms?), then
+   :meth:`Customer.choose_firm`;
 5. firms' tallies, then :meth:`Customer.start_next_period`; then the adaptive firms adapt.
 """
 
@@ -56,10 +57,16 @@ class Customer:
     price_sensitivity: float
     talkativeness: float
     response_bias: float
+    tolerance: float
     # Within a period:
     performance: float = 0.0
     complained: bool = False
     talks: bool = False
+    felt: float = 0.0  # what it talks about: satisfaction mixed with this purchase's
+    sent: int = 0  # messages delivered this period
+    prompted: bool = False  # heard a complaint about its firm or praise of another
+    offer: int = -1  # the rival that made it an offer (−1: none)
+    considered: bool = False  # compared the firms
     heard_weight: list[float] = field(default_factory=list)  # per firm: sum of message weights
     heard_signal: list[float] = field(default_factory=list)  # per firm: sum of weight · signal
     rating: int = 0
@@ -94,14 +101,16 @@ class Customer:
         learning = rules.belief_weight.py_func(self.tenure, p)
         self.belief[self.firm] = rules.experienced_belief.py_func(self.belief[self.firm], self.performance, learning)
         self.loyalty = rules.loyalty.py_func(self.satisfaction, self.trust, rules.habit.py_func(self.tenure, p), p)
+        self.felt = rules.talked_satisfaction.py_func(self.satisfaction, transaction, p)
         self.talks = False
         if draws.talk is not None:
-            self.talks = bool(draws.talk[self.index] < rules.talk_probability.py_func(self.satisfaction, self.talkativeness, p))
+            self.talks = bool(draws.talk[self.index] < rules.talk_probability.py_func(self.felt, self.talkativeness, p))
 
-    def hear(self, firm: int, weight: float, signal: float) -> None:
-        """Receive one message about ``firm``: its weight and the performance it reports."""
+    def hear(self, firm: int, negative: bool, weight: float, signal: float) -> None:
+        """Receive one message about ``firm``: its valence, its weight and the performance it reports."""
         self.heard_weight[firm] += weight
         self.heard_signal[firm] += weight * signal
+        self.prompted = self.prompted or rules.is_prompting.py_func(negative, firm == self.firm)
 
     def listen(self, p: Parameters) -> None:
         """Move beliefs toward what was heard this period, firm by firm."""
@@ -117,15 +126,33 @@ class Customer:
             self.satisfaction, self.loyalty, self.response_bias, draws.recommend_noise[i], p
         )
 
+    def consider(self, p: Parameters, active: np.ndarray, draws: ResponseDraws) -> None:
+        """Get a rival's offer or not, then decide whether to compare the firms this period."""
+        i = self.index
+        self.offer = -1
+        if draws.offer is not None:
+            self.offer = rules.offering_rival.py_func(active, self.firm, draws.offer[i], draws.rival[i], p)
+        chance = rules.consideration_probability.py_func(
+            self.satisfaction, self.loyalty, self.tolerance, self.prompted, self.offer >= 0, p
+        )
+        variety = draws.variety[i] if draws.variety is not None else rules.NOT_DRAWN
+        consider = draws.consider[i] if draws.consider is not None else rules.NOT_DRAWN
+        self.considered = rules.considers.py_func(variety, consider, chance, p)
+
     def choose_firm(self, market: Market, p: Parameters, active: np.ndarray, draws: ResponseDraws) -> None:
-        """Logit choice among the firms in the market; the current one carries loyalty and switching cost."""
+        """Stay unless comparing; then logit choice among the firms in the market: the current one carries
+        loyalty and switching cost, an offering rival its offer."""
+        self.next_firm = self.firm
+        if not self.considered:
+            return
+        cost = rules.relational_switching_cost.py_func(self.switching_cost, self.trust, p)
         utilities = np.full(len(self.belief), -math.inf)
         for j in range(len(self.belief)):
             if not active[j]:
                 continue
             value = rules.perceived_value.py_func(self.belief[j], self.fairness(market, j, p))
             utilities[j] = rules.utility.py_func(
-                value, j == self.firm, self.loyalty, self.switching_cost, market.programme_switching_cost[self.firm], p
+                value, j == self.firm, self.loyalty, cost, market.programme_switching_cost[self.firm], j == self.offer, p
             )
         variety = draws.variety[self.index] if draws.variety is not None else rules.NOT_DRAWN
         self.next_firm = rules.choose_firm.py_func(utilities, self.firm, variety, draws.choice[self.index], p)
@@ -157,6 +184,14 @@ class PeriodRecord:
     lost: np.ndarray
     complaints: np.ndarray
     satisfaction_by_firm: np.ndarray
+    sent: np.ndarray
+    """Messages each customer delivered."""
+    negative: np.ndarray
+    """Whether each customer's messages were complaints."""
+    considered: np.ndarray
+    """Whether each customer compared the firms."""
+    offered: np.ndarray
+    """Whether a rival made each customer an offer."""
 
 
 class ReferenceModel:
@@ -184,6 +219,7 @@ class ReferenceModel:
                 price_sensitivity=float(state.price_sensitivity[i]),
                 talkativeness=float(state.talkativeness[i]),
                 response_bias=float(state.response_bias[i]),
+                tolerance=float(state.tolerance[i]),
             )
             for i in range(state.n)
         ]
@@ -207,9 +243,10 @@ class ReferenceModel:
             transaction = customer.experience(market, p, draws)
             customer.update_attitudes(transaction, market, p, draws)
         positive, negative = self.spread_word_of_mouth(draws)
-        response = draw_response(self.streams, variety=layout["variety"])
+        response = draw_response(self.streams, variety=layout["variety"], consider=layout["consider"], offers=layout["offers"])
         for customer in customers:
             customer.answer_survey(p, response)
+            customer.consider(p, active, response)
             customer.choose_firm(market, p, active, response)
         record = self._tally(firm_before, k)
         for customer in customers:
@@ -226,6 +263,8 @@ class ReferenceModel:
         for customer in customers:
             customer.heard_weight = [0.0] * len(customer.belief)
             customer.heard_signal = [0.0] * len(customer.belief)
+            customer.sent = 0
+            customer.prompted = False
         if draws.talk is None:
             return 0, 0
         talkers = [c for c in customers if c.talks]
@@ -236,11 +275,12 @@ class ReferenceModel:
         delivery = iter([u for generator, m in zip(self.streams.generators, per_block, strict=True) for u in generator.random(m)])
         positive = negative = 0
         for talker in talkers:
-            complaint = rules.speaks_negatively.py_func(talker.satisfaction)
+            complaint = rules.speaks_negatively.py_func(talker.felt)
             weight = rules.message_weight.py_func(complaint, p)
             for neighbour in self.network.neighbours(talker.index):
                 if rules.message_reaches.py_func(next(delivery), p):
-                    customers[neighbour].hear(talker.firm, weight, talker.performance)
+                    customers[neighbour].hear(talker.firm, complaint, weight, talker.performance)
+                    talker.sent += 1
                     negative += complaint
                     positive += not complaint
         for customer in customers:
@@ -271,6 +311,10 @@ class ReferenceModel:
             lost=lost,
             complaints=complaints,
             satisfaction_by_firm=np.array([s / p if p else np.nan for s, p in zip(by_block.sum(axis=0), purchases, strict=True)]),
+            sent=np.array([c.sent for c in customers]),
+            negative=np.array([rules.speaks_negatively.py_func(c.felt) for c in customers]),
+            considered=np.array([c.considered for c in customers]),
+            offered=np.array([c.offer >= 0 for c in customers]),
         )
 
     def _adapt_firms(self, satisfaction_by_firm: np.ndarray, active: np.ndarray) -> None:

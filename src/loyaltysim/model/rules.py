@@ -35,6 +35,8 @@ __all__ = [
     "attitudinal_loyalty",
     "belief_weight",
     "choose_firm",
+    "consideration_probability",
+    "considers",
     "disconfirmation",
     "expected_satisfaction",
     "experience_weight",
@@ -42,7 +44,9 @@ __all__ = [
     "felt_value",
     "firm_economics",
     "habit",
+    "initial_utility",
     "is_complaint",
+    "is_prompting",
     "likelihood_to_recommend",
     "link",
     "link_concave",
@@ -53,17 +57,24 @@ __all__ = [
     "memory_weight",
     "message_reaches",
     "message_weight",
+    "offer_probability",
+    "offering_rival",
     "perceived_value",
     "performance",
     "power",
     "price_fairness",
+    "reactional_trigger",
     "recover",
+    "relational_switching_cost",
     "relative_discount",
+    "settled_belief",
+    "shield",
     "sigmoid",
     "speaks_negatively",
     "start_relationship",
     "survey_rating",
     "talk_probability",
+    "talked_satisfaction",
     "transaction_satisfaction",
     "update_belief",
     "update_cumulative_satisfaction",
@@ -78,6 +89,7 @@ NOT_DRAWN = math.inf
 LINEAR, THRESHOLD, ZONE_OF_TOLERANCE, CONCAVE = (
     choice("loyalty", "link", name) for name in ("linear", "threshold", "zone_of_tolerance", "concave")
 )
+ALWAYS = choice("switching", "consideration", "always")
 
 
 # --- Arithmetic ------------------------------------------------------------------------------
@@ -295,6 +307,15 @@ def loyalty(satisfaction: float, trust: float, habit_level: float, p: Parameters
 
 
 @rule
+def talked_satisfaction(satisfaction: float, transaction: float, p: Parameters) -> float:
+    """What a customer talks about (7.8): ``(1 − ι) · cumulative + ι · this purchase`` (ι = ``incident_weight``).
+
+    A critical incident, good or bad, is what people tell others about (Keaveney 1995; Anderson 1998).
+    """
+    return (1.0 - p.word_of_mouth_incident_weight) * satisfaction + p.word_of_mouth_incident_weight * transaction
+
+
+@rule
 def talk_probability(satisfaction: float, talkativeness: float, p: Parameters) -> float:
     """Asymmetric U (Anderson 1998): extremes talk most, the dissatisfied ``negativity`` times more.
 
@@ -313,8 +334,15 @@ def message_reaches(draw: float, p: Parameters) -> bool:
 
 @rule
 def speaks_negatively(satisfaction: float) -> bool:
-    """A talker below neutral satisfaction complains; above, it praises."""
+    """A talker below neutral (talked-about) satisfaction complains; above, it praises."""
     return satisfaction < NEUTRAL
+
+
+@rule
+def is_prompting(negative: bool, about_current: bool) -> bool:
+    """Whether a message can start its listener comparing (7.10): a complaint about the listener's own firm
+    or praise of another."""
+    return negative == about_current
 
 
 @rule
@@ -365,6 +393,78 @@ def likelihood_to_recommend(satisfaction: float, loyalty: float, bias: float, no
 
 
 @rule
+def reactional_trigger(satisfaction: float, tolerance: float, p: Parameters) -> float:
+    """Chance that dissatisfaction alone starts a comparison: ``σ((tolerance − S) / tolerance_width)`` (Roos 1999)."""
+    return sigmoid((tolerance - satisfaction) / p.switching_tolerance_width)
+
+
+@rule
+def shield(loyalty: float, p: Parameters) -> float:
+    """How far a customer lets word of mouth and offers in: ``clip(1 − fortitude · L, 0, 1)`` (Oliver 1999)."""
+    return min(max(1.0 - p.switching_fortitude * loyalty, 0.0), 1.0)
+
+
+@rule
+def offer_probability(rivals: int, p: Parameters) -> float:
+    """Chance that at least one of ``rivals`` firms makes an offer: ``1 − (1 − offer_rate)^rivals``."""
+    return 1.0 - (1.0 - p.switching_offer_rate) ** rivals
+
+
+@rule(inline=False)
+def offering_rival(active: NDArray[np.bool_], current: int, offer_draw: float, rival_draw: float, p: Parameters) -> int:
+    """The rival that makes the customer an offer this period, or −1 (Keaveney 1995).
+
+    With ``R`` firms other than ``current`` in the market, an offer comes if ``offer_draw`` <
+    :func:`offer_probability`; it comes from the ``⌊rival_draw · R⌋``-th of them in firm order.
+    """
+    rivals = 0
+    for j in range(len(active)):
+        if active[j] and j != current:
+            rivals += 1
+    if rivals == 0 or not offer_draw < offer_probability(rivals, p):
+        return -1
+    pick = min(int(rival_draw * rivals), rivals - 1)
+    for j in range(len(active)):
+        if active[j] and j != current:
+            if pick == 0:
+                return j
+            pick -= 1
+    return -1
+
+
+@rule
+def consideration_probability(
+    satisfaction: float, loyalty: float, tolerance: float, prompted: bool, offered: bool, p: Parameters
+) -> float:
+    """Chance that a customer compares the firms this period (7.10): 1 with ``consideration: always``, else
+
+    ``1 − (1 − r)(1 − shield · wom_prompt · prompted)(1 − shield · offered)``, with the reactional trigger
+    ``r`` (:func:`reactional_trigger`) and the :func:`shield` of loyalty against influential triggers.
+    """
+    if p.switching_consideration == ALWAYS:
+        return 1.0
+    guard = shield(loyalty, p)
+    heard = guard * p.switching_wom_prompt if prompted else 0.0
+    tempted = guard if offered else 0.0
+    return 1.0 - (1.0 - reactional_trigger(satisfaction, tolerance, p)) * (1.0 - heard) * (1.0 - tempted)
+
+
+@rule
+def considers(variety_draw: float, consider_draw: float, probability: float, p: Parameters) -> bool:
+    """Whether a customer compares the firms: a variety seeker always does; otherwise if ``consider_draw`` <
+    ``probability`` (a probability of 1 needs no draw)."""
+    return variety_draw < p.switching_variety_seeking or probability >= 1.0 or consider_draw < probability
+
+
+@rule
+def relational_switching_cost(switching_cost: float, trust: float, p: Parameters) -> float:
+    """The switching cost felt (7.10): its relational share ρ scales with trust, ``κ · (1 − ρ + 2ρ · trust)``
+    (Burnham et al. 2003): a trusted relationship is costlier to leave, a distrusted one cheaper."""
+    share = p.switching_relational_share
+    return switching_cost * (1.0 - share + 2.0 * share * trust)
+
+
+@rule
 def perceived_value(belief: float, fairness: float) -> float:
     """Perceived value of a firm: the performance expected from it plus the fairness of its price."""
     return belief + fairness
@@ -372,12 +472,21 @@ def perceived_value(belief: float, fairness: float) -> float:
 
 @rule
 def utility(
-    value: float, current: bool, loyalty: float, switching_cost: float, programme_switching_cost: float, p: Parameters
+    value: float,
+    current: bool,
+    loyalty: float,
+    switching_cost: float,
+    programme_switching_cost: float,
+    offer: bool,
+    p: Parameters,
 ) -> float:
-    """Utility of a firm (7.10): its weighted value; the current firm adds loyalty and the switching costs."""
+    """Utility of a firm (7.10): its weighted value; the current firm adds loyalty and the switching costs,
+    a rival that made an offer its ``offer_value``."""
     u = p.switching_value_weight * value
     if current:
         u += p.switching_loyalty_weight * loyalty + switching_cost + programme_switching_cost
+    if offer:
+        u += p.switching_offer_value
     return u
 
 
@@ -464,6 +573,23 @@ def start_relationship(expectation: float, fairness: float, tenure: int, p: Para
     """
     satisfaction = expected_satisfaction(expectation, fairness, p)
     return satisfaction, NEUTRAL, loyalty(satisfaction, NEUTRAL, habit(tenure, p), p)
+
+
+@rule
+def settled_belief(quality: float, fit: float) -> float:
+    """Warm start (ODD 5): the belief about one's own firm after a long relationship, its mean performance
+    ``clip(quality + fit, 0, 1)``."""
+    return min(max(quality + fit, 0.0), 1.0)
+
+
+@rule
+def initial_utility(share: float, promise: float, fit: float, fairness: float, p: Parameters) -> float:
+    """Warm start (ODD 5): a firm's utility in the choice that placed a customer before the first period,
+    ``value_weight · (promise + fit + fairness) + choice_noise · ln(initial_share)`` (−inf for share 0), so
+    that the logit of :func:`choose_firm` picks firm j with probability ∝ share_j · exp(value_weight · (…) / choice_noise)."""
+    if share <= 0.0:
+        return -math.inf
+    return p.switching_value_weight * (promise + fit + fairness) + p.switching_choice_noise * math.log(share)
 
 
 # --- 7.13 Firm adaptation --------------------------------------------------------------------

@@ -40,6 +40,8 @@ class CustomerState:
     price_sensitivity: F64
     talkativeness: F64
     response_bias: F64
+    tolerance: F64
+    """Satisfaction below which the customer starts looking for alternatives (7.10)."""
     segment: NDArray[np.int16]
     scratch: dict[str, Any] = field(default_factory=dict, repr=False, compare=False, metadata={"array": False})
     """Reusable work buffers of the engine (not part of the state)."""

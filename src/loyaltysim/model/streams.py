@@ -11,8 +11,8 @@ Each period, block ``b`` (customers ``a … z−1``, ``L = z − a`` of them) dr
    run, recovery then talk (r = 0, 1 or 2);
 2. if the talk row was drawn: ``random(m)``, one delivery draw per neighbour of each of the block's
    talkers, talkers in customer order, neighbours in stored order;
-3. ``standard_normal((2, L))``: rating and recommendation noise; ``random((r', L))``: variety (if
-   switched on), then choice.
+3. ``standard_normal((2, L))``: rating and recommendation noise; ``random((r', L))``: variety,
+   consider, offer and rival (each if switched on), then choice.
 
 :func:`loyaltysim.model.engine.draw_experience`, :meth:`CustomerStreams.deliveries` and
 :func:`loyaltysim.model.engine.draw_response` draw these with numpy; the compiled kernels draw the same
