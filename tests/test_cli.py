@@ -163,7 +163,7 @@ def test_shared_options_read_the_same_in_every_command():
 def test_run_prints_the_library_warnings_as_plain_lines(tmp_path, capsys):
     from loyaltysim.cli import main
 
-    shock = ["--set", "firms.0.quality_shock={at: 70, change: -0.5}", "--set", "run.steps=100", "--set", "customers.n=300"]
-    assert main(["run", str(CONFIGS / "baseline.yaml"), "--out", str(tmp_path / "run"), "--no-figures", *shock]) == 0
+    cold = ["--set", "run.warm_start=false", "--set", "run.burn_in=0", "--set", "run.steps=100", "--set", "customers.n=300"]
+    assert main(["run", str(CONFIGS / "baseline.yaml"), "--out", str(tmp_path / "run"), "--no-figures", *cold]) == 0
     err = capsys.readouterr().err.splitlines()
     assert err and all(line.startswith("warning: ") and "MSER-5" in line for line in err)

@@ -127,3 +127,15 @@ def test_facts_command_bad_override_exits_2_and_writes_nothing(tmp_path, capsys)
     out = tmp_path / "facts"
     assert main(["facts", "--replicates", "2", "--out", str(out), "--set", "customers.n=-5"]) == 2
     assert "customers.n" in capsys.readouterr().err and not out.exists()
+
+
+def test_the_facts_marked_calibrated_are_the_targets_of_the_shipped_calibration():
+    import yaml
+
+    from .conftest import ROOT
+
+    targets = {t["metric"] for t in yaml.safe_load((ROOT / "experiments" / "calibrate_defaults.yaml").read_text())["targets"]}
+    metric_of = {"defection_falls_rated": "defection_rating_1", "word_of_mouth_volume": "wom_negative_share"}
+    metric_of["annual_churn"] = "annualised_churn"
+    assert {fact.key for fact in FACTS if fact.calibrated} == {key for key, metric in metric_of.items() if metric in targets}
+    assert all(metric in targets for metric in metric_of.values())

@@ -123,7 +123,7 @@ class RunConfig(Section):
     period: Literal["day", "week", "month", "quarter", "year"] = Field(
         "month", description="calendar length of one step (used to annualise rates)"
     )
-    burn_in: int = Field(12, ge=0, description="first steps left out of the run summary (the market settles in)")
+    burn_in: int = Field(24, ge=0, description="first steps left out of the run summary (the market settles in)")
     panel_size: int = Field(0, ge=0, description="customers recorded every step in panel.parquet (0 = no panel)")
     warm_start: bool = Field(
         True,
@@ -164,7 +164,7 @@ class CustomerConfig(Section):
         description="multiplier on the chance of talking about the firm ≥ 0",
     )
     tolerance: Distribution = Field(
-        Distribution(dist="normal", mean=0.55, sd=0.08, low=0.0, high=1.0),
+        Distribution(dist="normal", mean=0.545, sd=0.08, low=0.0, high=1.0),
         description="cumulative satisfaction below which a customer starts looking for alternatives [0, 1] "
         "(switching.consideration: triggered)",
     )
@@ -253,9 +253,9 @@ class LoyaltyConfig(Section):
 
 class SwitchingConfig(Section):
     value_weight: NonNegative = Field(
-        12.0, description="utility per unit of perceived value (belief about performance + price fairness)"
+        12.6, description="utility per unit of perceived value (belief about performance + price fairness)"
     )
-    loyalty_weight: NonNegative = Field(4.0, description="utility of full attitudinal loyalty to the current firm")
+    loyalty_weight: NonNegative = Field(3.88, description="utility of full attitudinal loyalty to the current firm")
     choice_noise: AtLeastTiny = Field(1.0, description="scale of the logit choice noise (higher = more random choices)")
     variety_seeking: Probability = Field(
         0.002, description="per period chance of leaving whatever the satisfaction (variety, changing needs)"
@@ -265,18 +265,20 @@ class SwitchingConfig(Section):
         description="triggered: a customer compares the firms only when low satisfaction, word of mouth or a "
         "rival's offer prompts it (Roos 1999); always: every period",
     )
-    tolerance_width: AtLeastTiny = Field(0.05, description="softness of the dissatisfaction trigger around the tolerance")
+    tolerance_width: AtLeastTiny = Field(0.0495, description="softness of the dissatisfaction trigger around the tolerance")
     wom_prompt: Probability = Field(
         0.3,
         description="chance that hearing a complaint about the current firm or praise of another starts a comparison",
     )
-    offer_rate: Probability = Field(0.01, description="per period chance that each rival in the market makes a customer an offer")
-    offer_value: NonNegative = Field(2.0, description="utility an offer adds to the offering rival in that period's choice")
+    offer_rate: Probability = Field(
+        0.00398, description="per period chance that each rival in the market makes a customer an offer"
+    )
+    offer_value: NonNegative = Field(1.13, description="utility an offer adds to the offering rival in that period's choice")
     fortitude: NonNegative = Field(
         1.0, description="how strongly attitudinal loyalty shields from word of mouth and offers (Oliver 1999)"
     )
     relational_share: UnitInterval = Field(
-        0.6,
+        0.555,
         description="share of the switching cost that is relational: it scales with trust, 2·trust at most "
         "(Burnham et al. 2003; 0 = all procedural and financial)",
     )
@@ -287,13 +289,13 @@ class WordOfMouthConfig(Section):
     talk_rate: Probability = Field(0.3, description="per period chance that a customer at an extreme of satisfaction talks")
     extremity: NonNegative = Field(2.0, description="exponent of the U shape: higher = only the very (dis)satisfied talk")
     negativity: Annotated[float, Field(ge=0.0)] = Field(
-        1.5, description="how much likelier a dissatisfied customer talks than an equally satisfied one"
+        2.01, description="how much likelier a dissatisfied customer talks than an equally satisfied one"
     )
     negative_weight: NonNegative = Field(2.0, description="weight of a negative message relative to a positive one")
     reach: Probability = Field(0.5, description="chance that a talk reaches each neighbour")
     influence: UnitInterval = Field(0.1, description="pull of one message on the listener's belief about that firm")
     incident_weight: UnitInterval = Field(
-        0.7,
+        0.834,
         description="weight of this period's purchase, next to cumulative satisfaction, in what a customer talks "
         "about and how (Keaveney 1995; 0 = cumulative satisfaction alone)",
     )
