@@ -13,6 +13,7 @@ intervals, thread switch) with what a class needs; ``LoyaltyModel`` still works 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 import warnings
@@ -70,15 +71,16 @@ def Classroom(preset: Preset, choices: dict[str, Preset], chosen: solara.Reactiv
     changed = pending_changes(pending.value, model.value.controls)
     current = model.value
 
-    def play() -> None:
+    async def play() -> None:
+        # the model steps in a worker thread; the page updates on the event loop, from the step's frozen snapshot
         while playing.value and current.running:
             started = time.monotonic()
-            current.step()
+            await asyncio.to_thread(current.step)
             tick.value += 1
-            time.sleep(max(0.0, PLAY_INTERVAL - (time.monotonic() - started)))
+            await asyncio.sleep(max(0.0, PLAY_INTERVAL - (time.monotonic() - started)))
         playing.value = False
 
-    solara.use_thread(play, dependencies=[playing.value, current])
+    solara.lab.use_task(play, dependencies=[playing.value, current])
 
     def step() -> None:
         if current.running:
