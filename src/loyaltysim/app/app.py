@@ -80,7 +80,7 @@ def Classroom(preset: Preset, choices: dict[str, Preset], chosen: solara.Reactiv
             await asyncio.sleep(max(0.0, PLAY_INTERVAL - (time.monotonic() - started)))
         playing.value = False
 
-    solara.lab.use_task(play, dependencies=[playing.value, current])
+    solara.lab.use_task(play, dependencies=[playing.value, current], prefer_threaded=False)
 
     def step() -> None:
         if current.running:
