@@ -110,7 +110,7 @@ def test_zero_switching_cost_is_constant():
         ({"n_customers": "12.5"}, "n_customers: expected a whole number"),
         ({"n_firms": "9"}, "n_firms: expected 1 to 8, got 9"),
         ({"link": "cubic"}, "loyalty.link"),
-        ({"firm_quality": "1.5"}, "firms.0.quality"),
+        ({"firm_quality": "1.5"}, "firms[0] (A).quality"),
     ],
 )
 def test_bad_controls_are_named(controls, message):

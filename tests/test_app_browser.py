@@ -278,7 +278,9 @@ def test_several_tabs_play_at_once_without_crashing(browser, app_url):
         for tab in pages:
             tab.get_by_role("button", name="▶ Play").click()
         for tab in pages:
-            tab.wait_for_function("() => parseInt(document.querySelector('.ls-period').innerText.split(' ')[1]) >= 12", timeout=120_000)
+            tab.wait_for_function(
+                "() => parseInt(document.querySelector('.ls-period').innerText.split(' ')[1]) >= 12", timeout=120_000
+            )
         for tab in pages:
             _assert_no_crash(tab)
             tab.get_by_role("button", name="❚❚ Pause").click()

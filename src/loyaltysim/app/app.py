@@ -114,7 +114,9 @@ def Classroom(preset: Preset, choices: dict[str, Preset], chosen: solara.Reactiv
                 disabled=not current.running,
             )
             tick.get()
-            solara.Text(_("Period {step} of {steps}").format(step=current.steps, steps=current.config.run.steps), classes=["ls-period"])
+            solara.Text(
+                _("Period {step} of {steps}").format(step=current.steps, steps=current.config.run.steps), classes=["ls-period"]
+            )
             if changed:
                 solara.Text(_("Changed: press Reset to apply"), classes=["ls-pending"])
         with solara.Div(classes=["ls-body"]):

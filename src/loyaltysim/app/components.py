@@ -44,7 +44,9 @@ def headline_lines(snapshot: Snapshot, periods_per_year: int) -> list[str]:
     yearly = float(annualise(year_switchers / year_customers, periods_per_year)) if year_customers else float("nan")
     n = min(SMOOTHING, len(snapshot.customers))
     return [
-        _("**Switched** this period: {switchers} of {customers} ({rate}); last {n} periods: {rate_n}, {yearly:.0%} a year").format(
+        _(
+            "**Switched** this period: {switchers} of {customers} ({rate}); last {n} periods: {rate_n}, {yearly:.0%} a year"
+        ).format(
             switchers=switchers,
             customers=customers,
             rate=_percent(switchers, customers),
@@ -52,7 +54,9 @@ def headline_lines(snapshot: Snapshot, periods_per_year: int) -> list[str]:
             rate_n=_percent(year_switchers, year_customers),
             yearly=yearly,
         ),
-        _("**Satisfied** among them: {satisfied} of {switchers}; last {n} periods: {year_satisfied} of {year_switchers} ({share})").format(
+        _(
+            "**Satisfied** among them: {satisfied} of {switchers}; last {n} periods: {year_satisfied} of {year_switchers} ({share})"
+        ).format(
             satisfied=satisfied,
             switchers=switchers,
             n=n,

@@ -100,7 +100,11 @@ def ControlPanel(config: Config, pending: solara.Reactive[dict[str, Any]], chang
     for control in controls:
         value = pending.value[control.key]
         mark = " ●" if control.key in changed else ""
-        label = f"{control.label}{mark}" if control.choices or control.key == "seed" else f"{control.label}: {control.shown(value)}{mark}"
+        label = (
+            f"{control.label}{mark}"
+            if control.choices or control.key == "seed"
+            else f"{control.label}: {control.shown(value)}{mark}"
+        )
         classes = ["ls-control", *(["ls-changed"] if mark else [])]
         with solara.Column(gap="0px", classes=classes):
             solara.Text(label, classes=["ls-label"])

@@ -127,7 +127,9 @@ PRESETS: dict[str, Preset] = {
                     change={"switching_cost": 12},
                 ),
                 Tip(
-                    N_("Raise **word-of-mouth strength** to 0.5 and press **Reset**: news of quality travels, and the best firm, E, grows faster."),
+                    N_(
+                        "Raise **word-of-mouth strength** to 0.5 and press **Reset**: news of quality travels, and the best firm, E, grows faster."
+                    ),
                     "share:E",
                     +1,
                     at=48,
@@ -149,14 +151,18 @@ PRESETS: dict[str, Preset] = {
             ),
             (
                 Tip(
-                    N_("Lower the **mean switching cost** to 1 and press **Reset**: the rival wins customers once leaving is cheap."),
+                    N_(
+                        "Lower the **mean switching cost** to 1 and press **Reset**: the rival wins customers once leaving is cheap."
+                    ),
                     "share:Rival",
                     +1,
                     at=36,
                     change={"switching_cost": 1},
                 ),
                 Tip(
-                    N_("Raise the incumbent's **quality** to its **promise** (0.6) and press **Reset**: its customers are more satisfied."),
+                    N_(
+                        "Raise the incumbent's **quality** to its **promise** (0.6) and press **Reset**: its customers are more satisfied."
+                    ),
                     "firm_satisfaction:Incumbent",
                     +1,
                     at=36,
@@ -170,7 +176,9 @@ PRESETS: dict[str, Preset] = {
             "fierce_competition.yaml",
             N_("Eight similar firms, low switching costs and some variety seeking."),
             (
-                N_("In **Satisfaction → loyalty**, red crosses are customers who left although satisfied: the satisfaction trap."),
+                N_(
+                    "In **Satisfaction → loyalty**, red crosses are customers who left although satisfied: the satisfaction trap."
+                ),
                 N_("In **Lost a year, by satisfaction**, satisfied customers still leave every year."),
             ),
             (
@@ -198,9 +206,7 @@ PRESETS: dict[str, Preset] = {
                 "The baseline market, but firm C runs a membership programme (leaving it costs its members more) and "
                 "recovers failed service."
             ),
-            (
-                N_("Follow firm C in **Market share**: it holds its customers better than its quality alone would."),
-            ),
+            (N_("Follow firm C in **Market share**: it holds its customers better than its quality alone would."),),
             (
                 Tip(
                     N_("Raise **loss aversion** to 4 and press **Reset**: bad experiences weigh more, and satisfaction falls."),
@@ -222,7 +228,9 @@ PRESETS: dict[str, Preset] = {
             "service_failure",
             N_("Service failure: firm E at month 24"),
             "service_failure.yaml",
-            N_("The baseline market; at month 24 the best firm, E, drops in quality from 0.75 to 0.50 while still promising 0.75."),
+            N_(
+                "The baseline market; at month 24 the best firm, E, drops in quality from 0.75 to 0.50 while still promising 0.75."
+            ),
             (
                 N_("A dotted line marks the failure at month 24."),
                 N_("E's customers complain to their neighbours: watch the rings (talkers) in the network after month 24."),
@@ -243,7 +251,9 @@ PRESETS: dict[str, Preset] = {
                     since=24,
                 ),
                 Tip(
-                    N_("Raise the **mean switching cost** to 12 and press **Reset**: E keeps more of its disappointed customers."),
+                    N_(
+                        "Raise the **mean switching cost** to 12 and press **Reset**: E keeps more of its disappointed customers."
+                    ),
                     "share:E",
                     +1,
                     at=60,

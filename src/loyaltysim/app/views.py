@@ -218,7 +218,9 @@ class ChurnView(TimeView):
         self.title(_("Churn and satisfied defectors"))
         self.time_axis(_("share"), first)
         self.churn = self.ax.plot([], [], color=PALETTE[3], linewidth=2.5, label=_("churn a year"))[0]
-        self.defectors = self.ax.plot([], [], color=PALETTE[0], linestyle="--", linewidth=2, label=_("satisfied share of leavers"))[0]
+        self.defectors = self.ax.plot(
+            [], [], color=PALETTE[0], linestyle="--", linewidth=2, label=_("satisfied share of leavers")
+        )[0]
         self.ax.legend(handles=[self.churn, self.defectors], fontsize=FONT, loc="upper right", framealpha=0.8)
         return [self.churn, self.defectors]
 
