@@ -85,7 +85,8 @@ def FirmKey(names: tuple[str, ...]) -> None:
         f"&nbsp;{html.escape(name)}&ensp;"
         for i, name in enumerate(names)
     )
-    solara.HTML(tag="div", unsafe_innerHTML=f"<b>{html.escape(_('Firms'))}:</b> {items}", classes=["ls-key"])
+    title = html.escape(_("Firms"))
+    solara.HTML(tag="div", unsafe_innerHTML=f"<b>{title}:</b> {items}", classes=["ls-key"])
 
 
 @solara.component
@@ -105,8 +106,9 @@ def _section(title: str, items: tuple[str, ...] | list[str]) -> str:
 def InfoPanel(preset: Preset, description: str) -> None:
     """NetLogo-style Info: what it is, how it works, how to use it, things to notice, things to try."""
     what = _(preset.what) if preset.what else description
+    heading = html.escape(_("What is it?"))
     parts = [
-        f"<h3>{html.escape(_('What is it?'))}</h3><p>{inline(what)}</p>",
+        f"<h3>{heading}</h3><p>{inline(what)}</p>",
         _section(_("How it works"), HOW_IT_WORKS),
         _section(_("How to use it"), HOW_TO_USE),
         _section(_("Things to notice"), preset.notice),

@@ -184,5 +184,6 @@ def from_validation_error(
             message += "; " + _("got {given!r}").format(given=given)
         full = ".".join(p for p in (prefix, shown_path) if p)
         where = origin(path) if origin is not None and path else None
-        lines.append(f"{full or _('(top level)')}: {message}" + (" " + _("(set in {file})").format(file=where) if where else ""))
+        full = full or _("(top level)")
+        lines.append(f"{full}: {message}" + (" " + _("(set in {file})").format(file=where) if where else ""))
     return ConfigError("; ".join(lines), source=source)

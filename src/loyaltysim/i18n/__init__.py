@@ -33,7 +33,8 @@ _ALIASES = {"zh_cn": "zh", "zh-cn": "zh", "zh_hans": "zh", "zh-hans": "zh", "cn"
 def language(code: str | None = None) -> str:
     """The language in use: ``code`` if given, else ``LOYALTYSIM_LANG``; English for anything not offered."""
     text = (code if code is not None else os.environ.get(LANG_ENV, "")).strip().lower()
-    text = _ALIASES.get(text, text.split(".")[0])
+    text = text.split(".")[0]
+    text = _ALIASES.get(text, text)
     return text if text in LANGUAGES else "en"
 
 

@@ -67,16 +67,17 @@ def band_labels() -> tuple[str, ...]:
 
 
 def use_cjk_fallback() -> list[str]:
-    """Put the installed :data:`CJK_FONTS` after DejaVu Sans in ``rcParams["font.sans-serif"]``.
+    """Make the installed :data:`CJK_FONTS` the fallback after DejaVu Sans (``rcParams["font.family"]``).
 
-    matplotlib (≥ 3.6) then takes each glyph from the first listed font that has it: Latin text
-    looks as before and Chinese text renders instead of empty boxes. Only installed fonts are
-    listed, so no "font not found" warnings. Returns the list set.
+    matplotlib (≥ 3.6) takes each glyph from the first font of the family list that has it (a generic
+    name like ``sans-serif`` would stand for one font only): Latin text looks as before and Chinese
+    text renders instead of empty boxes. Only installed fonts are listed, so no "font not found"
+    warnings. Returns the list set.
     """
     installed = {entry.name for entry in font_manager.fontManager.ttflist}
     families = ["DejaVu Sans", *(name for name in CJK_FONTS if name in installed)]
-    matplotlib.rcParams["font.family"] = "sans-serif"
-    matplotlib.rcParams["font.sans-serif"] = families
+    matplotlib.rcParams["font.family"] = families
+    matplotlib.rcParams["font.sans-serif"] = [*families, *matplotlib.rcParams["font.sans-serif"]]
     return families
 
 
