@@ -17,6 +17,7 @@ import asyncio
 import os
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,20 @@ def scenario_choices(start: str | None) -> dict[str, Preset]:
 
 def _title(preset: Preset) -> str:
     return _(preset.title) if preset.name in PRESETS else _("Your scenario: {file}").format(file=preset.title)
+
+
+@solara.component
+def RunButtons(model: TeachingModel, playing: solara.Reactive[bool], step: Callable[[], None]) -> None:
+    """Step, Play/Pause and the period counter: the only header parts that change with every step."""
+    tick.get()
+    solara.Button(_("Step"), on_click=step, color="primary", disabled=playing.value or not model.running)
+    solara.Button(
+        _("❚❚ Pause") if playing.value else _("▶ Play"),
+        on_click=lambda: playing.set(not playing.value),
+        color="primary",
+        disabled=not model.running,
+    )
+    solara.Text(_("Period {step} of {steps}").format(step=model.steps, steps=model.config.run.steps), classes=["ls-period"])
 
 
 @solara.component
@@ -106,17 +121,7 @@ def Classroom(preset: Preset, choices: dict[str, Preset], chosen: solara.Reactiv
                 classes=["ls-scenario"],
             )
             solara.Button(_("Reset"), on_click=reset, color="warning" if changed else "primary")
-            solara.Button(_("Step"), on_click=step, color="primary", disabled=playing.value or not current.running)
-            solara.Button(
-                _("❚❚ Pause") if playing.value else _("▶ Play"),
-                on_click=lambda: playing.set(not playing.value),
-                color="primary",
-                disabled=not current.running,
-            )
-            tick.get()
-            solara.Text(
-                _("Period {step} of {steps}").format(step=current.steps, steps=current.config.run.steps), classes=["ls-period"]
-            )
+            RunButtons(current, playing, step)
             if changed:
                 solara.Text(_("Changed: press Reset to apply"), classes=["ls-pending"])
         with solara.Div(classes=["ls-body"]):
@@ -130,9 +135,9 @@ def Classroom(preset: Preset, choices: dict[str, Preset], chosen: solara.Reactiv
                         InfoPanel(preset, config.description)
             with solara.Div(classes=["ls-main"]):
                 with solara.Div(classes=["ls-numbers"]):
-                    Headline(current, tick.value)
+                    Headline(current, tick)
                     FirmKey(tuple(current.snapshot.names))
-                ViewGrid(current, tick.value)
+                ViewGrid(current, tick)
 
 
 @solara.component

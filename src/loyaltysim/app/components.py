@@ -71,8 +71,9 @@ def headline_lines(snapshot: Snapshot, periods_per_year: int) -> list[str]:
 
 
 @solara.component
-def Headline(model: TeachingModel, tick: int) -> None:
-    """The headline numbers of the model's current snapshot (``tick`` re-renders it)."""
+def Headline(model: TeachingModel, tick: solara.Reactive[int]) -> None:
+    """The headline numbers of the model's current snapshot (re-rendered when ``tick`` changes)."""
+    tick.get()
     lines = headline_lines(model.snapshot, model.config.periods_per_year)
     solara.HTML(tag="div", unsafe_innerHTML="<br>".join(inline(line) for line in lines), classes=["ls-headline"])
 
@@ -90,8 +91,9 @@ def FirmKey(names: tuple[str, ...]) -> None:
 
 
 @solara.component
-def ViewGrid(model: TeachingModel, tick: int) -> None:
-    """Every view of the model's current snapshot, as images."""
+def ViewGrid(model: TeachingModel, tick: solara.Reactive[int]) -> None:
+    """Every view of the model's current snapshot, as images (re-rendered when ``tick`` changes)."""
+    tick.get()
     with solara.Div(classes=["ls-grid"]):
         for name in views.VIEW_CLASSES:
             solara.Image(views.view_png(model, name), format="png", classes=[f"loyaltysim-{name}"])
