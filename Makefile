@@ -50,7 +50,7 @@ lock: $(BIN)/python
 LOCALE := src/loyaltysim/i18n/locale
 translations: install-dev
 	$(BIN)/pybabel extract --no-location --sort-output --project loyaltysim -F babel.cfg -o $(LOCALE)/loyaltysim.pot src/loyaltysim
-	$(BIN)/pybabel update --no-location --no-fuzzy-matching -i $(LOCALE)/loyaltysim.pot -d $(LOCALE) -D loyaltysim
+	$(BIN)/pybabel update --no-fuzzy-matching -i $(LOCALE)/loyaltysim.pot -d $(LOCALE) -D loyaltysim
 	$(BIN)/pybabel compile --statistics -d $(LOCALE) -D loyaltysim
 
 lint: install-dev

@@ -67,9 +67,7 @@ def main() -> None:
         parts["empty_figure"].append(timed(lambda: png(Figure(figsize=views.FIGSIZE, dpi=views.DPI))))
 
     print(f"{args.customers} customers, {args.steps} steps after {args.warmup} warm-up; load average {os.getloadavg()[0]:.2f}")
-    print(
-        f"first draw of the views (once per model): {first_build[0] * 1000:.0f} ms wall, {first_build[1] * 1000:.0f} ms CPU"
-    )
+    print(f"first draw of the views (once per model): {first_build[0] * 1000:.0f} ms wall, {first_build[1] * 1000:.0f} ms CPU")
     print(f"{'part':<22}{'wall ms':>10}{'CPU ms':>10}   (medians)")
     medians = {}
     for name, samples in parts.items():

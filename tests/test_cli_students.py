@@ -69,7 +69,9 @@ def test_hints_ignore_comments_and_correct_lines():
 def test_misspelt_allowed_value_gets_did_you_mean(tmp_path):
     path = tmp_path / "link.yaml"
     path.write_text("loyalty:\n  link: treshold\n")
-    with pytest.raises(ConfigError, match=r"loyalty\.link: expected one of linear, threshold, .*got 'treshold' \(did you mean 'threshold'\?\)"):
+    with pytest.raises(
+        ConfigError, match=r"loyalty\.link: expected one of linear, threshold, .*got 'treshold' \(did you mean 'threshold'\?\)"
+    ):
         load_config(path)
 
 

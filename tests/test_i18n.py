@@ -118,7 +118,7 @@ def test_chinese_figures_render_every_glyph(monkeypatch):
             figure.savefig(io.BytesIO(), format="png")
     assert [str(w.message) for w in caught if "Glyph" in str(w.message)] == []
     assert figure.axes[0].get_title() == "各满意度等级的流失"
-    assert [t.get_text() for t in figure.axes[0].get_xticklabels()][0] == "非常\n不满意"
+    assert figure.axes[0].get_xticklabels()[0].get_text() == "非常\n不满意"
 
 
 def test_app_views_in_chinese_render_every_glyph(monkeypatch):

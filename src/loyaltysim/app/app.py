@@ -125,14 +125,13 @@ def Classroom(preset: Preset, choices: dict[str, Preset], chosen: solara.Reactiv
             if changed:
                 solara.Text(_("Changed: press Reset to apply"), classes=["ls-pending"])
         with solara.Div(classes=["ls-body"]):
-            with solara.Div(classes=["ls-side"]):
-                with solara.lab.Tabs():
-                    with solara.lab.Tab(_("Controls")):
-                        if current.notice:
-                            solara.Warning(current.notice)
-                        ControlPanel(current.config, pending, changed)
-                    with solara.lab.Tab(_("Info")):
-                        InfoPanel(preset, config.description)
+            with solara.Div(classes=["ls-side"]), solara.lab.Tabs():
+                with solara.lab.Tab(_("Controls")):
+                    if current.notice:
+                        solara.Warning(current.notice)
+                    ControlPanel(current.config, pending, changed)
+                with solara.lab.Tab(_("Info")):
+                    InfoPanel(preset, config.description)
             with solara.Div(classes=["ls-main"]):
                 with solara.Div(classes=["ls-numbers"]):
                     Headline(current, tick)

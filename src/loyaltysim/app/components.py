@@ -55,7 +55,8 @@ def headline_lines(snapshot: Snapshot, periods_per_year: int) -> list[str]:
             yearly=yearly,
         ),
         _(
-            "**Satisfied** among them: {satisfied} of {switchers}; last {n} periods: {year_satisfied} of {year_switchers} ({share})"
+            "**Satisfied** among them: {satisfied} of {switchers}; "
+            "last {n} periods: {year_satisfied} of {year_switchers} ({share})"
         ).format(
             satisfied=satisfied,
             switchers=switchers,

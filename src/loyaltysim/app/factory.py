@@ -43,7 +43,7 @@ def _firms(base: Config, n_firms: int) -> list[dict[str, Any]]:
     taken = {firm.name for firm in base.firms}
     free = (letter for letter in string.ascii_uppercase if letter not in taken)
     k = len(base.firms)
-    for _ in range(n_firms - len(firms)):
+    for _entrant in range(n_firms - len(firms)):
         firms.append(
             {
                 "name": next(free),

@@ -128,7 +128,8 @@ PRESETS: dict[str, Preset] = {
                 ),
                 Tip(
                     N_(
-                        "Raise **word-of-mouth strength** to 0.5 and press **Reset**: news of quality travels, and the best firm, E, grows faster."
+                        "Raise **word-of-mouth strength** to 0.5 and press **Reset**: "
+                        "news of quality travels, and the best firm, E, grows faster."
                     ),
                     "share:E",
                     +1,
@@ -152,7 +153,8 @@ PRESETS: dict[str, Preset] = {
             (
                 Tip(
                     N_(
-                        "Lower the **mean switching cost** to 1 and press **Reset**: the rival wins customers once leaving is cheap."
+                        "Lower the **mean switching cost** to 1 and press **Reset**: "
+                        "the rival wins customers once leaving is cheap."
                     ),
                     "share:Rival",
                     +1,
@@ -161,7 +163,8 @@ PRESETS: dict[str, Preset] = {
                 ),
                 Tip(
                     N_(
-                        "Raise the incumbent's **quality** to its **promise** (0.6) and press **Reset**: its customers are more satisfied."
+                        "Raise the incumbent's **quality** to its **promise** (0.6) and press **Reset**: "
+                        "its customers are more satisfied."
                     ),
                     "firm_satisfaction:Incumbent",
                     +1,
@@ -229,7 +232,8 @@ PRESETS: dict[str, Preset] = {
             N_("Service failure: firm E at month 24"),
             "service_failure.yaml",
             N_(
-                "The baseline market; at month 24 the best firm, E, drops in quality from 0.75 to 0.50 while still promising 0.75."
+                "The baseline market; at month 24 the best firm, E, drops in quality from 0.75 to 0.50 "
+                "while still promising 0.75."
             ),
             (
                 N_("A dotted line marks the failure at month 24."),

@@ -155,9 +155,7 @@ def yaml_hints(text: str) -> list[str]:
         missing = _NO_COLON.match(code) if not wide and code.strip() else None
         if missing:
             _lead, key, value = missing.groups()
-            hints.append(
-                _("line {n} has no colon after '{key}': write '{key}: {value}'").format(n=number, key=key, value=value)
-            )
+            hints.append(_("line {n} has no colon after '{key}': write '{key}: {value}'").format(n=number, key=key, value=value))
     return hints
 
 

@@ -51,6 +51,6 @@ def _(message: str) -> str:
     return translation(language()).gettext(message)
 
 
-def N_(message: str) -> str:  # noqa: N802  (the gettext convention)
+def N_(message: str) -> str:
     """Mark ``message`` for translation without translating it (translate it with :func:`_` when shown)."""
     return message
