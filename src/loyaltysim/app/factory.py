@@ -1,7 +1,7 @@
 """Build the app's model from the teacher's controls (values may arrive as strings).
 
 :func:`teaching_config` maps the few controls a teacher moves onto a scenario
-config; :class:`TeachingModel` is the model class SolaraViz rebuilds on reset
+config; :class:`TeachingModel` is the model class the page rebuilds on reset
 with those keyword parameters. Invalid input never crashes the page: the model
 falls back to the scenario as loaded and says why in :attr:`TeachingModel.notice`.
 """

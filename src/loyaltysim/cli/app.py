@@ -1,4 +1,4 @@
-"""``loyaltysim app``: start the teaching app (Mesa SolaraViz) in a browser."""
+"""``loyaltysim app``: start the teaching app (a Solara page over the Mesa model) in a browser."""
 
 from __future__ import annotations
 
@@ -70,9 +70,9 @@ def add_app(sub: argparse._SubParsersAction) -> None:
         "app",
         _cmd_app,
         help="start the teaching app in the browser (needs the viz extra)",
-        description="Start the interactive teaching app (Mesa SolaraViz) on this computer and print its address. "
-        "Works offline. Stop it with Ctrl+C.",
-        epilog="examples:\n  loyaltysim app\n  loyaltysim app configs/near_monopoly.yaml --port 8800",
+        description="Start the interactive teaching app (a Solara page over the Mesa model) on this computer and "
+        "print its address. Works offline. Stop it with Ctrl+C.",
+        epilog="examples:\n  loyaltysim app\n  loyaltysim app configs/near_monopoly.yaml --port 8800\n  loyaltysim app --lang zh",
     )
     p.add_argument("config", nargs="?", help="starting scenario YAML (default: configs/baseline.yaml)")
     p.add_argument("--port", type=int, default=8765, help="port to listen on (default: 8765)")
