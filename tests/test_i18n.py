@@ -112,13 +112,19 @@ def test_chinese_figures_render_every_glyph(monkeypatch):
     monkeypatch.setenv(LANG_ENV, "zh")
     firms = pd.DataFrame({"step": [1, 2, 1, 2], "firm": ["甲企业", "甲企业", "乙企业", "乙企业"], "share": [0.5, 0.6, 0.5, 0.4]})
     churn = pd.DataFrame({"latent": [0.5, 0.4, 0.3, 0.2, 0.1], "rated": [0.4, 0.3, 0.3, 0.2, 0.1]})
+    import matplotlib.pyplot as plt
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        for figure in (market_share_figure(firms), churn_by_band_figure(churn)):
+        figures = [market_share_figure(firms), churn_by_band_figure(churn)]
+        for figure in figures:
             figure.savefig(io.BytesIO(), format="png")
+    bands = figures[1].axes[0]
+    title, first_band = bands.get_title(), bands.get_xticklabels()[0].get_text()
+    for figure in figures:
+        plt.close(figure)  # pyplot keeps figures until closed (other tests check none is left open)
     assert [str(w.message) for w in caught if "Glyph" in str(w.message)] == []
-    assert figure.axes[0].get_title() == "各满意度等级的流失"
-    assert figure.axes[0].get_xticklabels()[0].get_text() == "非常\n不满意"
+    assert title == "各满意度等级的流失" and first_band == "非常\n不满意"
 
 
 def test_app_views_in_chinese_render_every_glyph(monkeypatch):
