@@ -199,6 +199,7 @@ def test_projector_shows_the_lesson_without_scrolling_in_readable_text(page):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "app-1280x720.png"))
     viewport = page.viewport_size
+    assert page.locator(".ls-header").bounding_box()["height"] <= 64  # one row: scenario, buttons, counter
     for selector in (".ls-period", *(f"img.loyaltysim-{name}" for name in VIEWS)):
         box = page.locator(selector).bounding_box()
         assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"] + 1, selector

@@ -65,14 +65,15 @@ def _title(preset: Preset) -> str:
 def RunButtons(model: TeachingModel, playing: solara.Reactive[bool], step: Callable[[], None]) -> None:
     """Step, Play/Pause and the period counter: the only header parts that change with every step."""
     tick.get()
-    solara.Button(_("Step"), on_click=step, color="primary", disabled=playing.value or not model.running)
-    solara.Button(
-        _("❚❚ Pause") if playing.value else _("▶ Play"),
-        on_click=lambda: playing.set(not playing.value),
-        color="primary",
-        disabled=not model.running,
-    )
-    solara.Text(_("Period {step} of {steps}").format(step=model.steps, steps=model.config.run.steps), classes=["ls-period"])
+    with solara.Div(classes=["ls-run"]):
+        solara.Button(_("Step"), on_click=step, color="primary", disabled=playing.value or not model.running)
+        solara.Button(
+            _("❚❚ Pause") if playing.value else _("▶ Play"),
+            on_click=lambda: playing.set(not playing.value),
+            color="primary",
+            disabled=not model.running,
+        )
+        solara.Text(_("Period {step} of {steps}").format(step=model.steps, steps=model.config.run.steps), classes=["ls-period"])
 
 
 @solara.component
