@@ -9,7 +9,7 @@ CONSTRAINTS := requirements/constraints-py311.txt
 PIP := $(BIN)/python -m pip install --quiet -c $(CONSTRAINTS)
 FAST_TIER := not (slow or tutorial or faults or browser)
 
-.PHONY: run test test-fast test-newest install install-dev lock lint clean
+.PHONY: run test test-fast test-newest install install-dev lock lint translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,14 @@ lock: $(BIN)/python
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --quiet --python-version 3.11 --python-platform linux \
 	  --all-extras --constraint requirements/torch.txt --custom-compile-command "make lock" --output-file $(CONSTRAINTS)
+
+# re-extract the messages marked with _() / N_() into the catalogue template, merge them into each language's .po
+# (then translate the new entries), and compile the .mo files the package reads; both are committed
+LOCALE := src/loyaltysim/i18n/locale
+translations: install-dev
+	$(BIN)/pybabel extract --no-location --sort-output --project loyaltysim -F babel.cfg -o $(LOCALE)/loyaltysim.pot src/loyaltysim
+	$(BIN)/pybabel update --no-fuzzy-matching -i $(LOCALE)/loyaltysim.pot -d $(LOCALE) -D loyaltysim
+	$(BIN)/pybabel compile --statistics -d $(LOCALE) -D loyaltysim
 
 lint: install-dev
 	$(BIN)/ruff check src tests benchmarks

@@ -1,6 +1,6 @@
 """Server-side cost of one visible update of the teaching app, at 2,000 customers.
 
-One update = ``model.step()`` + redrawing every view's animated artists over its
+One update = ``model.step()`` (with its snapshot) + redrawing every view's animated artists over its
 cached background + encoding it as PNG (exactly what the page does per step). Prints the median wall and CPU time of each
 part over several steps, the whole update, and its ratio to a bare model step and to
 an empty matplotlib figure saved with ``savefig`` (what a view would cost at least
@@ -67,9 +67,7 @@ def main() -> None:
         parts["empty_figure"].append(timed(lambda: png(Figure(figsize=views.FIGSIZE, dpi=views.DPI))))
 
     print(f"{args.customers} customers, {args.steps} steps after {args.warmup} warm-up; load average {os.getloadavg()[0]:.2f}")
-    print(
-        f"first draw of the five views (once per model): {first_build[0] * 1000:.0f} ms wall, {first_build[1] * 1000:.0f} ms CPU"
-    )
+    print(f"first draw of the views (once per model): {first_build[0] * 1000:.0f} ms wall, {first_build[1] * 1000:.0f} ms CPU")
     print(f"{'part':<22}{'wall ms':>10}{'CPU ms':>10}   (medians)")
     medians = {}
     for name, samples in parts.items():

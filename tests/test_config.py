@@ -58,7 +58,7 @@ def test_a_bad_value_from_a_parent_names_the_file_that_set_it(tmp_path):
     text = str(info.value)
     assert text.startswith(str(leaf))
     assert f"customers.n: Input should be greater than or equal to 1; got -3 (set in {tmp_path / 'base.yaml'})" in text
-    assert f"firms.0.price: Input should be greater than or equal to 0; got -1 (set in {tmp_path / 'base.yaml'})" in text
+    assert f"firms[0] (A).price: Input should be greater than or equal to 0; got -1 (set in {tmp_path / 'base.yaml'})" in text
     assert f"run.steps: Input should be greater than or equal to 1; got 0 (set in {tmp_path / 'mid.yaml'})" in text
     assert "loyalty.link" in text and "sigmoid' (set in" not in text  # set in the file loaded: no note
     with pytest.raises(ConfigError) as info:
@@ -110,11 +110,15 @@ def test_overrides_parse_yaml_scalars_and_list_indices():
         ({"word_of_mouth.reach": 1.5}, r"word_of_mouth\.reach: Input should be less than or equal to 1; got 1\.5"),
         ({"network.degree": 400, "customers.n": 300}, r"network\.degree: must be smaller than customers\.n \(300\), got 400"),
         ({"firms": []}, r"firms: at least one firm is needed"),
-        ({"loyalty.link": "sigmoid"}, r"loyalty\.link: Input should be 'linear', 'threshold'"),
-        ({"firms.0.quality": 2}, r"firms\.0\.quality: Input should be less than or equal to 1"),
+        (
+            {"loyalty.link": "sigmoid"},
+            r"loyalty\.link: expected one of linear, threshold, zone_of_tolerance, concave; got 'sigmoid'$",
+        ),
+        ({"loyalty.link": "treshold"}, r"loyalty\.link: expected one of .*; got 'treshold' \(did you mean 'threshold'\?\)"),
+        ({"firms.0.quality": 2}, r"firms\[0\] \(A\)\.quality: Input should be less than or equal to 1"),
         ({"firms.9.quality": 0.5}, r"firms\.9: expected an index below 5"),
         ({"customers.switching_cost": {"dist": "beta", "mean": 2}}, r"customers\.switching_cost: .*0 < mean < 1"),
-        ({"run.period": "fortnight"}, r"run\.period: Input should be 'day'"),
+        ({"run.period": "fortnight"}, r"run\.period: expected one of day, week, month, quarter, year; got 'fortnight'"),
     ],
 )
 def test_bad_values_name_the_path_expected_and_given(overrides, expected):
@@ -130,7 +134,7 @@ def test_bad_values_name_the_path_expected_and_given(overrides, expected):
         ("", "the file is empty"),
         ("- 1\n- 2\n", "expected a mapping of config keys at the top, got list"),
         ("customers:\n  n: 10\n  size: 5\n", r"customers\.size: unknown key 'size'"),
-        ("firms:\n  - {name: A, qualty: 0.5}\n", r"firms.0.qualty: unknown key 'qualty' \(did you mean 'quality'\?\)"),
+        ("firms:\n  - {name: A, qualty: 0.5}\n", r"firms\[0\] \(A\)\.qualty: unknown key 'qualty' \(did you mean 'quality'\?\)"),
     ],
 )
 def test_bad_files(tmp_path, content, expected):

@@ -270,13 +270,17 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
     return status, captured.out, captured.err
 
 
+LIST_ITEM = re.compile(r"\[(\d+)\](?: \([^)]*\))?")
+
+
 def check_refusal(status: int, out: str, err: str, expect: list[str], folder: Path) -> None:
     """Exit 2; one paragraph on stderr naming what is expected; nothing else printed or written."""
     assert status == 2, f"exit {status}; stderr: {err}"
     assert "Traceback" not in err and out == ""
     assert err.startswith("error: ") and err.endswith("\n") and "\n" not in err.rstrip("\n"), err
+    dotted = LIST_ITEM.sub(r".\1", err)  # list items are shown named, firms[0] (A).price: compare as firms.0.price
     for text in expect:
-        assert text in err, f"{text!r} not in: {err}"
+        assert text in err or text in dotted, f"{text!r} not in: {err}"
     assert not (folder / "results").exists(), "a results folder was created"
 
 

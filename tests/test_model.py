@@ -175,7 +175,7 @@ def test_a_quality_shock_hits_at_its_step_and_drives_customers_away():
 
 @pytest.mark.parametrize("shock", [{"at": 0, "change": -0.1}, {"at": 5, "change": -1.5}, {"at": 5, "change": "big"}])
 def test_a_bad_quality_shock_is_refused_naming_the_key(shock):
-    with pytest.raises(ConfigError, match=r"firms\.0\.quality_shock\.(at|change)"):
+    with pytest.raises(ConfigError, match=r"firms\[0\] \(A\)\.quality_shock\.(at|change)"):
         small_config(**{"firms.0.quality_shock": shock})
 
 

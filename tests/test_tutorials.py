@@ -18,6 +18,9 @@ block steer the check:
 ``# not run by the tests: REASON``
     the block is shown but not executed (e.g. it starts a server).
 
+A tutorial named ``*.zh.md`` runs with ``LOYALTYSIM_LANG=zh`` (its commands
+print Simplified Chinese); the others with English.
+
 A ``text`` block right after a command block is its expected output: each
 non-empty line must appear in what the block printed (stdout and stderr), with
 ``...`` matching anything.
@@ -122,6 +125,8 @@ def run_tutorial(path: Path, workdir: Path) -> None:
         **os.environ,
         "PATH": os.pathsep.join([str(bin_dir), str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         "MPLBACKEND": "Agg",
+        # a tutorial NAME.zh.md is read in Simplified Chinese: its commands print Chinese
+        "LOYALTYSIM_LANG": "zh" if path.name.endswith(".zh.md") else "en",
     }
     for block in parse_blocks(path.read_text(encoding="utf-8")):
         if block.skip:

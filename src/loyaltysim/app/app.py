@@ -1,35 +1,48 @@
-"""The teaching app: Mesa SolaraViz over :class:`~loyaltysim.app.factory.TeachingModel`.
+"""The teaching app: a classroom page over :class:`~loyaltysim.app.factory.TeachingModel` (a Mesa model).
 
-Start it with ``loyaltysim app [CONFIG]`` (which runs ``solara run loyaltysim.app.app``
-with the scenario path in ``LOYALTYSIM_APP_CONFIG``). The page lets a teacher pick a
-preset scenario, move the controls, and press Reset to rebuild the market with them.
+Start it with ``loyaltysim app [CONFIG] [--lang zh]`` (which runs ``solara run loyaltysim.app.app``
+with the scenario path in ``LOYALTYSIM_APP_CONFIG`` and the language in ``LOYALTYSIM_LANG``).
+The page lets a teacher pick a preset scenario, read its Info panel, move the controls and
+press Reset to rebuild the market with them, then Step or Play.
+
+Play runs the model in a background thread; each step publishes a frozen snapshot that the
+views read (several tabs each have their own model), so the page never reads a half-made step.
+The page replaces Mesa's generic SolaraViz frame (its "Page 0" tabs, play and render
+intervals, thread switch) with what a class needs; ``LoyaltyModel`` still works in SolaraViz.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-# Known noise from Mesa 3.3.1 (a hook after an early return) and from solara on plain-http localhost.
-warnings.filterwarnings("ignore", message=r".*`use_state` found despite early return", category=UserWarning)
+# Known noise from solara on plain-http localhost.
 warnings.filterwarnings("ignore", message=r"Cookies with samesite=none require https", category=UserWarning)
 
 import solara  # noqa: E402
-from mesa.visualization import SolaraViz  # noqa: E402
-from mesa.visualization.user_param import Slider  # noqa: E402
+import solara.lab  # noqa: E402
 
-from loyaltysim.app.components import VIEWS, Headline, ScenarioGuide  # noqa: E402
-from loyaltysim.app.factory import MAX_FIRMS, NETWORK_CHOICES, TeachingModel, control_defaults  # noqa: E402
+from loyaltysim.app.components import FirmKey, Headline, InfoPanel, ViewGrid  # noqa: E402
+from loyaltysim.app.controls import ControlPanel, pending_changes  # noqa: E402
+from loyaltysim.app.factory import TeachingModel  # noqa: E402
 from loyaltysim.app.presets import PRESETS, Preset, preset_for  # noqa: E402
 from loyaltysim.config.loading import load_config  # noqa: E402
-from loyaltysim.config.schema import LINK_FUNCTIONS, Config  # noqa: E402
+from loyaltysim.i18n import _  # noqa: E402
 
-__all__ = ["CONFIG_ENV", "Page", "model_params", "scenario_choices"]
+__all__ = ["CONFIG_ENV", "PLAY_INTERVAL", "Layout", "Page", "scenario_choices"]
 
 CONFIG_ENV = "LOYALTYSIM_APP_CONFIG"
-TITLE = "loyaltysim: satisfaction, loyalty and switching"
+PLAY_INTERVAL = 0.15
+"""Least seconds between two periods while playing (so a class can follow)."""
+CSS = Path(__file__).with_name("style.css")
+
+tick = solara.reactive(0)
+"""Counts the steps shown in this browser tab (solara keeps one per tab); the views re-render when it changes."""
 
 
 def scenario_choices(start: str | None) -> dict[str, Preset]:
@@ -44,63 +57,103 @@ def scenario_choices(start: str | None) -> dict[str, Preset]:
     return choices
 
 
-def model_params(path: str, config: Config) -> dict[str, Any]:
-    """SolaraViz parameters: the scenario file (fixed) and one control per teaching parameter, starting at its value."""
-    start = control_defaults(config)
-    networks = list(NETWORK_CHOICES) if start["network"] in NETWORK_CHOICES else [start["network"], *NETWORK_CHOICES]
-    first = config.firms[0].name
-    return {
-        "config_path": path,
-        "n_customers": Slider("customers", start["n_customers"], 100, max(5000, start["n_customers"]), 100),
-        "n_firms": Slider("firms", start["n_firms"], 1, max(MAX_FIRMS, start["n_firms"]), 1),
-        "switching_cost": Slider("mean switching cost", start["switching_cost"], 0.0, max(15.0, start["switching_cost"]), 0.5),
-        "loss_aversion": Slider("loss aversion", start["loss_aversion"], 1.0, max(5.0, start["loss_aversion"]), 0.25),
-        "wom_influence": Slider("word-of-mouth strength", start["wom_influence"], 0.0, 0.5, 0.01),
-        "wom_negativity": Slider(
-            "word-of-mouth negativity", start["wom_negativity"], 0.0, max(5.0, start["wom_negativity"]), 0.25
-        ),
-        "link": {
-            "type": "Select",
-            "label": "satisfaction → loyalty link",
-            "value": start["link"],
-            "values": list(LINK_FUNCTIONS),
-        },
-        "network": {"type": "Select", "label": "network", "value": start["network"], "values": networks},
-        "firm_quality": Slider(f"firm {first}: quality", start["firm_quality"], 0.0, 1.0, 0.01),
-        "firm_price": Slider(f"firm {first}: price", start["firm_price"], 0.0, max(20.0, start["firm_price"]), 0.5),
-        "firm_promise": Slider(f"firm {first}: promise", start["firm_promise"], 0.0, 1.0, 0.01),
-        "seed": {"type": "InputText", "label": "seed", "value": str(start["seed"])},
-    }
+def _title(preset: Preset) -> str:
+    return _(preset.title) if preset.name in PRESETS else _("Your scenario: {file}").format(file=preset.title)
 
 
 @solara.component
-def ScenarioApp(preset: Preset) -> None:
-    """SolaraViz for one scenario; the page remounts it when the scenario changes."""
+def RunButtons(model: TeachingModel, playing: solara.Reactive[bool], step: Callable[[], None]) -> None:
+    """Step, Play/Pause and the period counter: the only header parts that change with every step."""
+    tick.get()
+    with solara.Div(classes=["ls-run"]):
+        solara.Button(_("Step"), on_click=step, color="primary", disabled=playing.value or not model.running)
+        solara.Button(
+            _("❚❚ Pause") if playing.value else _("▶ Play"),
+            on_click=lambda: playing.set(not playing.value),
+            color="primary",
+            disabled=not model.running,
+        )
+        solara.Text(_("Period {step} of {steps}").format(step=model.steps, steps=model.config.run.steps), classes=["ls-period"])
+
+
+@solara.component
+def Classroom(preset: Preset, choices: dict[str, Preset], chosen: solara.Reactive[str]) -> None:
+    """The page for one scenario; it is rebuilt when the scenario changes."""
     path = str(preset.path)
     config = solara.use_memo(lambda: load_config(path), [path])
-    initial = solara.use_memo(lambda: TeachingModel(config_path=path), [path])
-    model = solara.use_reactive(initial)
-    with solara.Columns([1, 2]):
-        with solara.Card("This period"):
-            Headline(model.value)
-        with solara.Card("What to try"):
-            ScenarioGuide(preset, config.description)
-    SolaraViz(model, components=[(view, 0) for view in VIEWS], model_params=model_params(path, config), name=TITLE)
+    model = solara.use_reactive(solara.use_memo(lambda: TeachingModel(config_path=path), [path]))
+    pending = solara.use_reactive(dict(model.value.controls))
+    playing = solara.use_reactive(False)
+    changed = pending_changes(pending.value, model.value.controls)
+    current = model.value
+
+    async def play() -> None:
+        # the model steps in a worker thread; the page updates on the event loop, from the step's frozen snapshot
+        while playing.value and current.running:
+            started = time.monotonic()
+            await asyncio.to_thread(current.step)
+            tick.value += 1
+            await asyncio.sleep(max(0.0, PLAY_INTERVAL - (time.monotonic() - started)))
+        playing.value = False
+
+    solara.lab.use_task(play, dependencies=[playing.value, current], prefer_threaded=False)
+
+    def step() -> None:
+        if current.running:
+            current.step()
+            tick.value += 1
+
+    def reset() -> None:
+        playing.value = False
+        model.value = TeachingModel(config_path=path, **pending.value)
+        pending.value = dict(model.value.controls) if not model.value.notice else pending.value
+        tick.value += 1
+
+    titles = {_title(p): name for name, p in choices.items()}
+    with solara.Div(classes=["ls-app"]):
+        with solara.Div(classes=["ls-header"]):
+            solara.Text(_("loyaltysim classroom"), classes=["ls-title"])
+            solara.Select(
+                "",
+                value=_title(preset),
+                values=list(titles),
+                on_value=lambda title: chosen.set(titles[title]),
+                dense=True,
+                classes=["ls-scenario"],
+            )
+            solara.Button(_("Reset"), on_click=reset, color="warning" if changed else "primary")
+            RunButtons(current, playing, step)
+            if changed:
+                solara.Text(_("Changed: press Reset to apply"), classes=["ls-pending"])
+        with solara.Div(classes=["ls-body"]):
+            with solara.Div(classes=["ls-side"]), solara.lab.Tabs():
+                with solara.lab.Tab(_("Controls")):
+                    if current.notice:
+                        solara.Warning(current.notice)
+                    ControlPanel(current.config, pending, changed)
+                with solara.lab.Tab(_("Info")):
+                    InfoPanel(preset, config.description)
+            with solara.Div(classes=["ls-main"]):
+                with solara.Div(classes=["ls-numbers"]):
+                    Headline(current, tick)
+                    FirmKey(tuple(current.snapshot.names))
+                ViewGrid(current, tick)
 
 
 @solara.component
 def Page() -> None:
-    """The app: a scenario selector above the SolaraViz controls and views."""
+    """The app: a scenario chosen from the presets (the starting file first), its page below."""
     choices = solara.use_memo(lambda: scenario_choices(os.environ.get(CONFIG_ENV)), [])
     chosen = solara.use_reactive(next(iter(choices)))
-    with solara.Sidebar(), solara.Card("Scenario"):
-        solara.Select(
-            "preset scenario",
-            value=chosen.value,
-            values=list(choices),
-            on_value=chosen.set,
-        )
-    ScenarioApp(choices[chosen.value]).key(chosen.value)
+    solara.Title(_("loyaltysim: satisfaction, loyalty and switching"))
+    solara.Style(CSS)
+    Classroom(choices[chosen.value], choices, chosen).key(chosen.value)
+
+
+@solara.component
+def Layout(children: Any = ()) -> None:
+    """No app bar, side drawer or badge: the page is all the class sees."""
+    solara.Column(children=list(children), style={"padding": "0", "gap": "0"})
 
 
 def _check_start() -> None:

@@ -1,7 +1,7 @@
 """Build the app's model from the teacher's controls (values may arrive as strings).
 
 :func:`teaching_config` maps the few controls a teacher moves onto a scenario
-config; :class:`TeachingModel` is the model class SolaraViz rebuilds on reset
+config; :class:`TeachingModel` is the model class the page rebuilds on reset
 with those keyword parameters. Invalid input never crashes the page: the model
 falls back to the scenario as loaded and says why in :attr:`TeachingModel.notice`.
 """
@@ -9,11 +9,14 @@ falls back to the scenario as loaded and says why in :attr:`TeachingModel.notice
 from __future__ import annotations
 
 import string
+import threading
 from typing import Any
 
+from loyaltysim.app.snapshot import Recorder, Snapshot
 from loyaltysim.config.errors import ConfigError
 from loyaltysim.config.loading import apply_overrides, load_config, validate_config
 from loyaltysim.config.schema import Config
+from loyaltysim.i18n import _
 from loyaltysim.model.loyalty_model import LoyaltyModel
 
 __all__ = ["MAX_FIRMS", "NETWORK_CHOICES", "TeachingModel", "control_defaults", "teaching_config"]
@@ -40,7 +43,7 @@ def _firms(base: Config, n_firms: int) -> list[dict[str, Any]]:
     taken = {firm.name for firm in base.firms}
     free = (letter for letter in string.ascii_uppercase if letter not in taken)
     k = len(base.firms)
-    for _ in range(n_firms - len(firms)):
+    for _entrant in range(n_firms - len(firms)):
         firms.append(
             {
                 "name": next(free),
@@ -132,6 +135,11 @@ class TeachingModel(LoyaltyModel):
     ----------
     notice
         Why the controls were not applied (empty when they were).
+    snapshot
+        What the views show: a frozen :class:`~loyaltysim.app.snapshot.Snapshot` of the last
+        period, replaced (one assignment) after each step; readers never see a half-made step.
+    controls
+        The controls the model was built with (what Reset applied).
     """
 
     def __init__(
@@ -157,9 +165,19 @@ class TeachingModel(LoyaltyModel):
         try:
             config = teaching_config(base, **controls)
         except ConfigError as exc:
-            self.notice = f"{exc} — showing the scenario as loaded instead."
+            self.notice = _("{error} — showing the scenario as loaded instead.").format(error=exc)
             config = teaching_config(base)
         super().__init__(config)
+        self.controls = control_defaults(config)
+        self.lock = threading.Lock()
+        self.recorder = Recorder(self)
+        self.snapshot: Snapshot = self.recorder.snapshot(self)
+
+    def step(self) -> None:
+        """One period (see :meth:`LoyaltyModel.step`), then publish its snapshot; one step at a time."""
+        with self.lock:
+            super().step()
+            self.snapshot = self.recorder.record(self)
 
 
 def control_defaults(config: Config) -> dict[str, Any]:

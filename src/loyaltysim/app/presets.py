@@ -1,110 +1,314 @@
-"""Preset scenarios of the teaching app: the files in ``configs/`` and a "what to try" text for each."""
+"""Preset scenarios of the teaching app: the files in ``configs/`` with an Info panel each.
+
+The Info panel follows NetLogo's Info tab: what it is, how it works, how to use it,
+things to notice, things to try. Every "thing to try" is a :class:`Tip` that names the
+controls it changes, the number it says will move and in which direction; the test
+suite checks each one over several seeds (``tests/test_app_tips.py``). Texts are
+marked for translation (:mod:`loyaltysim.i18n`) and translated when shown.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from loyaltysim.config.loading import load_config
+from loyaltysim.config.loading import SHIPPED_CONFIGS, load_config
 from loyaltysim.config.schema import Config
+from loyaltysim.i18n import N_
 
-__all__ = ["CONFIG_DIR", "PRESETS", "Preset", "load_preset", "preset_for"]
+__all__ = ["CONFIG_DIR", "CUSTOM_TEXT", "HOW_IT_WORKS", "HOW_TO_USE", "PRESETS", "Preset", "Tip", "load_preset", "preset_for"]
 
-CONFIG_DIR = Path(__file__).resolve().parents[3] / "configs"
+CONFIG_DIR = SHIPPED_CONFIGS
+
+
+@dataclass(frozen=True)
+class Tip:
+    """A thing to try, and the claim it makes: ``metric`` moves in ``direction`` (+1 up, −1 down).
+
+    With ``change`` (app controls and their new values) the claim compares the changed run
+    with the untouched one at period ``at``; without, it compares period ``since`` with
+    period ``at`` of the untouched run (a thing to watch while it plays). ``metric`` is a
+    name understood by :func:`loyaltysim.app.tips.measure`; ``margin`` is the least
+    difference that counts as visible.
+    """
+
+    text: str
+    metric: str
+    direction: int
+    at: int
+    change: dict[str, Any] = field(default_factory=dict)
+    since: int = 1
+    margin: float = 0.02
 
 
 @dataclass(frozen=True)
 class Preset:
-    """A named scenario file with a short guide for the classroom."""
+    """A named scenario file with its Info panel."""
 
     name: str
     title: str
     file: str
-    what_to_try: tuple[str, ...]
+    what: str
+    notice: tuple[str, ...]
+    tips: tuple[Tip, ...]
 
     @property
     def path(self) -> Path:
-        """The scenario file in ``configs/``."""
+        """The scenario file (in ``configs/`` unless an absolute path)."""
         return CONFIG_DIR / self.file
 
+    @property
+    def what_to_try(self) -> tuple[str, ...]:
+        """The texts of the things to try."""
+        return tuple(tip.text for tip in self.tips)
+
+
+HOW_IT_WORKS = (
+    N_(
+        "Each period every customer buys from its firm and compares what it got (the firm's quality plus luck) "
+        "with what it expected. Falling short hurts more than doing better pleases (**loss aversion**)."
+    ),
+    N_(
+        "Satisfaction builds up over many purchases. **Loyalty** follows satisfaction through the chosen **link**: "
+        "a straight line, or a threshold past which loyalty jumps."
+    ),
+    N_(
+        "A customer leaves when another firm looks clearly better than its own firm plus its loyalty and its "
+        "**switching cost**. So satisfied customers can still leave, and unhappy ones can stay."
+    ),
+    N_(
+        "Customers who are very happy or very unhappy tell their neighbours in the network (**word of mouth**); "
+        "what they hear changes what they expect of each firm."
+    ),
+)
+
+HOW_TO_USE = (
+    N_("**Step** runs one period; **▶ Play** runs until you press **❚❚ Pause** or the run ends."),
+    N_("Move a control, then press **Reset**: the market is rebuilt with it (the page tells you when a change waits)."),
+    N_("Keep the **seed** to compare two settings on the same random draws; change it to see another market."),
+    N_("Dotted vertical lines mark quality shocks and market entries."),
+)
 
 PRESETS: dict[str, Preset] = {
     preset.name: preset
     for preset in (
         Preset(
             "baseline",
-            "Baseline: five firms",
+            N_("Baseline: five firms"),
             "baseline.yaml",
+            N_(
+                "Five firms of slightly different quality (A worst, E best) compete for customers who talk over "
+                "a small-world network. Switching costs are moderate and loyalty has a threshold."
+            ),
             (
-                "Press **Step** a few times: customers drift towards the better firms (D and E).",
-                "Set the **link** to `linear`, then `threshold`, and press **Reset**: with a threshold, "
-                "loyalty stays low until satisfaction passes it.",
-                "Raise the **mean switching cost** and reset: churn falls, even among the dissatisfied.",
-                "Raise **word-of-mouth negativity** and reset: complaints travel, and the weak firms lose share faster.",
+                N_("Market share moves slowly: customers need many purchases to learn which firm is better."),
+                N_("In **Satisfaction → loyalty**, loyalty stays low until satisfaction passes the threshold."),
+            ),
+            (
+                Tip(
+                    N_("Press **▶ Play**: customers drift to the better firms, and E's market share grows."),
+                    "share:E",
+                    +1,
+                    at=36,
+                ),
+                Tip(
+                    N_("Set the **link** to `linear` and press **Reset**: customers are more loyal on average."),
+                    "mean_loyalty",
+                    +1,
+                    at=36,
+                    change={"link": "linear"},
+                ),
+                Tip(
+                    N_("Raise the **mean switching cost** to 12 and press **Reset**: churn falls."),
+                    "churn",
+                    -1,
+                    at=36,
+                    change={"switching_cost": 12},
+                ),
+                Tip(
+                    N_(
+                        "Raise **word-of-mouth strength** to 0.5 and press **Reset**: "
+                        "news of quality travels, and the best firm, E, grows faster."
+                    ),
+                    "share:E",
+                    +1,
+                    at=48,
+                    change={"wom_influence": 0.5},
+                ),
             ),
         ),
         Preset(
             "near_monopoly",
-            "Near-monopoly: one incumbent",
+            N_("Near-monopoly: one incumbent"),
             "near_monopoly.yaml",
+            N_(
+                "One dominant incumbent of middling quality that promises more than it delivers, one small rival, "
+                "and high switching costs."
+            ),
             (
-                "Play the run: many customers are neutral or dissatisfied, yet few leave — "
-                "false loyalty, kept by high switching costs and a weak rival.",
-                "Lower the **mean switching cost** to 1 and reset: watch the rival's share once leaving is cheap.",
-                "Raise the incumbent's **quality** to its **promise** and reset: compare satisfaction and churn.",
+                N_("Many customers are neutral or dissatisfied, yet few leave: false loyalty, kept by the cost of leaving."),
+                N_("Look at **Lost a year, by satisfaction**: even the dissatisfied mostly stay."),
+            ),
+            (
+                Tip(
+                    N_(
+                        "Lower the **mean switching cost** to 1 and press **Reset**: "
+                        "the rival wins customers once leaving is cheap."
+                    ),
+                    "share:Rival",
+                    +1,
+                    at=36,
+                    change={"switching_cost": 1},
+                ),
+                Tip(
+                    N_(
+                        "Raise the incumbent's **quality** to its **promise** (0.6) and press **Reset**: "
+                        "its customers are more satisfied."
+                    ),
+                    "firm_satisfaction:Incumbent",
+                    +1,
+                    at=36,
+                    change={"firm_quality": 0.6},
+                ),
             ),
         ),
         Preset(
             "fierce_competition",
-            "Fierce competition: eight firms",
+            N_("Fierce competition: eight firms"),
             "fierce_competition.yaml",
+            N_("Eight similar firms, low switching costs and some variety seeking."),
             (
-                "Play the run and watch the scatter: red crosses are customers who left although satisfied "
-                "(satisfaction ≥ 0.6) — the satisfaction trap.",
-                "In **churn by satisfaction band**, satisfied customers still leave every year.",
-                "Raise the **mean switching cost** and reset: how many satisfied defectors remain?",
-                "Cut the number of **firms** to 2 and reset: with fewer alternatives, who still moves?",
+                N_(
+                    "In **Satisfaction → loyalty**, red crosses are customers who left although satisfied: the satisfaction trap."
+                ),
+                N_("In **Lost a year, by satisfaction**, satisfied customers still leave every year."),
+            ),
+            (
+                Tip(
+                    N_("Raise the **mean switching cost** to 10 and press **Reset**: far fewer satisfied customers leave."),
+                    "satisfied_churn",
+                    -1,
+                    at=36,
+                    change={"switching_cost": 10},
+                ),
+                Tip(
+                    N_("Cut the number of **firms** to 2 and press **Reset**: with fewer alternatives, churn falls."),
+                    "churn",
+                    -1,
+                    at=36,
+                    change={"n_firms": 2},
+                ),
             ),
         ),
         Preset(
             "loyalty_programme",
-            "Loyalty programme: firm C",
+            N_("Loyalty programme: firm C"),
             "loyalty_programme.yaml",
+            N_(
+                "The baseline market, but firm C runs a membership programme (leaving it costs its members more) and "
+                "recovers failed service."
+            ),
+            (N_("Follow firm C in **Market share**: it holds its customers better than its quality alone would."),),
             (
-                "Follow firm C in **market share**: its programme adds to its members' switching cost.",
-                "Raise **loss aversion** and reset: bad experiences weigh more, so service recovery matters more.",
-                "Switch to the baseline preset with the same seed and compare firm C's share.",
+                Tip(
+                    N_("Raise **loss aversion** to 4 and press **Reset**: bad experiences weigh more, and satisfaction falls."),
+                    "mean_satisfaction",
+                    -1,
+                    at=36,
+                    change={"loss_aversion": 4},
+                ),
+                Tip(
+                    N_("Lower the **mean switching cost** to 1 and press **Reset**: churn rises for every firm."),
+                    "churn",
+                    +1,
+                    at=36,
+                    change={"switching_cost": 1},
+                ),
             ),
         ),
         Preset(
             "service_failure",
-            "Service failure: firm E at month 24",
+            N_("Service failure: firm E at month 24"),
             "service_failure.yaml",
+            N_(
+                "The baseline market; at month 24 the best firm, E, drops in quality from 0.75 to 0.50 "
+                "while still promising 0.75."
+            ),
             (
-                "Play past month 24: firm E's quality drops while its promise stays high. Watch its customers' "
-                "satisfaction and its **market share** fall.",
-                "Set **word-of-mouth strength** to 0 and reset: E still loses its own customers, but do the "
-                "others keep choosing it for longer?",
-                "Raise the **mean switching cost** and reset: E keeps its disappointed customers. Are they loyal?",
+                N_("A dotted line marks the failure at month 24."),
+                N_("E's customers complain to their neighbours: watch the rings (talkers) in the network after month 24."),
+            ),
+            (
+                Tip(
+                    N_("Play past month 24: the satisfaction of E's customers drops."),
+                    "firm_satisfaction:E",
+                    -1,
+                    at=36,
+                    since=23,
+                ),
+                Tip(
+                    N_("Play on to month 60: E's market share falls."),
+                    "share:E",
+                    -1,
+                    at=60,
+                    since=24,
+                ),
+                Tip(
+                    N_(
+                        "Raise the **mean switching cost** to 12 and press **Reset**: E keeps more of its disappointed customers."
+                    ),
+                    "share:E",
+                    +1,
+                    at=60,
+                    change={"switching_cost": 12},
+                ),
+            ),
+        ),
+        Preset(
+            "market_entry",
+            N_("Market entry: a better newcomer at month 24"),
+            "market_entry.yaml",
+            N_(
+                "The baseline market; at month 24 a new firm, New, enters with clearly better quality (0.85) but a "
+                "modest promise (0.65). Customers learn of it only by trying it or by word of mouth."
+            ),
+            (N_("A dotted line marks the entry at month 24."),),
+            (
+                Tip(
+                    N_("Play on to month 60: New's market share grows as word of its quality spreads."),
+                    "share:New",
+                    +1,
+                    at=60,
+                    since=25,
+                ),
+                Tip(
+                    N_("Raise the **mean switching cost** to 12 and press **Reset**: New grows more slowly."),
+                    "share:New",
+                    -1,
+                    at=60,
+                    change={"switching_cost": 12},
+                ),
             ),
         ),
     )
 }
 
 CUSTOM_TEXT = (
-    "Press **Step** and watch market share, satisfaction and churn move.",
-    "Change one control at a time and press **Reset** to rebuild the market with it.",
-    "Keep the **seed** fixed to compare two settings on the same random draws.",
+    N_("Press **Step** and watch market share, satisfaction and churn move."),
+    N_("Change one control at a time and press **Reset** to rebuild the market with it."),
+    N_("Keep the **seed** fixed to compare two settings on the same random draws."),
 )
 
 
 def preset_for(path: str | Path) -> Preset:
-    """The preset of a scenario file, or a custom entry named after the file."""
+    """The preset of a scenario file, or a custom entry named after the file (with general tips, no claims)."""
     path = Path(path).resolve()
     for preset in PRESETS.values():
         if preset.path == path:
             return preset
-    return Preset(f"custom:{path.stem}", f"Your scenario: {path.name}", str(path), CUSTOM_TEXT)
+    notice = CUSTOM_TEXT
+    return Preset(f"custom:{path.stem}", path.name, str(path), "", notice, ())
 
 
 def load_preset(preset: Preset) -> Config:

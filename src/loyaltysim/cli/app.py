@@ -1,4 +1,4 @@
-"""``loyaltysim app``: start the teaching app (Mesa SolaraViz) in a browser."""
+"""``loyaltysim app``: start the teaching app (a Solara page over the Mesa model) in a browser."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from loyaltysim.cli.options import add_command
 from loyaltysim.config.loading import load_config
+from loyaltysim.i18n import LANG_ENV, LANGUAGES
 
 __all__ = ["add_app"]
 
@@ -40,7 +41,16 @@ def _cmd_app(args: argparse.Namespace) -> int:
             )
             return 2
     # no network: no version check against PyPI, no usage telemetry
-    env = {**os.environ, "LOYALTYSIM_APP_CONFIG": str(path.resolve()), "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false"}
+    # no "This website runs on Solara" banner over the charts
+    env = {
+        **os.environ,
+        "LOYALTYSIM_APP_CONFIG": str(path.resolve()),
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false",
+        "SOLARA_THEME_SHOW_BANNER": "false",
+        "SOLARA_THEME_TITLE": "loyaltysim",
+    }
+    if args.lang:
+        env[LANG_ENV] = args.lang
     command = [sys.executable, "-m", "solara", "run", "loyaltysim.app.app", "--host", args.host, "--port", str(args.port)]
     command += ["--no-open", "--no-check-version", "--production", "--log-level", "warning"]
     print(f"loyaltysim app: {path} at http://{args.host}:{args.port}/ (Ctrl+C to stop)", flush=True)
@@ -60,10 +70,16 @@ def add_app(sub: argparse._SubParsersAction) -> None:
         "app",
         _cmd_app,
         help="start the teaching app in the browser (needs the viz extra)",
-        description="Start the interactive teaching app (Mesa SolaraViz) on this computer and print its address. "
-        "Works offline. Stop it with Ctrl+C.",
-        epilog="examples:\n  loyaltysim app\n  loyaltysim app configs/near_monopoly.yaml --port 8800",
+        description="Start the interactive teaching app (a Solara page over the Mesa model) on this computer and "
+        "print its address. Works offline. Stop it with Ctrl+C.",
+        epilog="examples:\n  loyaltysim app\n  loyaltysim app configs/near_monopoly.yaml --port 8800\n  loyaltysim app --lang zh",
     )
     p.add_argument("config", nargs="?", help="starting scenario YAML (default: configs/baseline.yaml)")
     p.add_argument("--port", type=int, default=8765, help="port to listen on (default: 8765)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this computer only)")
+    p.add_argument(
+        "--lang",
+        choices=list(LANGUAGES),
+        help=f"language of the page: {', '.join(f'{code} ({name})' for code, name in LANGUAGES.items())}; "
+        f"default: ${LANG_ENV} or en",
+    )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
 from loyaltysim.cli.options import add_command, add_no_figures, add_out, add_quiet, add_set, overrides_from
 from loyaltysim.config.loading import load_config
 from loyaltysim.config.schema import NETWORK_TYPES, Config
+from loyaltysim.i18n import _
 
 __all__ = ["add_config", "add_run", "add_validate"]
 
@@ -33,20 +35,46 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from loyaltysim.workflows.scenario import run_scenario
 
     config = _load(args)
+    _warn_short_run(config)
     out = new_output_dir(args.out, name=f"{Path(args.config).stem}_seed{config.run.seed}")
     progress = sys.stderr.isatty() and not args.quiet
     model = run_scenario(config, out, source=str(args.config), figures=not args.no_figures, progress=progress)
     if not args.quiet:
-        s = model.summary()
-        print(
-            f"{model.steps} periods × {config.customers.n} customers: "
-            f"annual churn {s.get('annualised_churn', float('nan')):.1%}, "
-            f"mean satisfaction {s.get('mean_satisfaction', float('nan')):.3f}, "
-            f"satisfied defectors {s.get('satisfied_defector_share', float('nan')):.1%} of defectors, "
-            f"NPS {s.get('nps', float('nan')):.0f}"
-        )
-        print(f"results written to {out}")
+        print(run_summary(model.summary(), steps=model.steps, customers=config.customers.n))
+        print(_("results written to {folder}").format(folder=out))
     return 0
+
+
+def _number(value: object, spec: str) -> str:
+    """``value`` formatted, or "n/a" when there is none (NaN, missing)."""
+    if not isinstance(value, int | float) or math.isnan(value):
+        return _("n/a")
+    return format(value, spec)
+
+
+def run_summary(summary: dict[str, object], *, steps: int, customers: int) -> str:
+    """The one-line summary ``loyaltysim run`` prints (rates pooled after the burn-in; "n/a" where there are none)."""
+    return _(
+        "{steps} periods × {customers} customers: annual churn {churn}, mean satisfaction {satisfaction}, "
+        "satisfied defectors {defectors} of defectors, NPS {nps}"
+    ).format(
+        steps=steps,
+        customers=customers,
+        churn=_number(summary.get("annualised_churn"), ".1%"),
+        satisfaction=_number(summary.get("mean_satisfaction"), ".3f"),
+        defectors=_number(summary.get("satisfied_defector_share"), ".1%"),
+        nps=_number(summary.get("nps"), ".0f"),
+    )
+
+
+def _warn_short_run(config: Config) -> None:
+    """Warn (on stderr) when the run is not longer than its burn-in: it has no run-level rates."""
+    if config.run.steps <= config.run.burn_in:
+        message = _(
+            "warning: the run ({steps} periods) is not longer than its burn-in ({burn_in} periods), so its summary "
+            "rates are n/a; use --steps {more} or more, or lower run.burn_in"
+        )
+        print(message.format(steps=config.run.steps, burn_in=config.run.burn_in, more=config.run.burn_in + 1), file=sys.stderr)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -62,20 +90,34 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
         network_builder(config.network.type)
     print(
-        f"{args.config}: valid ({config.customers.n} customers, {len(config.firms)} firms, "
-        f"{config.run.steps} periods of one {config.run.period}, link '{config.loyalty.link}', "
-        f"network '{config.network.type}')"
+        _(
+            "{file}: valid ({customers} customers, {firms} firms, {steps} periods of one {period}, link '{link}', "
+            "network '{network}')"
+        ).format(
+            file=args.config,
+            customers=config.customers.n,
+            firms=len(config.firms),
+            steps=config.run.steps,
+            period=config.run.period,
+            link=config.loyalty.link,
+            network=config.network.type,
+        )
     )
+    _warn_short_run(config)
     return 0
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
-    from loyaltysim.config.explain import explain, markdown_reference
+    from loyaltysim.config.explain import explain, markdown_reference, unknown_term
 
     if args.reference:
         print(markdown_reference(), end="")
     elif args.explain is not None:
-        print(explain(args.explain))
+        text = explain(args.explain)
+        if not text:
+            print(f"error: {unknown_term(args.explain)}", file=sys.stderr)
+            return 2
+        print(text)
     else:
         import yaml
 

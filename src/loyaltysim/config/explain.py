@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import types
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -13,8 +14,9 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from loyaltysim.config.schema import Config, Distribution, FirmConfig, SegmentConfig
+from loyaltysim.i18n import _
 
-__all__ = ["KeyDoc", "explain", "iter_keys", "markdown_reference", "markdown_table"]
+__all__ = ["KeyDoc", "explain", "iter_keys", "markdown_reference", "markdown_table", "unknown_term"]
 
 _LIST_ITEMS = {FirmConfig: "firms", SegmentConfig: "segments"}
 
@@ -104,6 +106,19 @@ def explain(match: str = "") -> str:
             allowed = f" [{key.allowed}]" if key.allowed else ""
             lines.append(f"{key.path} = {key.default}  ({key.type}){allowed}\n    {key.description}")
     return "\n".join(lines)
+
+
+def unknown_term(match: str, limit: int = 5) -> str:
+    """What to say when no key contains ``match``: that, and the keys whose names come closest."""
+    paths = [key.path for key in iter_keys()]
+    names = {part: path for path in paths for part in reversed(path.replace("[]", "").split("."))}
+    close = difflib.get_close_matches(match.lower(), list(names), n=limit, cutoff=0.6)
+    close_paths = list(dict.fromkeys(names[name] for name in close))
+    close_paths += difflib.get_close_matches(match.lower(), paths, n=limit, cutoff=0.6)
+    message = _("no config key contains '{match}'").format(match=match)
+    if close_paths:
+        message += "; " + _("did you mean: {keys}?").format(keys=", ".join(list(dict.fromkeys(close_paths))[:limit]))
+    return message + " " + _("(`loyaltysim config --explain` lists every key)")
 
 
 def _cell(text: str, *, code: bool) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,25 @@ from pydantic import ValidationError
 
 from loyaltysim.config.errors import ConfigError, from_validation_error
 from loyaltysim.config.schema import Config
+from loyaltysim.i18n import _
 
-__all__ = ["SHIPPED_CONFIGS", "apply_overrides", "config_hash", "load_config", "parse_assignment", "read_yaml"]
+__all__ = [
+    "SHIPPED_CONFIGS",
+    "apply_overrides",
+    "config_hash",
+    "load_config",
+    "parse_assignment",
+    "read_yaml",
+    "yaml_hints",
+]
 
 SHIPPED_CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 """The project's scenario files (``configs/`` of the checkout): the presets of the app and the validation."""
+
+FULL_WIDTH = {"：": ":", "，": ",", "；": ";", "（": "(", "）": ")", "【": "[", "】": "]", "｛": "{", "｝": "}", "　": " "}
+"""Punctuation a Chinese keyboard types, and what YAML needs instead."""
+_BLOCK_SCALAR = re.compile(r":\s*[|>][-+]?\s*$")
+_NO_COLON = re.compile(r"^(\s*-?\s*)([A-Za-z_][\w]*)\s+([^\s:#][^:#]*?)\s*$")
 
 MAX_FILE_BYTES = 5_000_000
 MAX_DEPTH = 32  # a config is at most a few levels deep; deeper nesting is a mistake (or an attack)
@@ -36,7 +51,7 @@ class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
+        for key_node, _value in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
             key = self.construct_object(key_node, deep=True)
@@ -121,11 +136,50 @@ def _load(text: str) -> tuple[Any, bool]:
     return data, _depth(data, {}) > MAX_DEPTH
 
 
+def _code(line: str) -> str:
+    """A YAML line without its comment (a ``#`` after a space or at the start)."""
+    return re.split(r"(?:^|\s)#", line, maxsplit=1)[0]
+
+
+def yaml_hints(text: str) -> list[str]:
+    """Plain-language hints about lines a beginner often gets wrong: tabs, full-width punctuation, a missing colon.
+
+    Comments and the text of block scalars (``description: >-`` and the lines indented below it) are not checked.
+    """
+    hints = []
+    block = None  # indentation of the key that opened a block scalar
+    for number, line in enumerate(text.splitlines(), start=1):
+        code = _code(line)
+        indent = code[: len(code) - len(code.lstrip())]
+        if block is not None and (not code.strip() or len(indent) > block):
+            continue
+        block = len(indent) if _BLOCK_SCALAR.search(code) else None
+        if "\t" in indent:
+            hints.append(_("line {n} is indented with a tab: YAML indents with spaces only").format(n=number))
+        wide = next((char for char in code if char in FULL_WIDTH), None)
+        if wide:
+            hints.append(
+                _("line {n} has the full-width '{char}' of a Chinese keyboard: type '{plain}' instead").format(
+                    n=number, char=wide, plain=FULL_WIDTH[wide]
+                )
+            )
+        missing = _NO_COLON.match(code) if not wide and code.strip() else None
+        if missing:
+            _lead, key, value = missing.groups()
+            hints.append(_("line {n} has no colon after '{key}': write '{key}: {value}'").format(n=number, key=key, value=value))
+    return hints
+
+
+def _with_hints(message: str, text: str) -> str:
+    hints = yaml_hints(text)
+    return message + (". " + _("Hint: {hints}.").format(hints="; ".join(hints)) if hints else "")
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read one YAML mapping, refusing missing, binary, empty, non-mapping or too deeply nested files."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError("file not found" if not path.exists() else "not a file", source=path)
+        raise ConfigError(_("file not found") if not path.exists() else _("not a file"), source=path)
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise ConfigError(f"file is larger than {MAX_FILE_BYTES} bytes; is it a config?", source=path)
@@ -144,15 +198,18 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"malformed YAML{where}: {problem}", source=path) from None
+        raise ConfigError(
+            _with_hints(_("malformed YAML{where}: {problem}").format(where=where, problem=problem), text), source=path
+        ) from None
     except (ValueError, KeyError, TypeError) as exc:  # from PyYAML's deferred constructors (!!set [1])
         raise ConfigError(f"malformed YAML: cannot read a tagged value: {exc}", source=path) from None
     if too_deep:
         raise ConfigError(f"nested more than {MAX_DEPTH} levels deep (or refers to itself); is it a config?", source=path)
     if data is None:
-        raise ConfigError("the file is empty; expected a mapping of config keys", source=path)
+        raise ConfigError(_("the file is empty; expected a mapping of config keys"), source=path)
     if not isinstance(data, dict):
-        raise ConfigError(f"expected a mapping of config keys at the top, got {type(data).__name__}", source=path)
+        message = _("expected a mapping of config keys at the top, got {kind}").format(kind=type(data).__name__)
+        raise ConfigError(_with_hints(message, text), source=path)
     return data
 
 
@@ -170,7 +227,7 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
 def resolve_extends(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     """Read ``path`` and the files it ``extends`` (relative to the including file), merged."""
     merged: dict[str, Any] = {}
-    for _, data in extends_chain(path, _chain):
+    for _file, data in extends_chain(path, _chain):
         merged = deep_merge(merged, data)
     return merged
 
@@ -289,13 +346,19 @@ def load_config(
     """
     chain = extends_chain(path) if path is not None else []
     data = Config().to_dict()
-    for _, layer in chain:
+    for _file, layer in chain:
         data = deep_merge(data, layer)
     source: str | Path | None = path
     if overrides:
         data = apply_overrides(data, overrides)
         source = f"{path} with --set {', '.join(f'{k}={v}' for k, v in overrides.items())}" if path else "--set"
-    return validate_config(data, source=source, origin=_origin_in(chain, overrides or {}) if len(chain) > 1 else None)
+    try:
+        return validate_config(data, source=source, origin=_origin_in(chain, overrides or {}) if len(chain) > 1 else None)
+    except ConfigError as exc:
+        hints = [hint for file, _layer in chain for hint in yaml_hints(file.read_text(encoding="utf-8"))] if chain else []
+        if not hints:
+            raise
+        raise ConfigError(exc.message + ". " + _("Hint: {hints}.").format(hints="; ".join(hints)), source=exc.source) from None
 
 
 def validate_config(
@@ -306,7 +369,7 @@ def validate_config(
     try:
         return Config.model_validate(dict(data))
     except ValidationError as exc:
-        raise from_validation_error(exc, Config, source=source, origin=origin) from None
+        raise from_validation_error(exc, Config, source=source, origin=origin, data=data) from None
 
 
 def config_hash(config: Config) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from loyaltysim.reporting.figures.style import BAND_LABELS, HATCHES, PALETTE, style
+from loyaltysim.reporting.figures.style import HATCHES, PALETTE, band_labels, style
 
 __all__ = ["band_churn_figure", "defector_heatmap", "retention_curves_figure", "share_trajectories_figure"]
 
@@ -92,7 +92,7 @@ def band_churn_figure(churn: pd.DataFrame) -> Figure:
             edgecolor="black",
             linewidth=0.5,
         )
-    ax.set_xticks(range(5), BAND_LABELS, fontsize=8)
+    ax.set_xticks(range(5), band_labels(), fontsize=8)
     ax.set(ylabel="customers lost per period", title="Churn by satisfaction band")
     ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     ax.grid(axis="y", alpha=0.3)
