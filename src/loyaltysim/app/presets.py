@@ -126,16 +126,6 @@ PRESETS: dict[str, Preset] = {
                     at=36,
                     change={"switching_cost": 12},
                 ),
-                Tip(
-                    N_(
-                        "Raise **word-of-mouth strength** to 0.5 and press **Reset**: "
-                        "news of quality travels, and the best firm, E, grows faster."
-                    ),
-                    "share:E",
-                    +1,
-                    at=48,
-                    change={"wom_influence": 0.5},
-                ),
             ),
         ),
         Preset(
@@ -191,13 +181,6 @@ PRESETS: dict[str, Preset] = {
                     -1,
                     at=36,
                     change={"switching_cost": 10},
-                ),
-                Tip(
-                    N_("Cut the number of **firms** to 2 and press **Reset**: with fewer alternatives, churn falls."),
-                    "churn",
-                    -1,
-                    at=36,
-                    change={"n_firms": 2},
                 ),
             ),
         ),
