@@ -32,6 +32,10 @@ from typing import Any, Literal
 import pandas as pd
 
 from loyaltysim.config.errors import ConfigError
+from loyaltysim.config.loading import config_hash
+from loyaltysim.config.schema import Config
+from loyaltysim.experiments.linking import config_value, read_back
+from loyaltysim.experiments.reporters import reporters
 from loyaltysim.experiments.results import (
     CHUNK_TABLES,
     SweepResults,
@@ -42,6 +46,7 @@ from loyaltysim.experiments.results import (
     session_count,
     write_chunk,
 )
+from loyaltysim.experiments.run_tables import period_metrics, run_metrics
 from loyaltysim.experiments.spec import (
     SEED_DERIVATION,
     Experiment,
@@ -82,19 +87,34 @@ DASK_RETRIES = 3
 # --- one run, one batch (these execute in the workers) -------------------------------------
 
 
-def _identity(spec: RunSpec) -> dict[str, Any]:
-    """The leading columns of a run's row (the same for finished and failed runs)."""
+def _identity(spec: RunSpec, recorded: Mapping[str, Any] | None = None, digest: str = "") -> dict[str, Any]:
+    """The leading columns of a run's row (the same for finished and failed runs).
+
+    ``recorded`` holds the factor values read back from the config the run resolved (the planned values
+    when the config could not be resolved), ``digest`` that config's :func:`~loyaltysim.config.config_hash`.
+    """
     row: dict[str, Any] = {"run_id": spec.run_id, "point_id": spec.point_id, "replicate": spec.replicate}
-    row.update(spec.factors)
-    row.update(seed=spec.seed, status="ok", error="", wall_time=0.0)
+    row.update(spec.factors if recorded is None else recorded)
+    row.update(seed=spec.seed, status="ok", error="", wall_time=0.0, config_hash=digest)
     return row
+
+
+def _recorded(config: Config, spec: RunSpec, experiment: Experiment) -> dict[str, Any]:
+    """The run's factor values and derived values, read back from its resolved config."""
+    values = config.to_dict()
+    recorded = read_back(values, spec.factors, experiment.factor_paths())
+    recorded.update({path: config_value(values, path) for path in experiment.derived})
+    return recorded
 
 
 def lost_batch(specs: Sequence[RunSpec], error: BaseException) -> dict[str, pd.DataFrame]:
     """Failure records for a batch that never came back (worker died, retries exhausted): retried on resume."""
     rows = [{**_identity(spec), "status": "failed", "error": f"batch lost: {type(error).__name__}: {error}"} for spec in specs]
-    empty = pd.DataFrame()
-    return {"runs": empty, "failures": pd.DataFrame(rows), "timeseries": empty, "curves": empty}
+    return {**_empty_tables(), "failures": pd.DataFrame(rows)}
+
+
+def _empty_tables() -> dict[str, pd.DataFrame]:
+    return {table: pd.DataFrame() for table in CHUNK_TABLES}
 
 
 def run_one(base: Mapping[str, Any], spec: RunSpec, experiment: Experiment) -> dict[str, pd.DataFrame]:
@@ -104,41 +124,42 @@ def run_one(base: Mapping[str, Any], spec: RunSpec, experiment: Experiment) -> d
     -------
     dict
         ``runs`` (one row, or empty if the run failed), ``failures`` (one row, or empty),
-        ``timeseries`` (kept steps) and ``curves`` (retention bins and the end-of-run survey's stated
-        intentions per bin, :func:`~loyaltysim.experiments.survey.intention_bins`), each with ``run_id``.
+        ``timeseries`` (kept steps), ``firms`` (kept steps × firms) and ``curves`` (retention bins and the
+        end-of-run survey's stated intentions per bin, :func:`~loyaltysim.experiments.survey.intention_bins`),
+        each with ``run_id``.
     """
     row = _identity(spec)
     clock = time.perf_counter()
     try:
-        model = LoyaltyModel(run_config(base, spec)).run()
-        summary = model.summary()
-        timeseries = model.timeseries()
+        config = run_config(base, spec)
+        row = _identity(spec, _recorded(config, spec, experiment), config_hash(config))
+        model = LoyaltyModel(config, reporters=reporters(experiment.outcomes)).run()
+        metrics = run_metrics(model, experiment.outcomes)
+        timeseries = period_metrics(model, experiment.outcomes)
+        firms = model.firm_timeseries()
         curve = model.totals.retention_curve().merge(intention_bins(model.customers(), spec.seed), on="satisfaction_low")
     except Exception as exc:  # a failing run is recorded, the sweep goes on
         row.update(status="failed", error=f"{type(exc).__name__}: {exc}", wall_time=time.perf_counter() - clock)
-        empty = pd.DataFrame()
-        return {"runs": empty, "failures": pd.DataFrame([row]), "timeseries": empty, "curves": empty}
+        return {**_empty_tables(), "failures": pd.DataFrame([row])}
     row["wall_time"] = time.perf_counter() - clock
-    names = experiment.metrics or list(summary)
-    row.update({name: summary.get(name, math.nan) for name in names})
-    kept = timeseries[experiment.timeseries.keeps(timeseries["step"].to_numpy(), model.steps)]
-    if experiment.timeseries.metrics:
-        kept = kept[["step", *experiment.timeseries.metrics]]
-    kept = kept.merge(_market_shares(model), on="step", how="left")
+    names = experiment.metrics or list(metrics)
+    row.update({name: metrics.get(name, math.nan) for name in names})
+    keeps = experiment.timeseries.keeps
+    kept = timeseries[keeps(timeseries["step"].to_numpy(), model.steps)]
+    if experiment.timeseries.metrics:  # the market metrics not asked for; firm shares and outcomes stay
+        kept = kept.drop(columns=[c for c in model.latest if c != "step" and c not in experiment.timeseries.metrics])
+    firms = firms[keeps(firms["step"].to_numpy(), model.steps)]
     return {
         "runs": pd.DataFrame([row]),
         "failures": pd.DataFrame(),
-        "timeseries": kept.assign(run_id=spec.run_id)[["run_id", *kept.columns]],
-        "curves": curve.assign(run_id=spec.run_id)[["run_id", *curve.columns]],
+        "timeseries": _with_run_id(kept, spec.run_id),
+        "firms": _with_run_id(firms, spec.run_id),
+        "curves": _with_run_id(curve, spec.run_id),
     }
 
 
-def _market_shares(model: LoyaltyModel) -> pd.DataFrame:
-    """Each firm's market share per step, one ``market_share_<firm>`` column per firm."""
-    shares = model.firm_timeseries().pivot(index="step", columns="firm", values="share")
-    shares = shares[list(model.market.names)].add_prefix("market_share_")
-    shares.columns.name = None
-    return shares.reset_index()
+def _with_run_id(frame: pd.DataFrame, run_id: int) -> pd.DataFrame:
+    return frame.assign(run_id=run_id)[["run_id", *frame.columns]].reset_index(drop=True)
 
 
 def run_batch(base: Mapping[str, Any], specs: Sequence[RunSpec], experiment: Experiment) -> dict[str, pd.DataFrame]:
