@@ -49,7 +49,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_experiment(path: str) -> bool:
+    """Whether a YAML file is an experiment (it has an experiment's keys) rather than a scenario."""
+    from loyaltysim.config.loading import read_yaml
+    from loyaltysim.experiments.spec import EXPERIMENT_KEYS
+
+    return bool(set(read_yaml(path)) & EXPERIMENT_KEYS)
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
+    if _is_experiment(args.config):
+        from loyaltysim.workflows.plan import plan_sweep
+
+        print(plan_sweep(args.config, overrides_from(args.set)).describe(args.config))
+        return 0
     config = _load(args)
     if config.network.type == "file":  # read it now: a missing or mismatched file should not wait for `run`
         import numpy as np
@@ -108,15 +121,17 @@ def add_run(sub: argparse._SubParsersAction) -> None:
 
 
 def add_validate(sub: argparse._SubParsersAction) -> None:
-    """``loyaltysim validate CONFIG``: check a scenario file."""
+    """``loyaltysim validate FILE``: check a scenario or an experiment file."""
     p = add_command(
         sub,
         "validate",
         _cmd_validate,
-        help="check a scenario file and say what is wrong or that it is fine",
+        help="check a scenario or experiment file and say what is wrong or that it is fine",
         description="Check a scenario file (after extends and --set) without running it. Prints a one-line "
-        "summary, or every problem with its file and key path and exits with status 2.",
-        epilog="examples:\n  loyaltysim validate configs/my_market.yaml\n"
+        "summary, or every problem with its file and key path and exits with status 2. An experiment file "
+        "is checked whole (as loyaltysim sweep --plan): factors, outcomes, hypotheses, report options, and its "
+        "design is printed.",
+        epilog="examples:\n  loyaltysim validate configs/my_market.yaml\n  loyaltysim validate experiments/demo_sweep.yaml\n"
         "  loyaltysim validate configs/my_market.yaml --set customers.n=500 --set loyalty.link=concave",
     )
     _add_scenario_argument(p)

@@ -11,6 +11,7 @@ __all__ = ["add_report", "add_sweep"]
 
 EPILOG_SWEEP = """examples:
   loyaltysim sweep experiments/demo_sweep.yaml                      # all cores, results/demo_sweep/
+  loyaltysim sweep experiments/demo_sweep.yaml --plan               # check it, print the design and time; run nothing
   loyaltysim sweep experiments/demo_sweep.yaml --set replicates=5 --set customers.n=500
   loyaltysim sweep experiments/demo_sweep.yaml --resume             # after Ctrl-C or a crash
   loyaltysim sweep experiments/demo_sweep.yaml --scheduler tcp://10.0.0.5:8786   # a Dask cluster
@@ -23,6 +24,12 @@ factors.<config path>, overrides.<config path>, or else a config value of every 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from loyaltysim.experiments.execution import summary_line
     from loyaltysim.workflows.sweep import sweep
+
+    if args.plan:
+        from loyaltysim.workflows.plan import plan_sweep
+
+        print(plan_sweep(args.experiment, overrides_from(args.set), workers=args.workers).describe(args.experiment))
+        return 0
 
     try:
         results = sweep(
@@ -67,6 +74,11 @@ def add_sweep(sub: argparse._SubParsersAction) -> None:
     add_set(p)
     add_quiet(p)
     p.add_argument("--no-report", action="store_true", help="skip the hypotheses and report at the end")
+    p.add_argument(
+        "--plan",
+        action="store_true",
+        help="check the whole file and print the design (points, replicates, runs, estimated time); run and write nothing",
+    )
 
 
 EPILOG_REPORT = """examples:

@@ -32,10 +32,11 @@ from typing import Any, Literal
 import pandas as pd
 
 from loyaltysim.config.errors import ConfigError
-from loyaltysim.config.loading import config_hash
+from loyaltysim.config.loading import config_hash, read_yaml
 from loyaltysim.config.schema import Config
 from loyaltysim.experiments.linking import config_value, read_back
 from loyaltysim.experiments.reporters import reporters
+from loyaltysim.experiments.resolved import RESOLVED_FILE, changes, resolved_experiment
 from loyaltysim.experiments.results import (
     CHUNK_TABLES,
     SweepResults,
@@ -58,7 +59,7 @@ from loyaltysim.experiments.spec import (
     sample_design,
     validate_experiment,
 )
-from loyaltysim.experiments.storage import now_iso, versions, write_json, write_parquet
+from loyaltysim.experiments.storage import git_commit, now_iso, versions, write_json, write_parquet, write_yaml
 from loyaltysim.experiments.survey import intention_bins
 from loyaltysim.model.loyalty_model import LoyaltyModel
 
@@ -82,6 +83,10 @@ ExecutorChoice = Literal["serial", "process", "dask"] | Executor
 """One of :data:`EXECUTORS`, or any ``concurrent.futures.Executor`` (a thread pool, your process pool,
 ``distributed.Client.get_executor()``…), used as it is and left running."""
 DASK_RETRIES = 3
+RESOLVED_HEADER = (
+    "# The experiment as this sweep ran it, base scenario inlined. Rerun it identically with:\n"
+    "#   loyaltysim sweep THIS_FILE --out ANOTHER_FOLDER\n"
+)
 
 
 # --- one run, one batch (these execute in the workers) -------------------------------------
@@ -363,15 +368,18 @@ def _prepare_folder(out: Path, *, resume: bool) -> None:
         raise ConfigError(f"cannot create the results folder: {exc.strerror}", source=out) from None
 
 
-def _check_resumable(out: Path, manifest: dict[str, Any], digest: str) -> None:
-    leftovers = [p.name for p in out.iterdir() if p.name not in (".lock", "manifest.json")]
+def _check_resumable(out: Path, manifest: dict[str, Any], digest: str, resolved: dict[str, Any]) -> None:
+    leftovers = [p.name for p in out.iterdir() if p.name not in (".lock", "manifest.json", RESOLVED_FILE)]
     if not manifest and leftovers:
         message = f"cannot resume: no manifest.json here, so this is not a sweep folder (found {leftovers[0]})"
         raise ConfigError(message, source=out)
     if manifest and manifest.get("experiment_hash") != digest:
+        before = out / RESOLVED_FILE
+        changed = changes(read_yaml(before), resolved) if before.is_file() else []
+        what = f": {'; '.join(changed)}" if changed else ""
         raise ConfigError(
-            "cannot resume: the experiment (or its base scenario) changed since this sweep started; "
-            "use the same file and --set values, or another --out",
+            f"cannot resume: the experiment (or its base scenario) changed since this sweep started{what}; "
+            f"use the same file and --set values (or {before}), or another --out",
             source=out,
         )
 
@@ -451,6 +459,7 @@ def run_sweep(
     specs = plan_runs(experiment, design)
     base = experiment.base_config().to_dict()
     digest = experiment_hash(experiment)
+    resolved = resolved_experiment(experiment)
     folder = Path(out) if out is not None else Path("results") / experiment.name
     _prepare_folder(folder, resume=resume)
 
@@ -458,8 +467,9 @@ def run_sweep(
         manifest_path = folder / "manifest.json"
         manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
         if resume:
-            _check_resumable(folder, manifest, digest)
+            _check_resumable(folder, manifest, digest, resolved)
             clean_partial_chunks(folder)
+        write_yaml(resolved, folder / RESOLVED_FILE, header=RESOLVED_HEADER)
         done = completed_run_ids(folder)
         todo = [spec for spec in specs if spec.run_id not in done]
         session = max(session_count(folder), len(manifest.get("sessions", []))) + 1
@@ -482,6 +492,7 @@ def run_sweep(
             "sessions": [*manifest.get("sessions", []), record],
             "command_line": sys.argv,
             "versions": versions(),
+            "git": {"loyaltysim": git_commit(Path(__file__)), "experiment": git_commit(source) if source else None},
         }
         write_json(manifest, manifest_path)
 

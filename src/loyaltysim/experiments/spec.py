@@ -31,7 +31,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from loyaltysim.config.errors import ConfigError, from_validation_error, suggest
-from loyaltysim.config.loading import apply_overrides, config_hash, load_config, read_yaml, validate_config
+from loyaltysim.config.loading import apply_overrides, config_hash, deep_merge, load_config, read_yaml, validate_config
 from loyaltysim.config.schema import NETWORK_TYPES, Config
 from loyaltysim.experiments.designs import BUILT_IN, DESIGNS, Design, check_design, sample_factors
 from loyaltysim.experiments.factors import Factor
@@ -119,7 +119,9 @@ class Experiment(_Section):
 
     name: str = Field(pattern=r"^[\w.-]+$", description="short name; results go to results/<name>/")
     description: str = Field("", description="what the experiment asks")
-    base: str | None = Field(None, description="base scenario file (relative to the experiment file); None = defaults")
+    base: str | dict[str, Any] | None = Field(
+        None, description="base scenario file (relative to the experiment file), or the scenario itself; None = defaults"
+    )
     overrides: dict[str, Any] = Field(default_factory=dict, description="dotted config paths set in every run")
     factors: dict[str, Factor] = Field(default_factory=dict, description="dotted config path → values, range or distribution")
     derived: dict[str, str] = Field(
@@ -224,6 +226,9 @@ class Experiment(_Section):
 
     def base_config(self) -> Config:
         """The base scenario with ``overrides`` applied (before any factor)."""
+        if isinstance(self.base, dict):  # inlined, as in experiment.resolved.yaml
+            data = apply_overrides(deep_merge(Config().to_dict(), self.base), self.overrides)
+            return validate_config(data, source="base (inline)")
         return load_config(self.base, self.overrides or None)
 
 
