@@ -22,7 +22,7 @@ factors.<config path>, overrides.<config path>, or else a config value of every 
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from loyaltysim.experiments.execution import summary_line
+    from loyaltysim.experiments.execution import SweepInterrupted, summary_line
     from loyaltysim.workflows.sweep import sweep
 
     if args.plan:
@@ -41,9 +41,15 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             progress=None if not args.quiet else False,
             report=not args.no_report,
         )
-    except KeyboardInterrupt:
-        print("finished runs are saved; continue with the same command and --resume", file=sys.stderr)
-        raise
+    except SweepInterrupted as stop:
+        again = " ".join(
+            ["loyaltysim", "sweep", args.experiment, *(f"--set {a}" for a in args.set or []), "--out", str(stop.folder)]
+        )
+        print(f"interrupted: {stop}; continue with: {again} --resume", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:  # before the sweep's folder existed: nothing to keep
+        print("interrupted before any run; nothing was saved", file=sys.stderr)
+        return 130
     failed = results.failed
     if not args.quiet:
         print(summary_line(results))

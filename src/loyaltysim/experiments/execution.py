@@ -20,12 +20,14 @@ import importlib.util
 import json
 import math
 import os
+import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
-from contextlib import closing, suppress
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Literal
 
@@ -66,6 +68,7 @@ from loyaltysim.model.loyalty_model import LoyaltyModel
 __all__ = [
     "EXECUTORS",
     "ExecutorChoice",
+    "SweepInterrupted",
     "SweepLock",
     "execute",
     "lost_batch",
@@ -169,7 +172,11 @@ def _with_run_id(frame: pd.DataFrame, run_id: int) -> pd.DataFrame:
 
 def run_batch(base: Mapping[str, Any], specs: Sequence[RunSpec], experiment: Experiment) -> dict[str, pd.DataFrame]:
     """Run several runs and concatenate their tables (the unit of work sent to a worker)."""
-    parts = [run_one(base, spec, experiment) for spec in specs]
+    return _joined([run_one(base, spec, experiment) for spec in specs])
+
+
+def _joined(parts: Sequence[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    """The tables of several runs, concatenated table by table."""
     tables = {}
     for table in CHUNK_TABLES:
         frames = [p[table] for p in parts if len(p[table])]
@@ -181,37 +188,75 @@ def run_batch(base: Mapping[str, Any], specs: Sequence[RunSpec], experiment: Exp
 
 
 def _serial(base: dict, batches: list[list[RunSpec]], experiment: Experiment) -> Iterator[dict[str, pd.DataFrame]]:
+    """Batches run in this process; on Ctrl-C the runs of the current batch that finished are yielded first."""
     for batch in batches:
-        yield run_batch(base, batch, experiment)
+        parts = []
+        try:
+            for spec in batch:
+                parts.append(run_one(base, spec, experiment))
+        except KeyboardInterrupt:
+            if parts:
+                yield _joined(parts)
+            raise
+        yield _joined(parts)
+
+
+def _ignore_interrupts() -> None:
+    """In a worker: leave Ctrl-C to the main process, which stops the workers itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def process_pool(workers: int) -> ProcessPoolExecutor:
     """A local pool of ``workers`` processes, started with ``spawn`` (clean workers: no inherited lock file
-    descriptor or threads). Pass it to :func:`execute` to reuse it over several calls."""
+    descriptor or threads), which leave Ctrl-C to the main process. Pass it to :func:`execute` to reuse it
+    over several calls."""
     import multiprocessing
 
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_ignore_interrupts)
 
 
 def _futures(
     base: dict, batches: list[list[RunSpec]], experiment: Experiment, executor: Executor
 ) -> Iterator[dict[str, pd.DataFrame]]:
-    """Batches submitted to any ``concurrent.futures`` executor, yielded as they finish; the executor stays up."""
+    """Batches submitted to any ``concurrent.futures`` executor, yielded as they finish; the executor stays up.
+
+    On Ctrl-C the batches that finished but were not yet yielded are yielded, then the interrupt goes on.
+    """
     futures: dict = {}
+    waiting: set = set()
     try:
         futures = {executor.submit(run_batch, base, batch, experiment): batch for batch in batches}
+        waiting = set(futures)
         for future in as_completed(futures):
-            error = future.exception()  # e.g. BrokenProcessPool when a worker was killed
-            yield lost_batch(futures[future], error) if error is not None else future.result()
+            waiting.discard(future)
+            yield _result(future, futures[future])
+    except KeyboardInterrupt:
+        for future in futures:
+            future.cancel()
+        for future in [f for f in waiting if f.done() and not f.cancelled()]:
+            yield _result(future, futures[future])
+        raise
     finally:  # drop what this call left unfinished
         for future in futures:
             future.cancel()
+
+
+def _result(future: Any, batch: list[RunSpec]) -> dict[str, pd.DataFrame]:
+    error = future.exception()  # e.g. BrokenProcessPool when a worker was killed, KilledWorker on Dask
+    return lost_batch(batch, error) if error is not None else future.result()
 
 
 def _process(base: dict, batches: list[list[RunSpec]], experiment: Experiment, workers: int) -> Iterator[dict[str, pd.DataFrame]]:
     pool = process_pool(workers)
     try:
         yield from _futures(base, batches, experiment, pool)
+    except BaseException:  # Ctrl-C, or the sweep stopped: stop the runs in flight now rather than wait for them
+        workers = list((getattr(pool, "_processes", None) or {}).values())  # the standard library's own record
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in workers:
+            process.terminate()
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -236,10 +281,17 @@ def _dask(
         # the scheduler reschedules a batch whose worker was lost; retries rerun one that raised
         for batch in batches:
             futures[client.submit(run_batch, base, batch, experiment, pure=False, retries=DASK_RETRIES)] = batch
-        for future in dask_completed(list(futures)):
-            error = future.exception()  # e.g. KilledWorker after repeated worker losses
-            yield lost_batch(futures[future], error) if error is not None else future.result()
-            future.release()
+        waiting = set(futures)
+        try:
+            for future in dask_completed(list(futures)):
+                waiting.discard(future)
+                yield _result(future, futures[future])
+                future.release()
+        except KeyboardInterrupt:  # keep the batches that finished meanwhile
+            client.cancel([f for f in waiting if f.status != "finished"])
+            for future in [f for f in waiting if f.status == "finished"]:
+                yield _result(future, futures[future])
+            raise
     finally:
         client.cancel(list(futures))
         client.close()
@@ -497,28 +549,22 @@ def run_sweep(
         write_json(manifest, manifest_path)
 
         clock = time.perf_counter()
-        finished = failures = 0
-        bar = _progress_bar(len(specs), len(specs) - len(todo), progress)
+        saver = _ChunkSaver(folder, session, _progress_bar(len(specs), len(specs) - len(todo), progress))
+        stream = execute(base, todo, experiment, executor=executor, workers=workers, scheduler=scheduler, batch_size=batch_size)
         try:
-            results = execute(
-                base, todo, experiment, executor=executor, workers=workers, scheduler=scheduler, batch_size=batch_size
-            )
-            with closing(results) as stream:
-                for seq, tables in enumerate(stream):
-                    write_chunk(folder, f"s{session:03d}-{seq:06d}", tables)
-                    failed = len(tables["failures"])
-                    n = len(tables["runs"]) + failed
-                    finished, failures = finished + n, failures + failed
-                    bar.update(n)
-                    if failures:
-                        bar.set_postfix(failed=failures)
+            for tables in stream:
+                saver.save(tables)
         except KeyboardInterrupt:
-            record.update(_timing(clock, finished, failures), status="interrupted")
-            manifest["status"] = "interrupted"
-            write_json(manifest, manifest_path)
-            raise
+            with _interrupts_ignored():  # a second Ctrl-C must not cut the saving short
+                saver.save_rest(stream)
+                record.update(_timing(clock, saver.finished, saver.failures), status="interrupted")
+                manifest["status"] = "interrupted"
+                write_json(manifest, manifest_path)
+            raise SweepInterrupted(len(completed_run_ids(folder)), len(specs), folder) from None
         finally:
-            bar.close()
+            stream.close()
+            saver.bar.close()
+        finished, failures = saver.finished, saver.failures
 
         merged = merge_chunks(folder)
         runs = merged["runs"]
@@ -534,6 +580,59 @@ def run_sweep(
         manifest["counts"].update(ok=len(runs) - len(failed_rows), failed=len(failed_rows))
         write_json(manifest, manifest_path)
     return load_results(folder)
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a sweep; every finished run is saved (``saved`` of ``total`` runs, in ``folder``)."""
+
+    def __init__(self, saved: int, total: int, folder: Path) -> None:
+        super().__init__(f"{saved} of {total} runs are saved in {folder}")
+        self.saved, self.total, self.folder = saved, total, folder
+
+
+class _ChunkSaver:
+    """Writes each finished batch as a checkpoint chunk and counts it; after Ctrl-C, also what was still coming."""
+
+    def __init__(self, folder: Path, session: int, bar: Any) -> None:
+        self.folder, self.session, self.bar = folder, session, bar
+        self.seq = self.finished = self.failures = 0
+        self.pending: dict[str, pd.DataFrame] | None = None
+
+    def save(self, tables: dict[str, pd.DataFrame]) -> None:
+        self.pending = tables  # kept until written: an interrupt during the write writes it again
+        write_chunk(self.folder, f"s{self.session:03d}-{self.seq:06d}", tables)
+        self.pending = None
+        self.seq += 1
+        failed = len(tables["failures"])
+        n = len(tables["runs"]) + failed
+        self.finished, self.failures = self.finished + n, self.failures + failed
+        self.bar.update(n)
+        if self.failures:
+            self.bar.set_postfix(failed=self.failures)
+
+    def save_rest(self, stream: Any) -> None:
+        """After Ctrl-C: the batch being written, then the batches the executor still hands back (finished ones)."""
+        if self.pending is not None:
+            self.save(self.pending)
+        try:
+            tables = stream.throw(KeyboardInterrupt())
+            while True:
+                self.save(tables)
+                tables = next(stream)
+        except (KeyboardInterrupt, StopIteration):
+            return
+
+
+@contextmanager
+def _interrupts_ignored() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _sha256(text: str) -> str:
