@@ -16,7 +16,6 @@ Examples
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import math
 import os
@@ -35,6 +34,7 @@ import pandas as pd
 
 from loyaltysim.config.errors import ConfigError
 from loyaltysim.config.loading import config_hash, read_yaml
+from loyaltysim.config.optional import require
 from loyaltysim.config.schema import Config
 from loyaltysim.experiments.linking import config_value, read_back
 from loyaltysim.experiments.reporters import reporters
@@ -323,8 +323,8 @@ def resolve_executor(executor: ExecutorChoice, workers: int | None, scheduler: s
         raise ConfigError(f"unknown executor {executor!r}; expected one of {', '.join(EXECUTORS)}", source="--executor")
     if scheduler is not None and executor != "dask":
         raise ConfigError(f"--scheduler needs the dask executor, not {executor}", source="--scheduler")
-    if executor == "dask" and importlib.util.find_spec("distributed") is None:
-        raise ConfigError("the dask executor needs dask.distributed: pip install 'loyaltysim[dask]'", source="--executor")
+    if executor == "dask":
+        require("distributed", purpose="the dask executor")
     workers = 1 if executor == "serial" else workers or os.cpu_count() or 1
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}", source="--workers")

@@ -179,10 +179,6 @@ class Experiment(_Section):
             raise ValueError(
                 f"{owners[a]} and {owners[b]} both set {b} ({a} contains {b}); vary one of them, or give the whole value once"
             )
-        for path in self.overrides:
-            for other, owner in owners.items():
-                if path == other or path.startswith(f"{other}."):
-                    raise ValueError(f"overrides.{path} and {owner} overlap: {owner} replaces {path} in every run")
         for path, expression in self.derived.items():
             for name in expression_names(expression, self.factors):
                 if name not in self.factors:
