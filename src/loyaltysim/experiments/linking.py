@@ -11,8 +11,8 @@ Examples
 --------
 >>> evaluate("min(q + 0.1, 1)", {"q": 0.95})
 1.0
->>> overlapping(["firms", "customers.n", "firms.1.quality"])
-('firms', 'firms.1.quality')
+>>> overlapping([("firms", "factors.firms"), ("customers.n", "factors.customers.n"), ("firms.1.quality", "factors.q")])
+(('firms', 'factors.firms'), ('firms.1.quality', 'factors.q'))
 """
 
 from __future__ import annotations
@@ -93,11 +93,12 @@ def evaluate(expression: str, values: Mapping[str, Any]) -> Any:
         raise ValueError(f"cannot parse {expression!r}: {exc.msg}") from None
 
 
-def overlapping(paths: Iterable[str]) -> tuple[str, str] | None:
-    """The first pair of config paths where one is the other or lies inside it, or None."""
+def overlapping(paths: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], tuple[str, str]] | None:
+    """The first two ``(config path, owner)`` items whose paths overlap (the same path, or one inside the
+    other), the outer one first; None if no two do."""
     for a, b in itertools.combinations(paths, 2):
-        if a == b or b.startswith(f"{a}.") or a.startswith(f"{b}."):
-            return (a, b) if len(a) <= len(b) else (b, a)
+        if a[0] == b[0] or b[0].startswith(f"{a[0]}.") or a[0].startswith(f"{b[0]}."):
+            return (a, b) if len(a[0]) <= len(b[0]) else (b, a)
     return None
 
 

@@ -168,17 +168,14 @@ class Experiment(_Section):
     @model_validator(mode="after")
     def _check_paths(self) -> Experiment:
         """Refuse config paths set twice (one inside another would silently win) and unknown names in ``derived``."""
-        owners = {path: f"factors.{name}" for name, factor in self.factors.items() for path in factor.config_paths(name)}
-        paths = [path for name, factor in self.factors.items() for path in factor.config_paths(name)]
-        if "run.seed" in paths:
+        owned = [(path, f"factors.{name}") for name, factor in self.factors.items() for path in factor.config_paths(name)]
+        if any(path == "run.seed" for path, _ in owned):
             raise ValueError("run.seed cannot be set here: each run's seed derives from the experiment's 'seed'")
-        owners.update({path: f"derived.{path}" for path in self.derived})
-        pair = overlapping([*paths, *self.derived])
+        pair = overlapping([*owned, *((path, f"derived.{path}") for path in self.derived)])
         if pair is not None:
-            a, b = pair
-            raise ValueError(
-                f"{owners[a]} and {owners[b]} both set {b} ({a} contains {b}); vary one of them, or give the whole value once"
-            )
+            (outer, first), (inner, second) = pair
+            where = inner if inner == outer else f"{inner} ({outer} contains it)"
+            raise ValueError(f"{first} and {second} both set {where}; vary one of them, or give the whole value once")
         for path, expression in self.derived.items():
             for name in expression_names(expression, self.factors):
                 if name not in self.factors:
