@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from loyaltysim import Config, ConfigError, LoyaltyModel, sweep
+from loyaltysim.analysis.hypotheses import evaluate
 from loyaltysim.experiments.spec import load_experiment, plan_runs, run_config
 from loyaltysim.outcomes import DISSATISFIED_BELOW, false_loyalty
 
@@ -92,7 +93,7 @@ def study(tmp_path_factory):
         {"test": "difference", "metric": "false_loyalty_A", "factor": "n_firms", "a": 2, "b": 3},
     ]
     path = write(folder, hypotheses=hypotheses)
-    return path, sweep(path, out=folder / "out", executor="serial", progress=False)
+    return path, sweep(path, out=folder / "out", executor="serial", progress=False, report=False)
 
 
 def test_outcomes_and_firms_reach_every_table(study):
@@ -124,12 +125,15 @@ def test_outcomes_and_firms_reach_every_table(study):
 
 
 def test_hypotheses_name_per_firm_metrics_and_outcomes(study):
-    _, results = study
-    table = pd.read_parquet(results.path / "hypotheses.parquet")
+    path, results = study
+    specs = load_experiment(path).hypotheses
+    table = evaluate(specs, results.runs, results.curves)
     assert len(table) == 2 and table["verdict"].notna().all()
-    runs = results.runs
-    profit = runs.groupby("n_firms")["profit_A"].mean()
+    profit = results.runs.groupby("n_firms")["profit_A"].mean()
     assert table.iloc[0]["effect"] == pytest.approx(profit[4] - profit[2])  # firm A's profit: b − a
+    by_size = {**specs[1], "metric": "mean_satisfaction", "firm": "A", "factor": "replicate", "a": 0, "b": 1, "by": ["n_firms"]}
+    split = evaluate([by_size], results.runs.assign(replicate=results.runs["replicate"]), results.curves)
+    assert sorted(split["cell"]) == ["n_firms=2", "n_firms=3", "n_firms=4"]  # by: [n_firms], one verdict per level
 
 
 def test_bad_outcomes_are_refused_before_any_run(tmp_path):
@@ -148,27 +152,6 @@ def test_bad_outcomes_are_refused_before_any_run(tmp_path):
 
         hypothesis = {"test": "difference", "metric": "profits", "firm": "A", "factor": "n_firms", "a": 2, "b": 3}
         load_checked(write(tmp_path, hypotheses=[hypothesis]))
-
-
-def test_hypotheses_split_by_the_number_of_firms(tmp_path):
-    hypothesis = {
-        "test": "difference",
-        "metric": "nps",
-        "factor": "loyalty.link",
-        "a": "linear",
-        "b": "threshold",
-        "by": ["n_firms"],
-    }
-    factors = {"n_firms": [2, 3], "loyalty.link": ["linear", "threshold"]}
-    results = sweep(
-        write(tmp_path, factors=factors, hypotheses=[hypothesis], outcomes={}),
-        out=tmp_path / "o",
-        executor="serial",
-        progress=False,
-    )
-    table = pd.read_parquet(results.path / "hypotheses.parquet")
-    assert sorted(table["cell"]) == ["n_firms=2", "n_firms=3"]
-    assert (results.path / "figures").is_dir()
 
 
 @pytest.mark.slow
