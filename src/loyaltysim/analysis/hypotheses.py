@@ -190,8 +190,12 @@ def _p0(estimate: float, null: float, direction: str) -> float:
 
 
 def factor_columns(runs: pd.DataFrame) -> list[str]:
-    """The design's factor columns: those named by a dotted config path."""
-    return [column for column in runs.columns if "." in column]
+    """The design's factor columns with one value per cell: those named by a dotted config path, and those a sweep
+    writes between ``replicate`` and ``seed`` (``n_firms``); list-valued ones (a whole ``firms`` list) are left out."""
+    columns = list(runs.columns)
+    between = columns[columns.index("replicate") + 1 : columns.index("seed")] if {"replicate", "seed"} <= set(columns) else []
+    named = [c for c in columns if "." in c or c in between]
+    return [c for c in named if not runs[c].map(lambda v: isinstance(v, list | dict | np.ndarray)).any()]
 
 
 def _ok(runs: pd.DataFrame) -> pd.DataFrame:
@@ -1408,6 +1412,8 @@ def check_spec(spec: dict[str, Any], factors: Sequence[str] | Mapping[str, Any] 
             _check_factor(key, options[key], context)
     for position, column in enumerate(options.get("by") or []):
         _check_factor(f"by.{position}", column, context)
+        if any(isinstance(v, list | dict) for v in context.factors[column] or []):
+            raise ValueError(f"by.{position}: {column!r} takes lists as values; split by a scalar factor such as n_firms")
     for key in ("moderator", "factor"):
         if key in options and options[key] in (options.get("by") or []):
             raise ValueError(f"by: {options[key]!r} is the {key} itself; by splits the runs by the other factors")

@@ -49,12 +49,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _is_experiment(path: str) -> bool:
-    """Whether a YAML file is an experiment (it has an experiment's keys) rather than a scenario."""
-    from loyaltysim.config.loading import read_yaml
-    from loyaltysim.experiments.spec import EXPERIMENT_KEYS
+EXPERIMENT_MARKERS = frozenset({"base", "factors", "design", "replicates", "hypotheses", "outcomes", "derived"})
+"""Keys only an experiment file has (named here: validating a scenario must not import the experiment stack)."""
 
-    return bool(set(read_yaml(path)) & EXPERIMENT_KEYS)
+
+def _is_experiment(path: str) -> bool:
+    """Whether a YAML file is an experiment rather than a scenario."""
+    from loyaltysim.config.loading import read_yaml
+
+    return bool(set(read_yaml(path)) & EXPERIMENT_MARKERS)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

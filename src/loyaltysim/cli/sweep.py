@@ -40,6 +40,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             **engine_options(args),
             progress=None if not args.quiet else False,
             report=not args.no_report,
+            figure_formats=_formats(args.figure_format),
         )
     except SweepInterrupted as stop:
         again = " ".join(
@@ -61,6 +62,31 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _formats(text: str | None) -> list[str] | None:
+    """``--figure-format png,pdf`` as a list (None: the experiment's own choice)."""
+    from loyaltysim.config.errors import ConfigError
+    from loyaltysim.reporting.render import FIGURE_FORMATS
+
+    if text is None:
+        return None
+    formats = [f.strip().lower() for f in text.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in FIGURE_FORMATS]
+    if unknown or not formats:
+        raise ConfigError(
+            f"unknown figure format {unknown[0] if unknown else text!r}; expected {', '.join(FIGURE_FORMATS)}",
+            source="--figure-format",
+        )
+    return formats
+
+
+def _add_figure_format(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--figure-format",
+        metavar="FORMATS",
+        help="figure formats, comma-separated: png (always written), svg, pdf (default: report.figure_formats, else png)",
+    )
+
+
 def add_sweep(sub: argparse._SubParsersAction) -> None:
     """``loyaltysim sweep EXPERIMENT``: run an experiment and write its report."""
     p = add_command(
@@ -80,6 +106,7 @@ def add_sweep(sub: argparse._SubParsersAction) -> None:
     add_set(p)
     add_quiet(p)
     p.add_argument("--no-report", action="store_true", help="skip the hypotheses and report at the end")
+    _add_figure_format(p)
     p.add_argument(
         "--plan",
         action="store_true",
@@ -96,7 +123,7 @@ EPILOG_REPORT = """examples:
 def _cmd_report(args: argparse.Namespace) -> int:
     from loyaltysim.workflows.sweep import report_sweep
 
-    paths = report_sweep(args.folder)
+    paths = report_sweep(args.folder, figure_formats=_formats(args.figure_format))
     if not args.quiet:
         print(f"wrote {paths['markdown']}, {paths['html']} and {paths['hypotheses']}")
     return 0
@@ -115,4 +142,5 @@ def add_report(sub: argparse._SubParsersAction) -> None:
         epilog=EPILOG_REPORT,
     )
     p.add_argument("folder", help="results folder of a sweep (e.g. results/satisfaction_trap)")
+    _add_figure_format(p)
     add_quiet(p)

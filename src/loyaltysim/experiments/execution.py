@@ -541,6 +541,7 @@ def run_sweep(
             "seed": experiment.seed,
             "seed_derivation": SEED_DERIVATION[experiment.seeds] + ".generate_state(1, uint64)[0] >> 1",
             "counts": {"points": len(design.points), "replicates": experiment.replicates, "runs": len(specs)},
+            "period": base["run"]["period"],
             "sessions": [*manifest.get("sessions", []), record],
             "command_line": sys.argv,
             "versions": versions(),

@@ -39,7 +39,6 @@ from loyaltysim.experiments.linking import assignments, expression_names, overla
 from loyaltysim.experiments.reporters import Outcome
 
 __all__ = [
-    "EXPERIMENT_KEYS",
     "SEED_DERIVATION",
     "Experiment",
     "ReportSpec",
@@ -97,6 +96,9 @@ class ReportSpec(_Section):
 
     heatmap: tuple[str, str] | None = Field(None, description="two factors (x, y) of the satisfied-defector heatmap")
     by: list[str] | None = Field(None, description="factors that define the conditions of the curve figures (default all)")
+    figure_formats: list[Literal["png", "svg", "pdf"]] = Field(
+        ["png"], min_length=1, description="formats of the figures: png (always written), svg, pdf"
+    )
 
 
 class SensitivitySpec(_Section):
@@ -223,10 +225,6 @@ class Experiment(_Section):
             data = apply_overrides(deep_merge(Config().to_dict(), self.base), self.overrides)
             return validate_config(data, source="base (inline)")
         return load_config(self.base, self.overrides or None)
-
-
-EXPERIMENT_KEYS = frozenset(Experiment.model_fields) - {"description"}
-"""Top-level keys that make a YAML file an experiment rather than a scenario (they share only ``description``)."""
 
 
 def experiment_hash(experiment: Experiment) -> str:
