@@ -35,7 +35,7 @@ def write(folder: Path, **keys: object) -> Path:
         "name": "study",
         "base": str(CONFIGS / "baseline.yaml"),
         "overrides": OVERRIDES,
-        "factors": {"n_firms": [2, 3, 4]},
+        "factors": {"n_firms": {"values": [2, 3, 4], "label": "Number of firms"}},
         "outcomes": {"false_loyalty": FALSE_LOYALTY, "first": "tests.test_outcomes:customers_of_first_firm"},
         "replicates": 2,
         "seed": 5,
@@ -167,3 +167,41 @@ def test_n_firms_in_a_sobol_design_and_in_discovery(tmp_path):
     threshold = float(results.runs["hhi"].median()) if "hhi" in results.runs else float(results.runs["final_hhi"].median())
     result, _ = run_discovery(tmp_path / "out", f"final_hhi > {threshold}")
     assert "n_firms" in set(result.box["factor"]) | set(result.dropped["factor"])
+
+
+def test_the_report_names_things_as_the_file_does_and_keeps_market_sizes_apart(study, tmp_path):
+    from loyaltysim.analysis import summaries
+    from loyaltysim.reporting.figures.sweep import share_trajectories_figure
+    from loyaltysim.reporting.labels import Labels
+    from loyaltysim.workflows.sweep import report_sweep
+
+    _, results = study
+    paths = report_sweep(results.path, figure_formats=["png", "svg", "pdf"])
+    assert paths["market_share.svg"].read_text().lstrip().startswith("<?xml")
+    assert paths["market_share.pdf"].read_bytes().startswith(b"%PDF")
+    report = paths["markdown"].read_text()
+    assert "Number of firms (`n_firms`)" in report and "Churn per month" in report
+    names = Labels.from_experiment(results.manifest["experiment"])
+    shares = summaries.share_trajectories(results.runs, results.timeseries, by=["n_firms"], name=names.condition)
+    figure = share_trajectories_figure(shares, period="month")
+    panels = {ax.get_title(): len(ax.get_lines()) for ax in figure.axes if ax.get_visible()}
+    assert panels == {"Number of firms: 2": 2, "Number of firms: 3": 3, "Number of firms: 4": 4}
+    assert figure.axes[0].get_xlabel() == "months since the start"
+
+
+def test_a_missing_optional_dependency_says_how_to_install_it(study, capsys, monkeypatch):
+    import importlib.util
+
+    from loyaltysim.cli import main
+
+    _, results = study
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ema_workbench" else real(name, *a))
+    assert main(["discover", str(results.path), "--where", "nps > 0"]) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'loyaltysim[discovery]'" in err and "Traceback" not in err and err.count("\n") == 1
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "distributed" else real(name, *a))
+    from loyaltysim.experiments.execution import resolve_executor
+
+    with pytest.raises(ConfigError, match=r"pip install 'loyaltysim\[dask\]'"):
+        resolve_executor("dask", 2, None)
