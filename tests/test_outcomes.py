@@ -205,3 +205,30 @@ def test_a_missing_optional_dependency_says_how_to_install_it(study, capsys, mon
 
     with pytest.raises(ConfigError, match=r"pip install 'loyaltysim\[dask\]'"):
         resolve_executor("dask", 2, None)
+
+
+def test_outcomes_are_calibration_targets_and_sensitivity_outputs(tmp_path):
+    from loyaltysim.analysis.calibration import load_calibration
+    from loyaltysim.analysis.outputs import Output, check_outputs
+
+    experiment = load_experiment(
+        write(tmp_path, factors={"switching.loyalty_weight": {"low": 1.0, "high": 5.0}}, design="lhs", samples=4)
+    )
+    checked = check_outputs(experiment, [Output(metric="false_loyalty_A"), Output(metric="first")])
+    assert [o.metric for o in checked] == ["false_loyalty_A", "first"]
+    with pytest.raises(ConfigError, match="false_loyalty_Z"):
+        check_outputs(experiment, [Output(metric="false_loyalty_Z")])
+    calibration = {
+        "name": "own_target",
+        "base": str(CONFIGS / "baseline.yaml"),
+        "overrides": OVERRIDES,
+        "parameters": {"switching.loyalty_weight": {"low": 1.0, "high": 5.0}},
+        "targets": [{"metric": "false_loyalty_A", "value": 0.8}],
+        "outcomes": {"false_loyalty": FALSE_LOYALTY},
+    }
+    path = tmp_path / "calibrate.yaml"
+    path.write_text(yaml.safe_dump(calibration))
+    assert load_calibration(path).spec.targets[0].metric == "false_loyalty_A"
+    path.write_text(yaml.safe_dump({**calibration, "outcomes": {}}))
+    with pytest.raises(ConfigError, match=r"targets\.0\.metric: unknown pooled metric 'false_loyalty_A'"):
+        load_calibration(path)

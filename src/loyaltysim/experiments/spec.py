@@ -48,6 +48,7 @@ __all__ = [
     "derive_seed",
     "experiment_hash",
     "load_experiment",
+    "outcome_columns",
     "plan_runs",
     "probe_metrics",
     "read_experiment",
@@ -330,21 +331,27 @@ def validate_experiment(data: Mapping[str, Any], *, source: str | Path | None = 
                 message = f"factors.{factor_path}: value {value!r} is refused by the scenario: {exc}"
                 raise ConfigError(message, source=source) from None
     _check_network_types(experiment, base, source)
-    _check_outcomes(experiment, base, source)
+    outcome_columns(base, experiment.outcomes, source=source)
     _check_metric_names(experiment, base, source)
     return experiment
 
 
-def _check_outcomes(experiment: Experiment, base: dict[str, Any], source: str | Path | None) -> None:
-    """Call each outcome on a one-period probe run: a function that fails or returns no numbers is refused now."""
-    if not experiment.outcomes:
-        return
+def outcome_columns(base: Mapping[str, Any], outcomes: Mapping[str, Outcome], *, source: str | Path | None = None) -> list[str]:
+    """The runs-table columns of ``outcomes``, from calling each on a one-period probe run of ``base``.
+
+    Raises
+    ------
+    ConfigError
+        An outcome that fails or returns no numbers (refused before any run).
+    """
+    if not outcomes:
+        return []
     try:
-        probe_metrics(base, experiment.outcomes)
+        metrics = probe_metrics(base, outcomes)[0]
     except Exception as exc:
-        raise ConfigError(
-            f"outcomes: calling them on a one-period run failed: {type(exc).__name__}: {exc}", source=source
-        ) from None
+        message = f"outcomes: calling them on a one-period run failed: {type(exc).__name__}: {exc}"
+        raise ConfigError(message, source=source) from None
+    return [c for c in metrics if any(c == name or c.startswith(f"{name}_") for name in outcomes)]
 
 
 def _check_network_types(experiment: Experiment, base: dict[str, Any], source: str | Path | None) -> None:
