@@ -303,26 +303,6 @@ def test_killed_sweep_resumes_to_identical_tables(tmp_path):
     )
 
 
-@pytest.mark.slow
-def test_ctrl_c_keeps_finished_runs_and_says_how_to_resume(tmp_path):
-    path = write_experiment(tmp_path, replicates=1, factors={"switching.loyalty_weight": [float(w) for w in range(1, 61)]})
-    out = tmp_path / "interrupted"
-    command = [sys.executable, "-m", "loyaltysim", "sweep", str(path), "--out", str(out)]
-    process = subprocess.Popen([*command, "--executor", "serial", "--batch-size", "1"], stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        if (out / "chunks").is_dir() and len([p for p in (out / "chunks").iterdir() if not p.name.startswith(".")]) >= 2:
-            break
-        time.sleep(0.02)
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=60)
-    assert process.returncode == 130 and "--resume" in err and "Traceback" not in err
-    manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["status"] == "interrupted" and manifest["sessions"][-1]["runs_done"] >= 2
-    assert not (out / ".lock").exists()
-    assert len(load_results(out).runs) == manifest["sessions"][-1]["runs_done"]
-
-
 def test_the_results_folder_reruns_itself_identically(reference, tmp_path):
     resolved = reference.path / "experiment.resolved.yaml"
     data = yaml.safe_load(resolved.read_text())

@@ -189,12 +189,16 @@ def _p0(estimate: float, null: float, direction: str) -> float:
 # --- shared helpers ------------------------------------------------------------------------------
 
 
+RUN_IDENTITY = frozenset({"run_id", "point_id", "replicate", "seed", "status", "error", "wall_time", "config_hash"})
+"""Columns of a runs table that say which run it is, never a factor."""
+
+
 def factor_columns(runs: pd.DataFrame) -> list[str]:
     """The design's factor columns with one value per cell: those named by a dotted config path, and those a sweep
     writes between ``replicate`` and ``seed`` (``n_firms``); list-valued ones (a whole ``firms`` list) are left out."""
     columns = list(runs.columns)
     between = columns[columns.index("replicate") + 1 : columns.index("seed")] if {"replicate", "seed"} <= set(columns) else []
-    named = [c for c in columns if "." in c or c in between]
+    named = [c for c in columns if "." in c or (c in between and c not in RUN_IDENTITY)]
     return [c for c in named if not runs[c].map(lambda v: isinstance(v, list | dict | np.ndarray)).any()]
 
 
