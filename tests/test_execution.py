@@ -306,7 +306,7 @@ def test_killed_sweep_resumes_to_identical_tables(tmp_path):
 def test_the_results_folder_reruns_itself_identically(reference, tmp_path):
     resolved = reference.path / "experiment.resolved.yaml"
     data = yaml.safe_load(resolved.read_text())
-    assert isinstance(data["base"], dict) and data["base"]["customers"]["n"] == 120 and data["overrides"] == {}
+    assert data["base"] is None and data["scenario"]["customers"]["n"] == 120 and data["overrides"] == {}
     assert reference.manifest["git"]["loyaltysim"]["commit"]  # run from this checkout
     again = sweep(resolved, out=tmp_path / "again", executor="serial", progress=False, report=False)
     assert_same_results(again, reference)
@@ -319,7 +319,7 @@ def test_resume_names_what_changed(reference, tmp_path):
     sweep(path, out=out, executor="serial", progress=False, report=False)
     with pytest.raises(ConfigError) as caught:
         sweep(path, overrides={"replicates": 4, "customers.n": 150}, out=out, resume=True, executor="serial", progress=False)
-    assert "base.customers.n: 120 → 150" in str(caught.value) and "replicates: 3 → 4" in str(caught.value)
+    assert "scenario.customers.n: 120 → 150" in str(caught.value) and "replicates: 3 → 4" in str(caught.value)
 
 
 @pytest.mark.slow

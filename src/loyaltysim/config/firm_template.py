@@ -43,7 +43,7 @@ def _names() -> Iterator[str]:
 def _generated(template: Any, index: int, name: str, seed: int) -> dict[str, Any]:
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(FIRM_STREAM, index)))
     quality = float(np.clip(sample(template.quality, 1, rng)[0], 0.0, 1.0))
-    promise = quality if template.promise == "quality" else float(np.clip(sample(template.promise, 1, rng)[0], 0.0, 1.0))
+    promise = quality if template.promise is None else float(np.clip(sample(template.promise, 1, rng)[0], 0.0, 1.0))
     price = float(max(sample(template.price, 1, rng)[0], 0.0))
     return {"name": name, "quality": quality, "promise": promise, "price": price, "generated": True}
 

@@ -353,8 +353,8 @@ class FirmTemplate(Section):
     quality: Distribution = Field(
         Distribution(dist="uniform", low=0.5, high=0.8), description="distribution of a generated firm's quality"
     )
-    promise: Distribution | Literal["quality"] = Field(
-        "quality", description="distribution of its promise, or 'quality' (it promises what it delivers)"
+    promise: Distribution | None = Field(
+        None, description="distribution of its promise (null: it promises its quality, what it delivers)"
     )
     price: Distribution = Field(Distribution(dist="constant", mean=10.0), description="distribution of its price")
 

@@ -7,7 +7,7 @@ results/X/experiment.resolved.yaml`` reruns the sweep identically even after the
 
 Examples
 --------
->>> changes({"replicates": 3, "base": {"customers": {"n": 100}}}, {"replicates": 5, "base": {"customers": {"n": 100}}})
+>>> changes({"replicates": 3, "scenario": {"customers": {"n": 100}}}, {"replicates": 5, "scenario": {"customers": {"n": 100}}})
 ['replicates: 3 → 5']
 """
 
@@ -24,10 +24,9 @@ RESOLVED_FILE = "experiment.resolved.yaml"
 
 
 def resolved_experiment(experiment: Experiment) -> dict[str, Any]:
-    """Every key of ``experiment``, with its base scenario (overrides applied) inlined as ``base``."""
+    """Every key of ``experiment``, with its base scenario (overrides applied) inlined as ``scenario``."""
     data = experiment.model_dump(mode="json", exclude_defaults=False)
-    data["base"] = experiment.base_config().to_dict()
-    data["overrides"] = {}
+    data.update(base=None, scenario=experiment.base_config().to_dict(), overrides={})
     return data
 
 

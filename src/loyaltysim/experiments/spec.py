@@ -122,8 +122,9 @@ class Experiment(_Section):
 
     name: str = Field(pattern=r"^[\w.-]+$", description="short name; results go to results/<name>/")
     description: str = Field("", description="what the experiment asks")
-    base: str | dict[str, Any] | None = Field(
-        None, description="base scenario file (relative to the experiment file), or the scenario itself; None = defaults"
+    base: str | None = Field(None, description="base scenario file (relative to the experiment file); None = defaults")
+    scenario: dict[str, Any] | None = Field(
+        None, description="the base scenario itself, in place of a base file (experiment.resolved.yaml inlines it so)"
     )
     overrides: dict[str, Any] = Field(default_factory=dict, description="dotted config paths set in every run")
     factors: dict[str, Factor] = Field(default_factory=dict, description="dotted config path → values, range or distribution")
@@ -167,6 +168,12 @@ class Experiment(_Section):
         if "run.seed" in value:
             raise ValueError("run.seed cannot be set here: each run's seed derives from the experiment's 'seed'")
         return value
+
+    @model_validator(mode="after")
+    def _one_base(self) -> Experiment:
+        if self.base is not None and self.scenario is not None:
+            raise ValueError("give either base (a scenario file) or scenario (the scenario itself), not both")
+        return self
 
     @model_validator(mode="after")
     def _check_paths(self) -> Experiment:
@@ -222,9 +229,9 @@ class Experiment(_Section):
 
     def base_config(self) -> Config:
         """The base scenario with ``overrides`` applied (before any factor)."""
-        if isinstance(self.base, dict):  # inlined, as in experiment.resolved.yaml
-            data = apply_overrides(deep_merge(Config().to_dict(), self.base), self.overrides)
-            return validate_config(data, source="base (inline)")
+        if self.scenario is not None:  # inlined, as in experiment.resolved.yaml
+            data = apply_overrides(deep_merge(Config().to_dict(), self.scenario), self.overrides)
+            return validate_config(data, source="scenario")
         return load_config(self.base, self.overrides or None)
 
 
@@ -235,7 +242,7 @@ def experiment_hash(experiment: Experiment) -> str:
     moving files does not stop a resume; changing any value that alters a run does.
     """
     analysis = {"hypotheses", "report", "sensitivity", "multiplicity", "labels"}
-    values = experiment.model_dump(mode="json", exclude={"name", "description", "base", "overrides", *analysis})
+    values = experiment.model_dump(mode="json", exclude={"name", "description", "base", "scenario", "overrides", *analysis})
     if values["seeds"] == "independent":  # the default derivation hashes as before the option existed: old sweeps resume
         del values["seeds"]
     for factor in values["factors"].values():  # unset options hash as before they existed: old sweeps resume
