@@ -4,7 +4,10 @@ metrics and rows, and a per-period outcome.
 Times, in one process and alternating, (a) the bare run: ``LoyaltyModel(config).run()`` and its summary, time
 series and retention curve, as a sweep recorded them before; (b) ``run_one`` of the sweep engine, which adds the
 recording; (c) ``run_one`` with the shipped per-period outcome ``false_loyalty``. Prints the median of the rounds and
-the ratio of each to (a), measured in the same run.
+the ratio of each to (a), measured in the same run. The bare run leaves out the end-of-run survey and the
+market-share pivot a sweep run made before this recording existed, so the ratio is an upper bound of its cost.
+Measured on a shared 2-core machine (5 rounds, load 1.7): 85 ms bare, 127 ms run_one (1.49), 140 ms with
+false_loyalty (1.65) for 1,000 customers × 100 periods.
 
     python benchmarks/run_records.py [CUSTOMERS] [ROUNDS]     # default 1000 customers, 7 rounds
 """
