@@ -303,24 +303,54 @@ def test_killed_sweep_resumes_to_identical_tables(tmp_path):
     )
 
 
+def test_the_results_folder_reruns_itself_identically(reference, tmp_path):
+    resolved = reference.path / "experiment.resolved.yaml"
+    data = yaml.safe_load(resolved.read_text())
+    assert data["base"] is None and data["scenario"]["customers"]["n"] == 120 and data["overrides"] == {}
+    assert reference.manifest["git"]["loyaltysim"]["commit"]  # run from this checkout
+    again = sweep(resolved, out=tmp_path / "again", executor="serial", progress=False, report=False)
+    assert_same_results(again, reference)
+    assert again.manifest["experiment_hash"] == reference.manifest["experiment_hash"]
+
+
+def test_resume_names_what_changed(reference, tmp_path):
+    path = write_experiment(tmp_path)
+    out = tmp_path / "out"
+    sweep(path, out=out, executor="serial", progress=False, report=False)
+    with pytest.raises(ConfigError) as caught:
+        sweep(path, overrides={"replicates": 4, "customers.n": 150}, out=out, resume=True, executor="serial", progress=False)
+    assert "scenario.customers.n: 120 → 150" in str(caught.value) and "replicates: 3 → 4" in str(caught.value)
+
+
 @pytest.mark.slow
-def test_ctrl_c_keeps_finished_runs_and_says_how_to_resume(tmp_path):
-    path = write_experiment(tmp_path, replicates=1, factors={"switching.loyalty_weight": [float(w) for w in range(1, 61)]})
+@pytest.mark.parametrize("executor", ["process", "serial"])
+def test_ctrl_c_stops_at_once_keeps_every_finished_run_and_resumes_row_for_row(tmp_path, executor):
+    """SIGINT to the main process while runs are in flight: exit 130 with the count and the resume command;
+    the saved runs are exactly the finished ones; after --resume the tables equal an uninterrupted sweep's."""
+    factors = {"switching.loyalty_weight": [float(w) for w in range(1, 25)]}
+    path = write_experiment(
+        tmp_path, replicates=1, factors=factors, overrides={**OVERRIDES, "customers.n": 1500, "run.steps": 60}
+    )
     out = tmp_path / "interrupted"
-    command = [sys.executable, "-m", "loyaltysim", "sweep", str(path), "--out", str(out)]
-    process = subprocess.Popen([*command, "--executor", "serial", "--batch-size", "1"], stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
+    command = [sys.executable, "-m", "loyaltysim", "sweep", str(path), "--out", str(out), "--executor", executor]
+    process = subprocess.Popen([*command, "--workers", "2", "--batch-size", "1"], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline and process.poll() is None:
         if (out / "chunks").is_dir() and len([p for p in (out / "chunks").iterdir() if not p.name.startswith(".")]) >= 2:
             break
         time.sleep(0.02)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
-    assert process.returncode == 130 and "--resume" in err and "Traceback" not in err
+    assert process.returncode == 130 and "Traceback" not in err
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["status"] == "interrupted" and manifest["sessions"][-1]["runs_done"] >= 2
+    saved = load_results(out).runs
+    assert f"interrupted: {len(saved)} of 24 runs are saved in {out}" in err and f"--out {out} --resume" in err
+    assert manifest["status"] == "interrupted" and manifest["sessions"][-1]["runs_done"] == len(saved) < 24
     assert not (out / ".lock").exists()
-    assert len(load_results(out).runs) == manifest["sessions"][-1]["runs_done"]
+    resumed = sweep(path, out=out, executor="serial", resume=True, progress=False, report=False)
+    whole = sweep(path, out=tmp_path / "whole", executor="serial", progress=False, report=False)
+    assert_same_results(resumed, whole)
+    pd.testing.assert_frame_equal(resumed.firms, whole.firms)
 
 
 def test_workers_run_numba_with_their_share_of_the_cores(monkeypatch):

@@ -215,7 +215,9 @@ def check_clear_error(status: int, err: str, *expect: str) -> None:
 def test_full_disk_gives_a_clear_error_and_keeps_finished_runs(whole, tmp_path, capsys, monkeypatch, where):
     path, out = many_runs(tmp_path), tmp_path / "out"
     if where == "chunk":  # the disk fills up while the 8th chunk is written
-        monkeypatch.setattr(results_module, "write_parquet", _fail_after(7 * 4 + 2, results_module.write_parquet))
+        monkeypatch.setattr(
+            results_module, "write_parquet", _fail_after(7 * len(results_module.CHUNK_TABLES) + 2, results_module.write_parquet)
+        )
     else:  # … or only when the final tables are written
         monkeypatch.setattr(execution_module, "write_parquet", _fail_after(1, execution_module.write_parquet))
     status, err = _sweep_cli(path, out, capsys)

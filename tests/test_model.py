@@ -113,12 +113,28 @@ def test_mesa_shell():
     firms = list(model.agents_by_type[Firm])
     assert [f.name for f in firms] == ["A", "B", "C", "D", "E"]
     table = model.datacollector.get_model_vars_dataframe()
-    assert list(table["churn_rate"]) == list(model.timeseries()["churn_rate"])
+    assert len(table) == 5 and np.isnan(table["churn_rate"].iloc[0])  # row 0: the market before the first period
+    assert list(table["churn_rate"].iloc[1:]) == list(model.timeseries()["churn_rate"])  # row k: period k
     for name, reporter in model.datacollector.model_reporters.items():
         assert reporter.__name__ == name  # named, not lambdas
     firm_table = model.datacollector.get_agent_vars_dataframe()
-    assert len(firm_table) == 4 * 5
-    assert list(firm_table["share"]) == list(model.firm_timeseries()["share"])
+    assert len(firm_table) == 5 * 5
+    assert list(firm_table.loc[1:, "share"]) == list(model.firm_timeseries()["share"])
+    start = firm_table.loc[0, "share"].to_numpy()
+    assert start.sum() == pytest.approx(1.0) and (start > 0).all()  # the initial shares, not NaN
+
+
+def test_users_reporters_are_collected_every_period():
+    seen = []
+
+    def customers_of_a(model):
+        seen.append(model.steps)
+        return int((model.state.firm == 0).sum())
+
+    model = LoyaltyModel(small_config(run__steps=3), reporters={"customers_of_a": customers_of_a}).run()
+    table = model.datacollector.get_model_vars_dataframe()
+    assert seen[-4:] == [0, 1, 2, 3]  # step 0, then after every period (Mesa also calls it once to check it)
+    assert list(table["customers_of_a"].iloc[1:]) == model.firm_timeseries().query("firm == 'A'")["customers"].tolist()
 
 
 def test_keyword_parameters_like_mesa_batch_run():
@@ -133,6 +149,34 @@ def test_keyword_parameters_like_mesa_batch_run():
         display_progress=False,
     )
     assert {r["run__seed"] for r in results} == {1, 2}
+
+
+def test_batch_run_rows_line_up_with_periods_and_carry_firm_reporters():
+    from loyaltysim.outcomes import false_loyalty
+
+    class Study(LoyaltyModel):
+        def __init__(self, **parameters):
+            super().__init__(reporters={"false_loyalty": false_loyalty}, **parameters)
+
+    rows = mesa.batch_run(
+        Study,
+        parameters={"customers__n": 80, "run__seed": 5, "run__steps": 4},
+        iterations=1,
+        max_steps=4,
+        data_collection_period=1,
+        number_processes=1,
+        display_progress=False,
+    )
+    alone = LoyaltyModel(customers__n=80, run__seed=5, run__steps=4).run()
+    firms = alone.firm_timeseries().set_index(["step", "firm"])
+    series = alone.timeseries().set_index("step")
+    for row in rows:
+        if row["Step"] == 0:
+            continue
+        assert row["churn_rate"] == series.loc[row["Step"], "churn_rate"]  # Step k holds period k
+        assert row["share"] == firms.loc[(row["Step"], alone.market.names[row["AgentID"] - 1]), "share"]
+    assert {row["Step"] for row in rows} == {0, 1, 2, 3} and all("share" in row for row in rows)
+    assert isinstance(rows[-1]["false_loyalty"], dict)
 
 
 def test_customers_table_and_panel():

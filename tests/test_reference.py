@@ -20,6 +20,7 @@ def test_committed_reference_matches_the_command(capsys):
 
 
 DISTRIBUTIONS = {"initial_expectation", "switching_cost", "price_sensitivity", "talkativeness", "response_bias", "tolerance"}
+DISTRIBUTIONS |= {"quality", "promise", "price"}  # firm_template's distributions
 
 
 def _leaf_paths(data: dict, prefix: str = "") -> set[str]:

@@ -4,7 +4,7 @@ from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-from loyaltysim.config import Config, ConfigError, load_config
+from loyaltysim.config import Config, ConfigError, config_hash, load_config
 
 if TYPE_CHECKING:
     from loyaltysim.analysis.hypotheses import register_hypothesis_test
@@ -28,6 +28,7 @@ __all__ = [
     "LoyaltyModel",
     "__version__",
     "check_hypothesis_test",
+    "config_hash",
     "load_config",
     "load_results",
     "register_design",

@@ -87,8 +87,9 @@ from loyaltysim.config.errors import ConfigError, from_validation_error, suggest
 from loyaltysim.config.loading import apply_overrides, config_hash, deep_merge, read_yaml, resolve_extends, validate_config
 from loyaltysim.config.schema import Config
 from loyaltysim.experiments.execution import ExecutorChoice, execute, process_pool, resolve_executor
+from loyaltysim.experiments.reporters import Outcome
 from loyaltysim.experiments.results import clean_partial_chunks, completed_run_ids, merge_chunks, session_count, write_chunk
-from loyaltysim.experiments.spec import Experiment, RunSpec, probe_metrics
+from loyaltysim.experiments.spec import Experiment, RunSpec, outcome_columns, probe_metrics
 from loyaltysim.experiments.storage import write_parquet
 from loyaltysim.model.metrics import BANDS, RATINGS
 
@@ -204,6 +205,9 @@ class CalibrationSpec(_Strict):
     overrides: dict[str, Any] = Field(default_factory=dict, description="dotted config paths → values applied to base")
     parameters: dict[str, FreeParameter] = Field(description="dotted config path → {low, high, log?}")
     targets: list[Target] = Field(description="facts to reproduce")
+    outcomes: dict[str, Outcome] = Field(
+        default_factory=dict, description="your own outcomes (as in experiment files); targets may name their columns"
+    )
     replicates: Annotated[int, Field(ge=1)] = Field(2, description="runs per evaluated point (averaged)")
     check_replicates: Annotated[int, Field(ge=1)] = Field(4, description="fresh-seed runs of the best point for the fit table")
     seed: Annotated[int, Field(ge=0)] = Field(0, description="root seed of replicate seeds and of the algorithm")
@@ -368,10 +372,11 @@ def _check(spec: CalibrationSpec, base: Config, *, source: str | Path) -> None:
                 ) from None
     firm_shares = tuple(f"share_{f.name}" for f in base.firms)
     pooled = _pooled_metrics(values) if any(t.window == "pooled" and t.metric not in POOLED_METRICS for t in spec.targets) else ()
+    own = outcome_columns(base.to_dict(), spec.outcomes, source=source)
     seen: set[tuple[str, str]] = set()
     for i, target in enumerate(spec.targets):
         where = f"targets.{i}"
-        known = pooled or POOLED_METRICS if target.window == "pooled" else (*FINAL_METRICS, *firm_shares)
+        known = (*(pooled or POOLED_METRICS), *own) if target.window == "pooled" else (*FINAL_METRICS, *firm_shares, *own)
         if target.metric not in known:
             raise ConfigError(
                 f"{where}.metric: unknown {target.window} metric '{target.metric}'{suggest(target.metric, known)}; "
@@ -480,12 +485,14 @@ class SweepEvaluator:
         workers: int | None = None,
         scheduler: str | None = None,
         folder: Path | None = None,
+        outcomes: Mapping[str, Outcome] | None = None,
     ) -> None:
         self.base = base.to_dict()
         self.executor, self.workers = resolve_executor(executor, workers, scheduler)
         self.scheduler = scheduler
         self.folder = folder
-        self.experiment = Experiment(name="calibration")  # all summary metrics, final time-series row
+        # all summary metrics and the outcomes' columns, final time-series row
+        self.experiment = Experiment(name="calibration", outcomes=dict(outcomes or {}))
         self._pool = None  # the process pool, started at the first batch and kept for the next ones
 
     def close(self) -> None:
@@ -782,7 +789,14 @@ def calibrate(
     spec = calibration.spec
     seeds, check_seeds, rng = _seeds(spec)
     if evaluator is None:
-        with SweepEvaluator(calibration.base, executor=executor, workers=workers, scheduler=scheduler, folder=batches) as own:
+        with SweepEvaluator(
+            calibration.base,
+            executor=executor,
+            workers=workers,
+            scheduler=scheduler,
+            folder=batches,
+            outcomes=calibration.spec.outcomes,
+        ) as own:
             return calibrate(calibration, batches=batches, evaluator=own)
     store = BatchStore(evaluator, batches)
     objective = _Objective(calibration, store, seeds)

@@ -15,12 +15,13 @@ one-sided binomial test of whether the restriction raises the density by more th
 default restrictions whose quasi-p exceeds ``max_qp`` (0.05) are dropped one at a time, the least
 significant first, and the box's coverage and density are those of the box without them; the dropped
 restrictions are listed in ``dropped`` with their quasi-p.
-Needs the optional extra ``loyaltysim[discovery]`` (ema_workbench).
+Needs the optional extra ``loyaltysim[discovery]`` (ema_workbench); without it :func:`discover` says so.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from loyaltysim.config.errors import ConfigError, suggest
+from loyaltysim.config.optional import require
 
 __all__ = ["DiscoveryResult", "discover", "factor_columns", "load_runs"]
 
@@ -51,9 +53,12 @@ class DiscoveryResult:
     max_qp: float | None = 0.05
 
 
-def factor_columns(runs: pd.DataFrame) -> list[str]:
-    """The factor columns of a sweep's runs table: those named by a dotted config path."""
-    return [c for c in runs.columns if "." in c]
+def factor_columns(runs: pd.DataFrame, names: Sequence[str] | None = None) -> list[str]:
+    """The factor columns of a sweep's runs table PRIM can restrict: ``names`` (the experiment's factors, e.g.
+    from its manifest), or else the columns named by a dotted config path; columns of lists or mappings
+    (a whole ``firms`` list) are left out: vary their parts, or ``n_firms``, to find regions of them."""
+    columns = [c for c in names if c in runs] if names is not None else [c for c in runs.columns if "." in c]
+    return [c for c in columns if not runs[c].map(lambda v: isinstance(v, list | dict | np.ndarray)).any()]
 
 
 def load_runs(results: str | Path) -> pd.DataFrame:
@@ -152,6 +157,7 @@ def discover(
     ConfigError
         Unknown columns, a condition that is not true/false, no run (or every run) meeting it.
     """
+    require("ema_workbench", purpose="scenario discovery (PRIM)")
     factors = factors or factor_columns(runs)
     unknown = [f for f in factors if f not in runs]
     if unknown:

@@ -40,7 +40,7 @@ import math
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -51,6 +51,7 @@ from scipy import optimize, stats
 
 from loyaltysim.config.errors import ConfigError, suggest
 from loyaltysim.config.references import Registry
+from loyaltysim.experiments.firm_results import FIRM_METRICS, firm_column
 
 __all__ = [
     "ALIAS_NOTE",
@@ -188,9 +189,17 @@ def _p0(estimate: float, null: float, direction: str) -> float:
 # --- shared helpers ------------------------------------------------------------------------------
 
 
+RUN_IDENTITY = frozenset({"run_id", "point_id", "replicate", "seed", "status", "error", "wall_time", "config_hash"})
+"""Columns of a runs table that say which run it is, never a factor."""
+
+
 def factor_columns(runs: pd.DataFrame) -> list[str]:
-    """The design's factor columns: those named by a dotted config path."""
-    return [column for column in runs.columns if "." in column]
+    """The design's factor columns with one value per cell: those named by a dotted config path, and those a sweep
+    writes between ``replicate`` and ``seed`` (``n_firms``); list-valued ones (a whole ``firms`` list) are left out."""
+    columns = list(runs.columns)
+    between = columns[columns.index("replicate") + 1 : columns.index("seed")] if {"replicate", "seed"} <= set(columns) else []
+    named = [c for c in columns if "." in c or (c in between and c not in RUN_IDENTITY)]
+    return [c for c in named if not runs[c].map(lambda v: isinstance(v, list | dict | np.ndarray)).any()]
 
 
 def _ok(runs: pd.DataFrame) -> pd.DataFrame:
@@ -1132,7 +1141,7 @@ def evaluate(
     over all of them (:func:`apply_multiplicity`) and return the tidy results table."""
     rows = []
     for index, spec in enumerate(specs):
-        options = dict(spec)
+        options = firm_metric(spec)
         name = options.pop("test")
         label = options.pop("label", name)
         try:
@@ -1149,6 +1158,14 @@ RESULT_COLUMNS = [
     "p_adjusted", "alternative", "alpha", "multiplicity", "n", "note", "details",
 ]  # fmt: skip
 """The columns of ``hypotheses.parquet``, in order."""
+
+
+def firm_metric(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A spec with ``metric: M, firm: F`` as ``metric: M_F`` (the firm's column of the runs table)."""
+    options = dict(spec)
+    if "firm" in options:
+        options["metric"] = firm_column(str(options["metric"]), str(options.pop("firm")))
+    return options
 
 
 def results_frame(rows: Sequence[dict[str, Any] | HypothesisResult]) -> pd.DataFrame:
@@ -1359,6 +1376,15 @@ def check_spec(spec: dict[str, Any], factors: Sequence[str] | Mapping[str, Any] 
         context = DesignContext(dict(factors))
     else:  # names only: the values of the factors are unknown, so a and b are not checked
         context = DesignContext(dict.fromkeys(factors), levels_known=False)
+    if isinstance(spec, dict) and "firm" in spec:
+        if spec.get("metric") not in FIRM_METRICS:
+            known = list(FIRM_METRICS)
+            raise ValueError(
+                f"metric: {spec.get('metric')!r} is no per-firm metric{suggest(str(spec.get('metric')), known)}; "
+                f"with firm: {', '.join(known)}"
+            )
+        spec = firm_metric(spec)
+        context = replace(context, metrics=None, _known=None)  # the firm's column exists in the runs with that firm
     if not isinstance(spec, dict) or "test" not in spec:
         raise ValueError(f"test: expected a mapping with a 'test' key (one of {', '.join(REGISTERED.names())}), got {spec!r}")
     name = spec["test"]
@@ -1390,6 +1416,8 @@ def check_spec(spec: dict[str, Any], factors: Sequence[str] | Mapping[str, Any] 
             _check_factor(key, options[key], context)
     for position, column in enumerate(options.get("by") or []):
         _check_factor(f"by.{position}", column, context)
+        if any(isinstance(v, list | dict) for v in context.factors[column] or []):
+            raise ValueError(f"by.{position}: {column!r} takes lists as values; split by a scalar factor such as n_firms")
     for key in ("moderator", "factor"):
         if key in options and options[key] in (options.get("by") or []):
             raise ValueError(f"by: {options[key]!r} is the {key} itself; by splits the runs by the other factors")
@@ -1415,7 +1443,7 @@ def check_hypotheses(experiment: Any, *, source: str | Path | None = None, metri
     def probe() -> list[str]:
         from loyaltysim.experiments.spec import probe_metrics
 
-        return probe_metrics(experiment.base_config().to_dict())[0]
+        return probe_metrics(experiment.base_config().to_dict(), getattr(experiment, "outcomes", None))[0]
 
     known = metrics if metrics is not None else experiment.metrics or probe
     context = DesignContext(

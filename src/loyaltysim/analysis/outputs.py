@@ -193,7 +193,7 @@ def check_outputs(experiment: Experiment, outputs: list[Output] | None, *, sourc
     ConfigError
         An unknown metric (with a close match), or a window the kept time series cannot give.
     """
-    summary, series = probe_metrics(experiment.base_config().to_dict())
+    summary, series = probe_metrics(experiment.base_config().to_dict(), experiment.outcomes)
     summary = [k for k in summary if experiment.metrics is None or k in experiment.metrics]
     if experiment.timeseries.metrics is not None:
         series = [c for c in series if c in experiment.timeseries.metrics]

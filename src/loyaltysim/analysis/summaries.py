@@ -6,7 +6,8 @@ tidy DataFrame with a ``condition`` column (the cell label of :func:`condition_l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,13 +16,17 @@ from scipy import stats
 
 from loyaltysim.analysis.hypotheses import BAND_NAMES, factor_columns, fit_clustered
 
+Naming = Callable[[str, Any], str]
+"""How a condition label names one factor's value: ``name(factor, value) -> text``."""
+
 __all__ = ["band_churn", "cell_means", "condition_labels", "fitted_retention", "share_trajectories"]
 
 
-def condition_labels(runs: pd.DataFrame, by: Sequence[str] | None = None) -> pd.Series:
+def condition_labels(runs: pd.DataFrame, by: Sequence[str] | None = None, *, name: Naming | None = None) -> pd.Series:
     """One label per run (indexed by run_id) naming its values of ``by`` (default: every factor).
 
-    The labels are an ordered categorical, in the order of the factor values.
+    The labels are an ordered categorical, in the order of the factor values. ``name(factor, value)`` writes
+    one factor's part (default ``factor=value``), e.g. with the labels of the experiment file.
     """
     ok = runs[runs["status"] == "ok"] if "status" in runs.columns else runs
     columns = factor_columns(ok) if by is None else list(by)
@@ -29,7 +34,8 @@ def condition_labels(runs: pd.DataFrame, by: Sequence[str] | None = None) -> pd.
         only = pd.CategoricalDtype(["all runs"], ordered=True)
         return pd.Series("all runs", index=ok["run_id"].to_numpy(), name="condition", dtype=only)
     ok = ok.sort_values(columns, kind="stable")
-    labels = ok[columns].astype(str).apply(lambda row: ", ".join(f"{c}={v}" for c, v in row.items()), axis=1)
+    name = name or (lambda factor, value: f"{factor}={value}")
+    labels = ok[columns].apply(lambda row: ", ".join(name(c, v) for c, v in row.items()), axis=1)
     order = pd.CategoricalDtype(labels.unique(), ordered=True)  # the factors' own order, not the labels' text order
     return pd.Series(labels.to_numpy(), index=ok["run_id"].to_numpy(), name="condition", dtype=order)
 
@@ -45,6 +51,7 @@ def fitted_retention(
     curves: pd.DataFrame,
     *,
     by: Sequence[str] | None = None,
+    name: Naming | None = None,
     spline_df: int = 4,
     points: int = 101,
     confidence: float = 0.95,
@@ -54,7 +61,7 @@ def fitted_retention(
     The band is model-based with standard errors clustered by run. Returns condition,
     satisfaction, retention, low, high, and ``observed`` (pooled share staying, NaN between bins).
     """
-    labels = condition_labels(runs, by)
+    labels = condition_labels(runs, by, name=name)
     frames = []
     for condition, ids in labels.groupby(labels, sort=True, observed=True):
         data = curves[curves["run_id"].isin(ids.index) & (curves["customer_periods"] > 0)]
@@ -92,10 +99,15 @@ def fitted_retention(
 
 
 def band_churn(
-    runs: pd.DataFrame, curves: pd.DataFrame, *, by: Sequence[str] | None = None, confidence: float = 0.95
+    runs: pd.DataFrame,
+    curves: pd.DataFrame,
+    *,
+    by: Sequence[str] | None = None,
+    name: Naming | None = None,
+    confidence: float = 0.95,
 ) -> pd.DataFrame:
     """Per condition and Kotler band: churn per period (pooled) with a t-interval over replicate runs."""
-    labels = condition_labels(runs, by)
+    labels = condition_labels(runs, by, name=name)
     data = curves[curves["run_id"].isin(labels.index)].copy()
     mid = 0.5 * (data["satisfaction_low"] + data["satisfaction_high"])
     data["band"] = np.minimum(np.floor(mid * 5).astype(int), 4)
@@ -126,7 +138,12 @@ def band_churn(
 
 
 def share_trajectories(
-    runs: pd.DataFrame, timeseries: pd.DataFrame, *, by: Sequence[str] | None = None, prefix: str = "market_share_"
+    runs: pd.DataFrame,
+    timeseries: pd.DataFrame,
+    *,
+    by: Sequence[str] | None = None,
+    name: Naming | None = None,
+    prefix: str = "market_share_",
 ) -> pd.DataFrame:
     """Per condition, firm and step: mean market share over replicates and its 2.5–97.5 % range.
 
@@ -135,7 +152,7 @@ def share_trajectories(
     columns = [c for c in timeseries.columns if c.startswith(prefix)]
     if not columns:
         return pd.DataFrame(columns=["condition", "firm", "step", "share", "low", "high"])
-    labels = condition_labels(runs, by)
+    labels = condition_labels(runs, by, name=name)
     long = timeseries[timeseries["run_id"].isin(labels.index)].melt(
         id_vars=["run_id", "step"], value_vars=columns, var_name="firm", value_name="share"
     )

@@ -77,7 +77,23 @@ def _warn_short_run(config: Config) -> None:
         print(message.format(steps=config.run.steps, burn_in=config.run.burn_in, more=config.run.burn_in + 1), file=sys.stderr)
 
 
+EXPERIMENT_MARKERS = frozenset({"base", "factors", "design", "replicates", "hypotheses", "outcomes", "derived"})
+"""Keys only an experiment file has (named here: validating a scenario must not import the experiment stack)."""
+
+
+def _is_experiment(path: str) -> bool:
+    """Whether a YAML file is an experiment rather than a scenario."""
+    from loyaltysim.config.loading import read_yaml
+
+    return bool(set(read_yaml(path)) & EXPERIMENT_MARKERS)
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
+    if _is_experiment(args.config):
+        from loyaltysim.workflows.plan import plan_sweep
+
+        print(plan_sweep(args.config, overrides_from(args.set)).describe(args.config))
+        return 0
     config = _load(args)
     if config.network.type == "file":  # read it now: a missing or mismatched file should not wait for `run`
         import numpy as np
@@ -150,15 +166,17 @@ def add_run(sub: argparse._SubParsersAction) -> None:
 
 
 def add_validate(sub: argparse._SubParsersAction) -> None:
-    """``loyaltysim validate CONFIG``: check a scenario file."""
+    """``loyaltysim validate FILE``: check a scenario or an experiment file."""
     p = add_command(
         sub,
         "validate",
         _cmd_validate,
-        help="check a scenario file and say what is wrong or that it is fine",
+        help="check a scenario or experiment file and say what is wrong or that it is fine",
         description="Check a scenario file (after extends and --set) without running it. Prints a one-line "
-        "summary, or every problem with its file and key path and exits with status 2.",
-        epilog="examples:\n  loyaltysim validate configs/my_market.yaml\n"
+        "summary, or every problem with its file and key path and exits with status 2. An experiment file "
+        "is checked whole (as loyaltysim sweep --plan): factors, outcomes, hypotheses, report options, and its "
+        "design is printed.",
+        epilog="examples:\n  loyaltysim validate configs/my_market.yaml\n  loyaltysim validate experiments/demo_sweep.yaml\n"
         "  loyaltysim validate configs/my_market.yaml --set customers.n=500 --set loyalty.link=concave",
     )
     _add_scenario_argument(p)

@@ -11,6 +11,7 @@ __all__ = ["add_report", "add_sweep"]
 
 EPILOG_SWEEP = """examples:
   loyaltysim sweep experiments/demo_sweep.yaml                      # all cores, results/demo_sweep/
+  loyaltysim sweep experiments/demo_sweep.yaml --plan               # check it, print the design and time; run nothing
   loyaltysim sweep experiments/demo_sweep.yaml --set replicates=5 --set customers.n=500
   loyaltysim sweep experiments/demo_sweep.yaml --resume             # after Ctrl-C or a crash
   loyaltysim sweep experiments/demo_sweep.yaml --scheduler tcp://10.0.0.5:8786   # a Dask cluster
@@ -21,8 +22,14 @@ factors.<config path>, overrides.<config path>, or else a config value of every 
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from loyaltysim.experiments.execution import summary_line
+    from loyaltysim.experiments.execution import SweepInterrupted, summary_line
     from loyaltysim.workflows.sweep import sweep
+
+    if args.plan:
+        from loyaltysim.workflows.plan import plan_sweep
+
+        print(plan_sweep(args.experiment, overrides_from(args.set), workers=args.workers).describe(args.experiment))
+        return 0
 
     try:
         results = sweep(
@@ -33,10 +40,17 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             **engine_options(args),
             progress=None if not args.quiet else False,
             report=not args.no_report,
+            figure_formats=_formats(args.figure_format),
         )
-    except KeyboardInterrupt:
-        print("finished runs are saved; continue with the same command and --resume", file=sys.stderr)
-        raise
+    except SweepInterrupted as stop:
+        again = " ".join(
+            ["loyaltysim", "sweep", args.experiment, *(f"--set {a}" for a in args.set or []), "--out", str(stop.folder)]
+        )
+        print(f"interrupted: {stop}; continue with: {again} --resume", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:  # before the sweep's folder existed: nothing to keep
+        print("interrupted before any run; nothing was saved", file=sys.stderr)
+        return 130
     failed = results.failed
     if not args.quiet:
         print(summary_line(results))
@@ -46,6 +60,31 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             print(f"  run {row.run_id}: {row.error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _formats(text: str | None) -> list[str] | None:
+    """``--figure-format png,pdf`` as a list (None: the experiment's own choice)."""
+    from loyaltysim.config.errors import ConfigError
+    from loyaltysim.reporting.render import FIGURE_FORMATS
+
+    if text is None:
+        return None
+    formats = [f.strip().lower() for f in text.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in FIGURE_FORMATS]
+    if unknown or not formats:
+        raise ConfigError(
+            f"unknown figure format {unknown[0] if unknown else text!r}; expected {', '.join(FIGURE_FORMATS)}",
+            source="--figure-format",
+        )
+    return formats
+
+
+def _add_figure_format(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--figure-format",
+        metavar="FORMATS",
+        help="figure formats, comma-separated: png (always written), svg, pdf (default: report.figure_formats, else png)",
+    )
 
 
 def add_sweep(sub: argparse._SubParsersAction) -> None:
@@ -67,6 +106,12 @@ def add_sweep(sub: argparse._SubParsersAction) -> None:
     add_set(p)
     add_quiet(p)
     p.add_argument("--no-report", action="store_true", help="skip the hypotheses and report at the end")
+    _add_figure_format(p)
+    p.add_argument(
+        "--plan",
+        action="store_true",
+        help="check the whole file and print the design (points, replicates, runs, estimated time); run and write nothing",
+    )
 
 
 EPILOG_REPORT = """examples:
@@ -78,7 +123,7 @@ EPILOG_REPORT = """examples:
 def _cmd_report(args: argparse.Namespace) -> int:
     from loyaltysim.workflows.sweep import report_sweep
 
-    paths = report_sweep(args.folder)
+    paths = report_sweep(args.folder, figure_formats=_formats(args.figure_format))
     if not args.quiet:
         print(f"wrote {paths['markdown']}, {paths['html']} and {paths['hypotheses']}")
     return 0
@@ -97,4 +142,5 @@ def add_report(sub: argparse._SubParsersAction) -> None:
         epilog=EPILOG_REPORT,
     )
     p.add_argument("folder", help="results folder of a sweep (e.g. results/satisfaction_trap)")
+    _add_figure_format(p)
     add_quiet(p)

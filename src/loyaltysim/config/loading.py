@@ -318,7 +318,7 @@ def apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> dict[
             else:
                 raise ConfigError(f"{here}: cannot set a key inside a {type(node).__name__}", source="--set")
             if last:
-                node[index] = value
+                node[index] = copy.deepcopy(value)  # a list-valued factor must never be changed through the config
             else:
                 if isinstance(node, dict) and not isinstance(node.get(index), dict | list):
                     node[index] = {}

@@ -21,6 +21,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from loyaltysim.config.firm_template import resolve_firms
 from loyaltysim.config.references import NAME, is_reference
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "CustomerConfig",
     "Distribution",
     "FirmConfig",
+    "FirmTemplate",
     "StrategyConfig",
 ]
 
@@ -383,6 +385,19 @@ class FirmConfig(Section):
     strategy: StrategyConfig | None = Field(
         None, description="this firm's strategy, in place of the market's (null: the market's)"
     )
+    generated: bool = Field(False, description="drawn from firm_template because n_firms asks for more firms than listed")
+
+
+class FirmTemplate(Section):
+    """How firms beyond those listed are drawn when ``n_firms`` asks for more (other keys: their defaults)."""
+
+    quality: Distribution = Field(
+        Distribution(dist="uniform", low=0.5, high=0.8), description="distribution of a generated firm's quality"
+    )
+    promise: Distribution | None = Field(
+        None, description="distribution of its promise (null: it promises its quality, what it delivers)"
+    )
+    price: Distribution = Field(Distribution(dist="constant", mean=10.0), description="distribution of its price")
 
 
 def _default_firms() -> list[FirmConfig]:
@@ -432,11 +447,22 @@ class Config(Section):
     word_of_mouth: WordOfMouthConfig = Field(default_factory=WordOfMouthConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     firms: list[FirmConfig] = Field(default_factory=_default_firms, description="the competing firms")
+    n_firms: int | None = Field(
+        None, ge=1, le=100, description="number of firms: the first n listed, and more drawn from firm_template (null: as listed)"
+    )
+    firm_template: FirmTemplate = Field(default_factory=FirmTemplate, description="how firms beyond those listed are drawn")
     economics: EconomicsConfig = Field(default_factory=EconomicsConfig)
     strategy: StrategyConfig = Field(
         default_factory=StrategyConfig, description="how firms adapt (each firm's unless it has its own)"
     )
     observation: ObservationConfig = Field(default_factory=ObservationConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _number_of_firms(cls, data: object) -> object:
+        if not isinstance(data, dict) or data.get("n_firms") is None:
+            return data
+        return resolve_firms(data, [f.model_dump(mode="json") for f in _default_firms()], FirmTemplate)
 
     @model_validator(mode="after")
     def _check_market(self) -> Config:

@@ -16,22 +16,29 @@ Examples
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import math
 import os
+import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
-from contextlib import closing, suppress
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
 
 from loyaltysim.config.errors import ConfigError
+from loyaltysim.config.loading import config_hash, read_yaml
+from loyaltysim.config.optional import require
+from loyaltysim.config.schema import Config
+from loyaltysim.experiments.linking import config_value, read_back
+from loyaltysim.experiments.reporters import reporters
+from loyaltysim.experiments.resolved import RESOLVED_FILE, changes, resolved_experiment
 from loyaltysim.experiments.results import (
     CHUNK_TABLES,
     SweepResults,
@@ -42,6 +49,7 @@ from loyaltysim.experiments.results import (
     session_count,
     write_chunk,
 )
+from loyaltysim.experiments.run_tables import period_metrics, run_metrics
 from loyaltysim.experiments.spec import (
     SEED_DERIVATION,
     Experiment,
@@ -53,13 +61,14 @@ from loyaltysim.experiments.spec import (
     sample_design,
     validate_experiment,
 )
-from loyaltysim.experiments.storage import now_iso, versions, write_json, write_parquet
+from loyaltysim.experiments.storage import git_commit, now_iso, versions, write_json, write_parquet, write_yaml
 from loyaltysim.experiments.survey import intention_bins
 from loyaltysim.model.loyalty_model import LoyaltyModel
 
 __all__ = [
     "EXECUTORS",
     "ExecutorChoice",
+    "SweepInterrupted",
     "SweepLock",
     "execute",
     "lost_batch",
@@ -79,24 +88,43 @@ ExecutorChoice = Literal["serial", "process", "dask"] | Executor
 """One of :data:`EXECUTORS`, or any ``concurrent.futures.Executor`` (a thread pool, your process pool,
 ``distributed.Client.get_executor()``…), used as it is and left running."""
 DASK_RETRIES = 3
+RESOLVED_HEADER = (
+    "# The experiment as this sweep ran it, base scenario inlined. Rerun it identically with:\n"
+    "#   loyaltysim sweep THIS_FILE --out ANOTHER_FOLDER\n"
+)
 
 
 # --- one run, one batch (these execute in the workers) -------------------------------------
 
 
-def _identity(spec: RunSpec) -> dict[str, Any]:
-    """The leading columns of a run's row (the same for finished and failed runs)."""
+def _identity(spec: RunSpec, recorded: Mapping[str, Any] | None = None, digest: str = "") -> dict[str, Any]:
+    """The leading columns of a run's row (the same for finished and failed runs).
+
+    ``recorded`` holds the factor values read back from the config the run resolved (the planned values
+    when the config could not be resolved), ``digest`` that config's :func:`~loyaltysim.config.config_hash`.
+    """
     row: dict[str, Any] = {"run_id": spec.run_id, "point_id": spec.point_id, "replicate": spec.replicate}
-    row.update(spec.factors)
-    row.update(seed=spec.seed, status="ok", error="", wall_time=0.0)
+    row.update(spec.factors if recorded is None else recorded)
+    row.update(seed=spec.seed, status="ok", error="", wall_time=0.0, config_hash=digest)
     return row
+
+
+def _recorded(config: Config, spec: RunSpec, experiment: Experiment) -> dict[str, Any]:
+    """The run's factor values and derived values, read back from its resolved config."""
+    values = config.to_dict()
+    recorded = read_back(values, spec.factors, experiment.factor_paths())
+    recorded.update({path: config_value(values, path) for path in experiment.derived})
+    return recorded
 
 
 def lost_batch(specs: Sequence[RunSpec], error: BaseException) -> dict[str, pd.DataFrame]:
     """Failure records for a batch that never came back (worker died, retries exhausted): retried on resume."""
     rows = [{**_identity(spec), "status": "failed", "error": f"batch lost: {type(error).__name__}: {error}"} for spec in specs]
-    empty = pd.DataFrame()
-    return {"runs": empty, "failures": pd.DataFrame(rows), "timeseries": empty, "curves": empty}
+    return {**_empty_tables(), "failures": pd.DataFrame(rows)}
+
+
+def _empty_tables() -> dict[str, pd.DataFrame]:
+    return {table: pd.DataFrame() for table in CHUNK_TABLES}
 
 
 def run_one(base: Mapping[str, Any], spec: RunSpec, experiment: Experiment) -> dict[str, pd.DataFrame]:
@@ -106,46 +134,51 @@ def run_one(base: Mapping[str, Any], spec: RunSpec, experiment: Experiment) -> d
     -------
     dict
         ``runs`` (one row, or empty if the run failed), ``failures`` (one row, or empty),
-        ``timeseries`` (kept steps) and ``curves`` (retention bins and the end-of-run survey's stated
-        intentions per bin, :func:`~loyaltysim.experiments.survey.intention_bins`), each with ``run_id``.
+        ``timeseries`` (kept steps), ``firms`` (kept steps × firms) and ``curves`` (retention bins and the
+        end-of-run survey's stated intentions per bin, :func:`~loyaltysim.experiments.survey.intention_bins`),
+        each with ``run_id``.
     """
     row = _identity(spec)
     clock = time.perf_counter()
     try:
-        model = LoyaltyModel(run_config(base, spec)).run()
-        summary = model.summary()
-        timeseries = model.timeseries()
+        config = run_config(base, spec)
+        row = _identity(spec, _recorded(config, spec, experiment), config_hash(config))
+        model = LoyaltyModel(config, reporters=reporters(experiment.outcomes)).run()
+        metrics = run_metrics(model, experiment.outcomes)
+        timeseries = period_metrics(model, experiment.outcomes)
+        firms = model.firm_timeseries()
         curve = model.totals.retention_curve().merge(intention_bins(model.customers(), spec.seed), on="satisfaction_low")
     except Exception as exc:  # a failing run is recorded, the sweep goes on
         row.update(status="failed", error=f"{type(exc).__name__}: {exc}", wall_time=time.perf_counter() - clock)
-        empty = pd.DataFrame()
-        return {"runs": empty, "failures": pd.DataFrame([row]), "timeseries": empty, "curves": empty}
+        return {**_empty_tables(), "failures": pd.DataFrame([row])}
     row["wall_time"] = time.perf_counter() - clock
-    names = experiment.metrics or list(summary)
-    row.update({name: summary.get(name, math.nan) for name in names})
-    kept = timeseries[experiment.timeseries.keeps(timeseries["step"].to_numpy(), model.steps)]
-    if experiment.timeseries.metrics:
-        kept = kept[["step", *experiment.timeseries.metrics]]
-    kept = kept.merge(_market_shares(model), on="step", how="left")
+    names = experiment.metrics or list(metrics)
+    row.update({name: metrics.get(name, math.nan) for name in names})
+    keeps = experiment.timeseries.keeps
+    kept = timeseries[keeps(timeseries["step"].to_numpy(), model.steps)]
+    if experiment.timeseries.metrics:  # the market metrics not asked for; firm shares and outcomes stay
+        kept = kept.drop(columns=[c for c in model.latest if c != "step" and c not in experiment.timeseries.metrics])
+    firms = firms[keeps(firms["step"].to_numpy(), model.steps)]
     return {
         "runs": pd.DataFrame([row]),
         "failures": pd.DataFrame(),
-        "timeseries": kept.assign(run_id=spec.run_id)[["run_id", *kept.columns]],
-        "curves": curve.assign(run_id=spec.run_id)[["run_id", *curve.columns]],
+        "timeseries": _with_run_id(kept, spec.run_id),
+        "firms": _with_run_id(firms, spec.run_id),
+        "curves": _with_run_id(curve, spec.run_id),
     }
 
 
-def _market_shares(model: LoyaltyModel) -> pd.DataFrame:
-    """Each firm's market share per step, one ``market_share_<firm>`` column per firm."""
-    shares = model.firm_timeseries().pivot(index="step", columns="firm", values="share")
-    shares = shares[list(model.market.names)].add_prefix("market_share_")
-    shares.columns.name = None
-    return shares.reset_index()
+def _with_run_id(frame: pd.DataFrame, run_id: int) -> pd.DataFrame:
+    return frame.assign(run_id=run_id)[["run_id", *frame.columns]].reset_index(drop=True)
 
 
 def run_batch(base: Mapping[str, Any], specs: Sequence[RunSpec], experiment: Experiment) -> dict[str, pd.DataFrame]:
     """Run several runs and concatenate their tables (the unit of work sent to a worker)."""
-    parts = [run_one(base, spec, experiment) for spec in specs]
+    return _joined([run_one(base, spec, experiment) for spec in specs])
+
+
+def _joined(parts: Sequence[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    """The tables of several runs, concatenated table by table."""
     tables = {}
     for table in CHUNK_TABLES:
         frames = [p[table] for p in parts if len(p[table])]
@@ -157,16 +190,32 @@ def run_batch(base: Mapping[str, Any], specs: Sequence[RunSpec], experiment: Exp
 
 
 def _serial(base: dict, batches: list[list[RunSpec]], experiment: Experiment) -> Iterator[dict[str, pd.DataFrame]]:
+    """Batches run in this process; on Ctrl-C the runs of the current batch that finished are yielded first."""
     for batch in batches:
-        yield run_batch(base, batch, experiment)
+        parts = []
+        try:
+            for spec in batch:
+                parts.append(run_one(base, spec, experiment))
+        except KeyboardInterrupt:
+            if parts:
+                yield _joined(parts)
+            raise
+        yield _joined(parts)
+
+
+def _ignore_interrupts() -> None:
+    """In a worker: leave Ctrl-C to the main process, which stops the workers itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def process_pool(workers: int) -> ProcessPoolExecutor:
     """A local pool of ``workers`` processes, started with ``spawn`` (clean workers: no inherited lock file
-    descriptor or threads). Pass it to :func:`execute` to reuse it over several calls."""
+    descriptor or threads), which leave Ctrl-C to the main process. Pass it to :func:`execute` to reuse it
+    over several calls."""
     import multiprocessing
 
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_ignore_interrupts)
 
 
 def worker_threads(workers: int) -> int:
@@ -187,22 +236,44 @@ def run_batch_in_worker(threads: int, base: Mapping[str, Any], specs: Sequence[R
 def _futures(
     base: dict, batches: list[list[RunSpec]], experiment: Experiment, executor: Executor, threads: int
 ) -> Iterator[dict[str, pd.DataFrame]]:
-    """Batches submitted to any ``concurrent.futures`` executor, yielded as they finish; the executor stays up."""
+    """Batches submitted to any ``concurrent.futures`` executor, yielded as they finish; the executor stays up.
+
+    On Ctrl-C the batches that finished but were not yet yielded are yielded, then the interrupt goes on.
+    """
     futures: dict = {}
+    waiting: set = set()
     try:
         futures = {executor.submit(run_batch_in_worker, threads, base, batch, experiment): batch for batch in batches}
+        waiting = set(futures)
         for future in as_completed(futures):
-            error = future.exception()  # e.g. BrokenProcessPool when a worker was killed
-            yield lost_batch(futures[future], error) if error is not None else future.result()
+            waiting.discard(future)
+            yield _result(future, futures[future])
+    except KeyboardInterrupt:
+        for future in futures:
+            future.cancel()
+        for future in [f for f in waiting if f.done() and not f.cancelled()]:
+            yield _result(future, futures[future])
+        raise
     finally:  # drop what this call left unfinished
         for future in futures:
             future.cancel()
+
+
+def _result(future: Any, batch: list[RunSpec]) -> dict[str, pd.DataFrame]:
+    error = future.exception()  # e.g. BrokenProcessPool when a worker was killed, KilledWorker on Dask
+    return lost_batch(batch, error) if error is not None else future.result()
 
 
 def _process(base: dict, batches: list[list[RunSpec]], experiment: Experiment, workers: int) -> Iterator[dict[str, pd.DataFrame]]:
     pool = process_pool(workers)
     try:
         yield from _futures(base, batches, experiment, pool, worker_threads(workers))
+    except BaseException:  # Ctrl-C, or the sweep stopped: stop the runs in flight now rather than wait for them
+        workers = list((getattr(pool, "_processes", None) or {}).values())  # the standard library's own record
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in workers:
+            process.terminate()
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -229,10 +300,17 @@ def _dask(
         for batch in batches:
             task = (run_batch_in_worker, threads, base, batch, experiment)
             futures[client.submit(*task, pure=False, retries=DASK_RETRIES)] = batch
-        for future in dask_completed(list(futures)):
-            error = future.exception()  # e.g. KilledWorker after repeated worker losses
-            yield lost_batch(futures[future], error) if error is not None else future.result()
-            future.release()
+        waiting = set(futures)
+        try:
+            for future in dask_completed(list(futures)):
+                waiting.discard(future)
+                yield _result(future, futures[future])
+                future.release()
+        except KeyboardInterrupt:  # keep the batches that finished meanwhile
+            client.cancel([f for f in waiting if f.status != "finished"])
+            for future in [f for f in waiting if f.status == "finished"]:
+                yield _result(future, futures[future])
+            raise
     finally:
         client.cancel(list(futures))
         client.close()
@@ -264,8 +342,8 @@ def resolve_executor(executor: ExecutorChoice, workers: int | None, scheduler: s
         raise ConfigError(f"unknown executor {executor!r}; expected one of {', '.join(EXECUTORS)}", source="--executor")
     if scheduler is not None and executor != "dask":
         raise ConfigError(f"--scheduler needs the dask executor, not {executor}", source="--scheduler")
-    if executor == "dask" and importlib.util.find_spec("distributed") is None:
-        raise ConfigError("the dask executor needs dask.distributed: pip install 'loyaltysim[dask]'", source="--executor")
+    if executor == "dask":
+        require("distributed", purpose="the dask executor")
     workers = 1 if executor == "serial" else workers or os.cpu_count() or 1
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}", source="--workers")
@@ -361,15 +439,18 @@ def _prepare_folder(out: Path, *, resume: bool) -> None:
         raise ConfigError(f"cannot create the results folder: {exc.strerror}", source=out) from None
 
 
-def _check_resumable(out: Path, manifest: dict[str, Any], digest: str) -> None:
-    leftovers = [p.name for p in out.iterdir() if p.name not in (".lock", "manifest.json")]
+def _check_resumable(out: Path, manifest: dict[str, Any], digest: str, resolved: dict[str, Any]) -> None:
+    leftovers = [p.name for p in out.iterdir() if p.name not in (".lock", "manifest.json", RESOLVED_FILE)]
     if not manifest and leftovers:
         message = f"cannot resume: no manifest.json here, so this is not a sweep folder (found {leftovers[0]})"
         raise ConfigError(message, source=out)
     if manifest and manifest.get("experiment_hash") != digest:
+        before = out / RESOLVED_FILE
+        changed = changes(read_yaml(before), resolved) if before.is_file() else []
+        what = f": {'; '.join(changed)}" if changed else ""
         raise ConfigError(
-            "cannot resume: the experiment (or its base scenario) changed since this sweep started; "
-            "use the same file and --set values, or another --out",
+            f"cannot resume: the experiment (or its base scenario) changed since this sweep started{what}; "
+            f"use the same file and --set values (or {before}), or another --out",
             source=out,
         )
 
@@ -449,6 +530,7 @@ def run_sweep(
     specs = plan_runs(experiment, design)
     base = experiment.base_config().to_dict()
     digest = experiment_hash(experiment)
+    resolved = resolved_experiment(experiment)
     folder = Path(out) if out is not None else Path("results") / experiment.name
     _prepare_folder(folder, resume=resume)
 
@@ -456,8 +538,9 @@ def run_sweep(
         manifest_path = folder / "manifest.json"
         manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
         if resume:
-            _check_resumable(folder, manifest, digest)
+            _check_resumable(folder, manifest, digest, resolved)
             clean_partial_chunks(folder)
+        write_yaml(resolved, folder / RESOLVED_FILE, header=RESOLVED_HEADER)
         done = completed_run_ids(folder)
         todo = [spec for spec in specs if spec.run_id not in done]
         session = max(session_count(folder), len(manifest.get("sessions", []))) + 1
@@ -477,35 +560,31 @@ def run_sweep(
             "seed": experiment.seed,
             "seed_derivation": SEED_DERIVATION[experiment.seeds] + ".generate_state(1, uint64)[0] >> 1",
             "counts": {"points": len(design.points), "replicates": experiment.replicates, "runs": len(specs)},
+            "period": base["run"]["period"],
             "sessions": [*manifest.get("sessions", []), record],
             "command_line": sys.argv,
             "versions": versions(),
+            "git": {"loyaltysim": git_commit(Path(__file__)), "experiment": git_commit(source) if source else None},
         }
         write_json(manifest, manifest_path)
 
         clock = time.perf_counter()
-        finished = failures = 0
-        bar = _progress_bar(len(specs), len(specs) - len(todo), progress)
+        saver = _ChunkSaver(folder, session, _progress_bar(len(specs), len(specs) - len(todo), progress))
+        stream = execute(base, todo, experiment, executor=executor, workers=workers, scheduler=scheduler, batch_size=batch_size)
         try:
-            results = execute(
-                base, todo, experiment, executor=executor, workers=workers, scheduler=scheduler, batch_size=batch_size
-            )
-            with closing(results) as stream:
-                for seq, tables in enumerate(stream):
-                    write_chunk(folder, f"s{session:03d}-{seq:06d}", tables)
-                    failed = len(tables["failures"])
-                    n = len(tables["runs"]) + failed
-                    finished, failures = finished + n, failures + failed
-                    bar.update(n)
-                    if failures:
-                        bar.set_postfix(failed=failures)
+            for tables in stream:
+                saver.save(tables)
         except KeyboardInterrupt:
-            record.update(_timing(clock, finished, failures), status="interrupted")
-            manifest["status"] = "interrupted"
-            write_json(manifest, manifest_path)
-            raise
+            with _interrupts_ignored():  # a second Ctrl-C must not cut the saving short
+                saver.save_rest(stream)
+                record.update(_timing(clock, saver.finished, saver.failures), status="interrupted")
+                manifest["status"] = "interrupted"
+                write_json(manifest, manifest_path)
+            raise SweepInterrupted(len(completed_run_ids(folder)), len(specs), folder) from None
         finally:
-            bar.close()
+            stream.close()
+            saver.bar.close()
+        finished, failures = saver.finished, saver.failures
 
         merged = merge_chunks(folder)
         runs = merged["runs"]
@@ -521,6 +600,59 @@ def run_sweep(
         manifest["counts"].update(ok=len(runs) - len(failed_rows), failed=len(failed_rows))
         write_json(manifest, manifest_path)
     return load_results(folder)
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a sweep; every finished run is saved (``saved`` of ``total`` runs, in ``folder``)."""
+
+    def __init__(self, saved: int, total: int, folder: Path) -> None:
+        super().__init__(f"{saved} of {total} runs are saved in {folder}")
+        self.saved, self.total, self.folder = saved, total, folder
+
+
+class _ChunkSaver:
+    """Writes each finished batch as a checkpoint chunk and counts it; after Ctrl-C, also what was still coming."""
+
+    def __init__(self, folder: Path, session: int, bar: Any) -> None:
+        self.folder, self.session, self.bar = folder, session, bar
+        self.seq = self.finished = self.failures = 0
+        self.pending: dict[str, pd.DataFrame] | None = None
+
+    def save(self, tables: dict[str, pd.DataFrame]) -> None:
+        self.pending = tables  # kept until written: an interrupt during the write writes it again
+        write_chunk(self.folder, f"s{self.session:03d}-{self.seq:06d}", tables)
+        self.pending = None
+        self.seq += 1
+        failed = len(tables["failures"])
+        n = len(tables["runs"]) + failed
+        self.finished, self.failures = self.finished + n, self.failures + failed
+        self.bar.update(n)
+        if self.failures:
+            self.bar.set_postfix(failed=self.failures)
+
+    def save_rest(self, stream: Any) -> None:
+        """After Ctrl-C: the batch being written, then the batches the executor still hands back (finished ones)."""
+        if self.pending is not None:
+            self.save(self.pending)
+        try:
+            tables = stream.throw(KeyboardInterrupt())
+            while True:
+                self.save(tables)
+                tables = next(stream)
+        except (KeyboardInterrupt, StopIteration):
+            return
+
+
+@contextmanager
+def _interrupts_ignored() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _sha256(text: str) -> str:

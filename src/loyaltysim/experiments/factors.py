@@ -22,17 +22,22 @@ import math
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from loyaltysim.config.errors import from_validation_error
 from loyaltysim.config.explain import iter_keys, markdown_table
 
-__all__ = ["Factor", "factor_reference", "parse_factors", "salib_problem"]
+__all__ = ["Factor", "factor_reference", "level_key", "parse_factors", "salib_problem"]
 
 _RENAMED = {
     "loguniform": "write a log-uniform range as {low, high, log: true}",
     "truncnormal": "write a cut normal as {dist: normal, mean, sd, low, high}",
 }
+
+
+def level_key(value: Any) -> str:
+    """How a listed value is named in ``levels`` (YAML's ``true`` is ``'true'``, 0.5 is ``'0.5'``)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 class Factor(BaseModel):
@@ -45,6 +50,7 @@ class Factor(BaseModel):
     by their quantiles: ``triangular`` on ``[low, high]`` with its mode at ``peak``; ``normal`` and
     ``lognormal`` with ``mean`` and ``sd`` (of the values), cut to ``[low, high]`` where given.
     Factors sharing a ``group`` move together in Sobol' and Morris designs (one index per group).
+    With ``paths`` one value is set at several config paths (a linked factor, one input to every design).
     A grid needs lists.
     """
 
@@ -62,6 +68,11 @@ class Factor(BaseModel):
     log: bool = Field(False, description="uniform range: sample uniformly on a log scale (low > 0)")
     integer: bool = Field(False, description="uniform range: whole numbers only (low and high are included)")
     group: str | None = Field(None, min_length=1, description="sobol, morris: factors of a group move together, one index")
+    paths: list[str] | None = Field(
+        None, min_length=1, description="config paths set to this factor's value (a linked factor; default: its name)"
+    )
+    label: str | None = Field(None, min_length=1, description="name shown in figures and reports (default: the path)")
+    levels: dict[str, str] | None = Field(None, description="labels of listed values in figures, e.g. {'false': 'no programme'}")
 
     @model_validator(mode="before")
     @classmethod
@@ -71,6 +82,11 @@ class Factor(BaseModel):
         if isinstance(data, Mapping) and data.get("dist") in _RENAMED:
             raise ValueError(f"dist {data['dist']} is not a distribution name: {_RENAMED[data['dist']]}")
         return data
+
+    @field_validator("levels", mode="before")
+    @classmethod
+    def _level_keys(cls, value: object) -> object:
+        return {level_key(k): v for k, v in value.items()} if isinstance(value, Mapping) else value
 
     @model_validator(mode="after")
     def _check(self) -> Factor:
@@ -112,6 +128,10 @@ class Factor(BaseModel):
         if self.integer and not (self.low.is_integer() and self.high.is_integer()):
             raise ValueError(f"integer: true needs whole-number bounds, got {self.low} and {self.high}")
         return self
+
+    def config_paths(self, name: str) -> list[str]:
+        """The config paths this factor sets: ``paths``, or its name."""
+        return list(self.paths) if self.paths else [name]
 
     @property
     def is_range(self) -> bool:

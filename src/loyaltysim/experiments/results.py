@@ -4,7 +4,10 @@ Layout of ``results/<name>/``::
 
     runs.parquet        one row per run: run_id, point_id, replicate, factor columns
                         (named by dotted config path), seed, status, error, wall_time, metrics
-    timeseries.parquet  run_id, step, market metrics, market_share_<firm> (the steps the experiment keeps)
+    timeseries.parquet  run_id, step, market metrics, market_share_<firm>, per-period outcomes (the steps the
+                        experiment keeps)
+    firms.parquet       run_id, step, firm, customers, share, purchases, won, lost, retention_rate,
+                        mean_satisfaction, revenue, costs, profit, clv, quality, price (the same steps)
     curves.parquet      run_id + pooled retention by satisfaction bin (satisfaction_low,
                         satisfaction_high, customer_periods, switchers, retention_rate)
     manifest.json       experiment file and hash, versions, seeds, counts, timings, failed runs
@@ -29,8 +32,10 @@ from loyaltysim.experiments.storage import write_parquet
 
 __all__ = ["TABLES", "SweepResults", "load_results", "merge_chunks", "write_chunk"]
 
-TABLES = ("runs", "timeseries", "curves")
-CHUNK_TABLES = ("runs", "failures", "timeseries", "curves")
+TABLES = ("runs", "timeseries", "curves", "firms")
+CHUNK_TABLES = ("runs", "failures", "timeseries", "curves", "firms")
+OPTIONAL_TABLES = ("firms",)
+"""Tables a sweep made before they existed does not have (read as empty)."""
 CHUNKS = "chunks"
 
 
@@ -50,6 +55,8 @@ class SweepResults:
         The contents of ``manifest.json`` (empty if the sweep never finished a session).
     path
         The results folder.
+    firms
+        ``run_id``, ``step``, ``firm`` and the firm's metrics in that period (the steps the experiment keeps).
     """
 
     runs: pd.DataFrame
@@ -57,6 +64,7 @@ class SweepResults:
     curves: pd.DataFrame
     manifest: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    firms: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def failed(self) -> pd.DataFrame:
@@ -112,7 +120,8 @@ def merge_chunks(folder: Path) -> dict[str, pd.DataFrame]:
     loaded: dict[str, list[pd.DataFrame]] = {table: [] for table in CHUNK_TABLES}
     for chunk in _chunk_dirs(folder):
         for table in CHUNK_TABLES:
-            loaded[table].append(pd.read_parquet(chunk / f"{table}.parquet"))
+            if (chunk / f"{table}.parquet").is_file() or table not in OPTIONAL_TABLES:
+                loaded[table].append(pd.read_parquet(chunk / f"{table}.parquet"))
     runs = _concat(loaded["runs"], ["run_id"])
     failures = _concat(loaded["failures"], ["run_id"])
     if len(failures) and len(runs):
@@ -121,6 +130,7 @@ def merge_chunks(folder: Path) -> dict[str, pd.DataFrame]:
         "runs": _concat([runs, failures], ["run_id"]),
         "timeseries": _concat(loaded["timeseries"], ["run_id", "step"]),
         "curves": _concat(loaded["curves"], ["run_id", "satisfaction_low"]),
+        "firms": _concat(loaded["firms"], ["run_id", "step", "firm"]),
     }
 
 
@@ -155,10 +165,15 @@ def load_results(path: str | Path) -> SweepResults:
     manifest_path = folder / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
     finished = manifest.get("status", "").startswith("complete")
-    if finished and all((folder / f"{table}.parquet").is_file() for table in TABLES):
-        tables = {table: pd.read_parquet(folder / f"{table}.parquet") for table in TABLES}
+    if finished and all((folder / f"{table}.parquet").is_file() for table in TABLES if table not in OPTIONAL_TABLES):
+        tables = {table: _read(folder / f"{table}.parquet") for table in TABLES}
     elif (folder / CHUNKS).is_dir() or manifest.get("kind") == "sweep":  # a sweep stopped before its first chunk is empty
         tables = merge_chunks(folder)
     else:
         raise ConfigError("not a sweep results folder (no runs.parquet and no chunks/)", source=folder)
-    return SweepResults(tables["runs"], tables["timeseries"], tables["curves"], manifest, folder)
+    return SweepResults(tables["runs"], tables["timeseries"], tables["curves"], manifest, folder, tables["firms"])
+
+
+def _read(path: Path) -> pd.DataFrame:
+    """A table of the folder, or an empty one for an optional table a sweep made before it existed."""
+    return pd.read_parquet(path) if path.is_file() or path.stem not in OPTIONAL_TABLES else pd.DataFrame()

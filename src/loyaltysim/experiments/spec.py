@@ -25,16 +25,18 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from loyaltysim.config.errors import ConfigError, from_validation_error, suggest
-from loyaltysim.config.loading import apply_overrides, config_hash, load_config, read_yaml, validate_config
+from loyaltysim.config.loading import apply_overrides, config_hash, deep_merge, load_config, read_yaml, validate_config
 from loyaltysim.config.schema import NETWORK_TYPES, Config
 from loyaltysim.experiments.designs import BUILT_IN, DESIGNS, Design, check_design, sample_factors
 from loyaltysim.experiments.factors import Factor
+from loyaltysim.experiments.linking import assignments, expression_names, overlapping
+from loyaltysim.experiments.reporters import Outcome
 
 __all__ = [
     "SEED_DERIVATION",
@@ -46,6 +48,7 @@ __all__ = [
     "derive_seed",
     "experiment_hash",
     "load_experiment",
+    "outcome_columns",
     "plan_runs",
     "probe_metrics",
     "read_experiment",
@@ -94,6 +97,9 @@ class ReportSpec(_Section):
 
     heatmap: tuple[str, str] | None = Field(None, description="two factors (x, y) of the satisfied-defector heatmap")
     by: list[str] | None = Field(None, description="factors that define the conditions of the curve figures (default all)")
+    figure_formats: list[Literal["png", "svg", "pdf"]] = Field(
+        ["png"], min_length=1, description="formats of the figures: png (always written), svg, pdf"
+    )
 
 
 class SensitivitySpec(_Section):
@@ -117,8 +123,14 @@ class Experiment(_Section):
     name: str = Field(pattern=r"^[\w.-]+$", description="short name; results go to results/<name>/")
     description: str = Field("", description="what the experiment asks")
     base: str | None = Field(None, description="base scenario file (relative to the experiment file); None = defaults")
+    scenario: dict[str, Any] | None = Field(
+        None, description="the base scenario itself, in place of a base file (experiment.resolved.yaml inlines it so)"
+    )
     overrides: dict[str, Any] = Field(default_factory=dict, description="dotted config paths set in every run")
     factors: dict[str, Factor] = Field(default_factory=dict, description="dotted config path → values, range or distribution")
+    derived: dict[str, str] = Field(
+        default_factory=dict, description="dotted config path → expression of factors, e.g. 'rival_quality + 0.05'"
+    )
     design: str = Field(
         "grid", description="how design points are chosen: grid, lhs, sobol, morris, fast, a registered design or module:function"
     )
@@ -139,6 +151,10 @@ class Experiment(_Section):
         "bh (Benjamini–Hochberg false discovery rate) or none; verdicts use the adjusted p-values",
     )
     metrics: list[str] | None = Field(None, min_length=1, description="summary metrics kept in runs.parquet (default all)")
+    outcomes: dict[Annotated[str, Field(pattern=r"^[A-Za-z_]\w*$")], Outcome] = Field(
+        default_factory=dict, description="your own outcomes: name → module:function or {function, per: run | period, label}"
+    )
+    labels: dict[str, str] = Field(default_factory=dict, description="names of metrics in figures and reports, e.g. {nps: NPS}")
     timeseries: TimeseriesSpec = Field(default_factory=TimeseriesSpec, description="'final_only' or {every: k}")
     hypotheses: list[dict[str, Any]] = Field(
         default_factory=list, description="tests evaluated after the sweep: {test: name, label?, options...}"
@@ -146,12 +162,42 @@ class Experiment(_Section):
     report: ReportSpec = Field(default_factory=ReportSpec, description="figure options of the report")
     sensitivity: SensitivitySpec = Field(default_factory=SensitivitySpec, description="options of a sensitivity analysis")
 
-    @field_validator("overrides", "factors")
+    @field_validator("overrides", "factors", "derived")
     @classmethod
     def _no_seed(cls, value: dict[str, Any]) -> dict[str, Any]:
         if "run.seed" in value:
             raise ValueError("run.seed cannot be set here: each run's seed derives from the experiment's 'seed'")
         return value
+
+    @model_validator(mode="after")
+    def _one_base(self) -> Experiment:
+        if self.base is not None and self.scenario is not None:
+            raise ValueError("give either base (a scenario file) or scenario (the scenario itself), not both")
+        return self
+
+    @model_validator(mode="after")
+    def _check_paths(self) -> Experiment:
+        """Refuse config paths set twice (one inside another would silently win) and unknown names in ``derived``."""
+        owned = [(path, f"factors.{name}") for name, factor in self.factors.items() for path in factor.config_paths(name)]
+        if any(path == "run.seed" for path, _ in owned):
+            raise ValueError("run.seed cannot be set here: each run's seed derives from the experiment's 'seed'")
+        pair = overlapping([*owned, *((path, f"derived.{path}") for path in self.derived)])
+        if pair is not None:
+            (outer, first), (inner, second) = pair
+            where = inner if inner == outer else f"{inner} ({outer} contains it)"
+            raise ValueError(f"{first} and {second} both set {where}; vary one of them, or give the whole value once")
+        for path, expression in self.derived.items():
+            for name in expression_names(expression, self.factors):
+                if name not in self.factors:
+                    raise ValueError(
+                        f"derived.{path}: {name!r} is not a factor{suggest(name, list(self.factors))}; "
+                        f"factors: {', '.join(self.factors) or 'none'}"
+                    )
+        return self
+
+    def factor_paths(self) -> dict[str, list[str]]:
+        """Each factor's config paths (its name, or its ``paths``)."""
+        return {name: factor.config_paths(name) for name, factor in self.factors.items()}
 
     @field_validator("design")
     @classmethod
@@ -183,6 +229,9 @@ class Experiment(_Section):
 
     def base_config(self) -> Config:
         """The base scenario with ``overrides`` applied (before any factor)."""
+        if self.scenario is not None:  # inlined, as in experiment.resolved.yaml
+            data = apply_overrides(deep_merge(Config().to_dict(), self.scenario), self.overrides)
+            return validate_config(data, source="scenario")
         return load_config(self.base, self.overrides or None)
 
 
@@ -192,13 +241,21 @@ def experiment_hash(experiment: Experiment) -> str:
     ``name``, ``description`` and the base file's location are left out, so renaming or
     moving files does not stop a resume; changing any value that alters a run does.
     """
-    analysis = {"hypotheses", "report", "sensitivity", "multiplicity"}
-    values = experiment.model_dump(mode="json", exclude={"name", "description", "base", "overrides", *analysis})
+    analysis = {"hypotheses", "report", "sensitivity", "multiplicity", "labels"}
+    values = experiment.model_dump(mode="json", exclude={"name", "description", "base", "scenario", "overrides", *analysis})
     if values["seeds"] == "independent":  # the default derivation hashes as before the option existed: old sweeps resume
         del values["seeds"]
-    for factor in values["factors"].values():  # ungrouped factors hash as before groups existed: old sweeps resume
-        if factor["group"] is None:
-            del factor["group"]
+    for factor in values["factors"].values():  # unset options hash as before they existed: old sweeps resume
+        for option in ("group", "paths"):
+            if factor[option] is None:
+                del factor[option]
+        for option in ("label", "levels"):  # names shown in figures do not change a run
+            del factor[option]
+    for option in ("derived", "outcomes"):  # unused options hash as before they existed
+        if not values[option]:
+            del values[option]
+    for outcome in values.get("outcomes", {}).values():
+        del outcome["label"]
     payload = {"experiment": values, "base": config_hash(experiment.base_config())}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
@@ -276,13 +333,32 @@ def validate_experiment(data: Mapping[str, Any], *, source: str | Path | None = 
     for factor_path, factor in experiment.factors.items():
         for value in factor.edge_values():
             try:
-                validate_config(apply_overrides(base, {factor_path: value}))
+                validate_config(apply_overrides(base, dict.fromkeys(factor.config_paths(factor_path), value)))
             except ConfigError as exc:
                 message = f"factors.{factor_path}: value {value!r} is refused by the scenario: {exc}"
                 raise ConfigError(message, source=source) from None
     _check_network_types(experiment, base, source)
+    outcome_columns(base, experiment.outcomes, source=source)
     _check_metric_names(experiment, base, source)
     return experiment
+
+
+def outcome_columns(base: Mapping[str, Any], outcomes: Mapping[str, Outcome], *, source: str | Path | None = None) -> list[str]:
+    """The runs-table columns of ``outcomes``, from calling each on a one-period probe run of ``base``.
+
+    Raises
+    ------
+    ConfigError
+        An outcome that fails or returns no numbers (refused before any run).
+    """
+    if not outcomes:
+        return []
+    try:
+        metrics = probe_metrics(base, outcomes)[0]
+    except Exception as exc:
+        message = f"outcomes: calling them on a one-period run failed: {type(exc).__name__}: {exc}"
+        raise ConfigError(message, source=source) from None
+    return [c for c in metrics if any(c == name or c.startswith(f"{name}_") for name in outcomes)]
 
 
 def _check_network_types(experiment: Experiment, base: dict[str, Any], source: str | Path | None) -> None:
@@ -303,7 +379,7 @@ def _check_metric_names(experiment: Experiment, base: dict[str, Any], source: st
     wanted = [("metrics", experiment.metrics), ("timeseries.metrics", experiment.timeseries.metrics)]
     if not any(names for _, names in wanted):
         return
-    summary, series = probe_metrics(base)
+    summary, series = probe_metrics(base, experiment.outcomes)
     known = {"metrics": summary, "timeseries.metrics": series}
     for key, names in wanted:
         for name in names or []:
@@ -311,16 +387,19 @@ def _check_metric_names(experiment: Experiment, base: dict[str, Any], source: st
                 raise ConfigError(f"{key}: unknown metric '{name}'{suggest(name, known[key])}", source=source)
 
 
-def probe_metrics(base: Mapping[str, Any]) -> tuple[list[str], list[str]]:
-    """The metric names a run of the scenario ``base`` produces: (summary keys, time-series columns).
+def probe_metrics(base: Mapping[str, Any], outcomes: Mapping[str, Outcome] | None = None) -> tuple[list[str], list[str]]:
+    """The metric names a run of the scenario ``base`` produces: (runs-table metrics, time-series columns),
+    the columns of ``outcomes`` included.
 
     Read from a one-period run without a panel (a fraction of a second).
     """
+    from loyaltysim.experiments.reporters import reporters
+    from loyaltysim.experiments.run_tables import period_metrics, run_metrics
     from loyaltysim.model.loyalty_model import LoyaltyModel
 
-    probe = LoyaltyModel(validate_config(apply_overrides(dict(base), {"run.steps": 1, "run.burn_in": 0, "run.panel_size": 0})))
-    probe.run()
-    return list(probe.summary()), [c for c in probe.timeseries().columns if c != "step"]
+    config = validate_config(apply_overrides(dict(base), {"run.steps": 1, "run.burn_in": 0, "run.panel_size": 0}))
+    probe = LoyaltyModel(config, reporters=reporters(outcomes or {})).run()
+    return list(run_metrics(probe, outcomes or {})), [c for c in period_metrics(probe, outcomes or {}).columns if c != "step"]
 
 
 # --- design and runs ----------------------------------------------------------------------
@@ -365,6 +444,8 @@ class RunSpec:
     replicate: int
     seed: int
     factors: dict[str, Any]
+    settings: dict[str, Any] | None = None
+    """The config values the run sets (factor paths, linked and derived ones); None: the factors by their names."""
 
 
 def plan_runs(experiment: Experiment, design: Design | None = None) -> list[RunSpec]:
@@ -376,14 +457,21 @@ def plan_runs(experiment: Experiment, design: Design | None = None) -> list[RunS
     design = design or sample_design(experiment)
     r = experiment.replicates
     common = experiment.seeds == "common"
-    return [
-        RunSpec(point_id * r + rep, point_id, rep, derive_seed(experiment.seed, 0 if common else point_id, rep), dict(point))
-        for point_id, point in enumerate(design.points)
-        for rep in range(r)
-    ]
+    paths = experiment.factor_paths()
+    specs = []
+    for point_id, point in enumerate(design.points):
+        try:
+            settings = assignments(point, paths, experiment.derived)
+        except (ValueError, ArithmeticError, TypeError) as exc:
+            raise ConfigError(f"derived: design point {point_id} ({point}): {exc}") from None
+        for rep in range(r):
+            seed = derive_seed(experiment.seed, 0 if common else point_id, rep)
+            specs.append(RunSpec(point_id * r + rep, point_id, rep, seed, dict(point), settings))
+    return specs
 
 
 def run_config(base: Config | Mapping[str, Any], spec: RunSpec) -> Config:
     """The validated config of one run: ``base`` + the run's factor values + its seed."""
     data = base.to_dict() if isinstance(base, Config) else dict(base)
-    return validate_config(apply_overrides(data, {**spec.factors, "run.seed": spec.seed}), source=f"run {spec.run_id}")
+    settings = spec.factors if spec.settings is None else spec.settings
+    return validate_config(apply_overrides(data, {**settings, "run.seed": spec.seed}), source=f"run {spec.run_id}")

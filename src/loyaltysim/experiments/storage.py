@@ -7,6 +7,7 @@ import os
 import platform
 import re
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ import yaml
 from loyaltysim.config.errors import ConfigError
 
 __all__ = [
+    "git_commit",
     "new_output_dir",
     "now_iso",
     "staged_output",
@@ -44,6 +46,26 @@ def versions() -> dict[str, str]:
         except PackageNotFoundError:
             found[name] = "not installed"
     return found
+
+
+def git_commit(path: str | Path) -> dict[str, Any] | None:
+    """The git commit of the checkout holding ``path`` (and whether it has uncommitted changes), or None
+    outside a checkout or without git."""
+    folder = Path(path).resolve()
+    folder = folder if folder.is_dir() else folder.parent
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=10, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        return None
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "dirty": bool(status), "root": git("rev-parse", "--show-toplevel")}
 
 
 def now_iso() -> str:

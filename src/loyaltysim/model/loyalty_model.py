@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import mesa
@@ -44,7 +45,8 @@ def _firm_reporter(name: str):
     """Reads a firm's value from the model's latest firm rows (a period's firm metrics are computed once)."""
 
     def report(firm: Firm) -> float:
-        return firm.model.last_firm_rows[firm.index][name]
+        rows = firm.model.last_firm_rows
+        return rows[firm.index][name] if rows else getattr(firm, name)  # step 0: the market before the first period
 
     report.__name__ = report.__qualname__ = name
     return report
@@ -81,6 +83,9 @@ class LoyaltyModel(mesa.Model):
         ``self.streams``, one generator per block of customers spawned from ``self.rng``.
     network
         Optional prebuilt network (e.g. from :func:`loyaltysim.model.network.from_networkx`).
+    reporters
+        Your own model reporters, name → function of the model (e.g. ``loyaltysim.outcomes:false_loyalty``),
+        recorded by the DataCollector beside the built-in metrics.
     **overrides
         Keyword parameters as dotted paths with ``__`` for dots, e.g.
         ``customers__n=500``; this is how ``mesa.batch_run`` and SolaraViz pass them.
@@ -99,6 +104,7 @@ class LoyaltyModel(mesa.Model):
         *,
         rng: int | np.random.SeedSequence | None = None,
         network: Network | None = None,
+        reporters: Mapping[str, Callable[[LoyaltyModel], Any]] | None = None,
         **overrides: Any,
     ) -> None:
         config = config or Config()
@@ -125,9 +131,10 @@ class LoyaltyModel(mesa.Model):
         panel = min(config.run.panel_size, config.customers.n)
         self.panel_ids = np.unique(np.linspace(0, config.customers.n - 1, panel).astype(np.int64)) if panel else None
         self.datacollector = mesa.DataCollector(
-            model_reporters={name: _metric_reporter(name) for name in HEADLINE_METRICS},
+            model_reporters={**{name: _metric_reporter(name) for name in HEADLINE_METRICS}, **(reporters or {})},
             agent_reporters={name: _firm_reporter(name) for name in ("share", "quality", "profit")},
         )
+        self.datacollector.collect(self)  # step 0, the market before the first period: row k of Mesa's tables is period k
 
     # --- stepping --------------------------------------------------------------------------
 

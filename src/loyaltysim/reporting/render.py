@@ -41,7 +41,7 @@ from matplotlib.figure import Figure as MatplotlibFigure
 from loyaltysim.experiments.storage import write_bytes, write_text
 from loyaltysim.reporting.figures.style import DPI
 
-__all__ = ["Block", "Figure", "Heading", "Paragraph", "Table", "to_html", "to_markdown", "write_report"]
+__all__ = ["FIGURE_FORMATS", "Block", "Figure", "Heading", "Paragraph", "Table", "to_html", "to_markdown", "write_report"]
 
 
 @dataclass(frozen=True)
@@ -165,11 +165,21 @@ def _png(figure: MatplotlibFigure) -> bytes:
     return buffer.getvalue()
 
 
-def write_report(blocks: Sequence[Block], folder: str | Path, *, name: str = "report") -> dict[str, Path]:
+FIGURE_FORMATS = ("png", "svg", "pdf")
+"""Formats a report's figures can be written in; PNG always (the HTML page embeds it), SVG and PDF on request."""
+
+
+def write_report(
+    blocks: Sequence[Block], folder: str | Path, *, name: str = "report", formats: Sequence[str] = ("png",)
+) -> dict[str, Path]:
     """Write ``<name>.md``, ``<name>.html`` and ``figures/*.png`` into ``folder`` (each atomically); close the figures.
 
+    ``formats`` adds the figures as SVG and/or PDF (vector graphics, for print) beside the PNG files.
     Returns the paths: ``markdown``, ``html`` and one entry per figure file name.
     """
+    unknown = [f for f in formats if f not in FIGURE_FORMATS]
+    if unknown:
+        raise ValueError(f"unknown figure format {unknown[0]!r}; expected {', '.join(FIGURE_FORMATS)}")
     folder = Path(folder)
     images = {}
     written: dict[str, Path] = {}
@@ -180,6 +190,12 @@ def write_report(blocks: Sequence[Block], folder: str | Path, *, name: str = "re
                 (folder / "figures").mkdir(parents=True, exist_ok=True)
                 written[block.name] = folder / "figures" / block.name
                 write_bytes(images[block.name], written[block.name])
+                for extra in (f for f in formats if f != "png"):
+                    path = written[block.name].with_suffix(f".{extra}")
+                    buffer = io.BytesIO()
+                    block.figure.savefig(buffer, format=extra, dpi=DPI)
+                    write_bytes(buffer.getvalue(), path)
+                    written[path.name] = path
     finally:
         for block in blocks:
             if isinstance(block, Figure):

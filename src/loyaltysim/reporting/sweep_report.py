@@ -16,19 +16,29 @@ from loyaltysim.analysis.hypotheses import factor_columns
 from loyaltysim.experiments.factors import Factor
 from loyaltysim.experiments.storage import now_iso
 from loyaltysim.reporting.figures import sweep as sweep_figures
+from loyaltysim.reporting.labels import Labels
 from loyaltysim.reporting.render import Block, Figure, Heading, Paragraph, Table
 
 __all__ = ["build_report"]
 
 MAX_CONDITIONS = 8  # more conditions than this make the curve and band figures unreadable
 MAX_LEVELS = 12  # a factor with more distinct values is left out of the default heatmap
+STRUCTURAL = ("n_firms",)
+"""Factors that change the market's structure: their levels always get panels of their own."""
 
 
 def _design_blocks(manifest: dict[str, Any], runs: pd.DataFrame) -> list[Block]:
     experiment = manifest.get("experiment", {})
     counts = manifest.get("counts", {})
     factors = experiment.get("factors", {})
-    rows = [{"factor": f"`{path}`", "values": Factor.model_validate(spec).describe()} for path, spec in factors.items()]
+    names = Labels.from_experiment(experiment)
+    rows = [
+        {
+            "factor": f"{names.factor(path)} (`{path}`)" if names.factor(path) != path else f"`{path}`",
+            "values": _values(spec, names, path),
+        }
+        for path, spec in factors.items()
+    ]
     ok = int((runs["status"] == "ok").sum()) if "status" in runs.columns else len(runs)
     lines = [
         f"Design **{experiment.get('design', '?')}** with {counts.get('points', '?')} point(s) × "
@@ -47,6 +57,13 @@ def _design_blocks(manifest: dict[str, Any], runs: pd.DataFrame) -> list[Block]:
     if rows:
         blocks.append(Table(pd.DataFrame(rows)))
     return blocks
+
+
+def _values(spec: dict[str, Any], names: Labels, path: str) -> str:
+    """A factor's values as the report shows them: its listed values by their labels, or its range."""
+    factor = Factor.model_validate(spec)
+    text = ", ".join(names.level(path, v) for v in factor.values) if factor.values is not None else factor.describe()
+    return f"{text} (linked: {', '.join(f'`{p}`' for p in factor.paths)})" if factor.paths else text
 
 
 def _number(value: float, digits: int = 3) -> str:
@@ -139,20 +156,27 @@ def _figure_blocks(
     *,
     heatmap: Sequence[str] | None,
     by: Sequence[str] | None,
+    names: Labels,
+    period: str,
 ) -> list[Block]:
     blocks: list[Block] = [Heading("Figures")]
     factors = factor_columns(runs)
+    if by is not None:  # structural levels are never pooled: each market size gets its own panel and curve
+        by = [*by, *(f for f in STRUCTURAL if f in factors and f not in by)]
     if heatmap is None:  # the first two factors with a few levels each (not the ranges of a sampled design)
         varied = [f for f in factors if 1 < runs[f].nunique() <= MAX_LEVELS]
         heatmap = varied[:2] if len(varied) >= 2 else None
     if heatmap and "satisfied_defector_share" in runs.columns:
         x, y = heatmap
         table = summaries.cell_means(runs, x, y, "satisfied_defector_share")
+        title = f"{names.metric('satisfied_defector_share').replace('_', ' ')}, mean over replicates"
         blocks.append(
             Figure(
                 "satisfied_defector_heatmap.png",
                 "Share of defectors who were satisfied, mean over replicates, per design cell.",
-                sweep_figures.defector_heatmap(table),
+                sweep_figures.defector_heatmap(
+                    table, title=title, xlabel=names.factor(x), ylabel=names.factor(y), tick=names.level
+                ),
             )
         )
     conditions = summaries.condition_labels(runs, by).nunique()
@@ -160,31 +184,34 @@ def _figure_blocks(
         blocks.append(Paragraph(f"{conditions} conditions: the curve figures are left out (set report.by to fewer factors)."))
         return blocks
     if not curves.empty:
-        fitted = summaries.fitted_retention(runs, curves, by=by)
+        fitted = summaries.fitted_retention(runs, curves, by=by, name=names.condition)
         blocks.append(
             Figure(
                 "retention_curves.png",
                 "Satisfaction → retention per condition: natural-spline logit fit with its 95% band "
                 "(standard errors clustered by run); markers are the pooled observations.",
-                sweep_figures.retention_curves_figure(fitted),
+                sweep_figures.retention_curves_figure(fitted, period=period),
             )
         )
-        churn = summaries.band_churn(runs, curves, by=by)
+        churn = summaries.band_churn(runs, curves, by=by, name=names.condition)
         blocks.append(
             Figure(
                 "churn_by_band.png",
-                "Churn per period by satisfaction band (Kotler), pooled over replicates; "
+                f"Churn per {period} by satisfaction band (Kotler), pooled over replicates; "
                 "whiskers are 95% t-intervals over replicate runs.",
-                sweep_figures.band_churn_figure(churn),
+                sweep_figures.band_churn_figure(churn, period=period),
             )
         )
-    shares = summaries.share_trajectories(runs, timeseries, by=by) if not timeseries.empty else pd.DataFrame()
+    shares = (
+        summaries.share_trajectories(runs, timeseries, by=by, name=names.condition) if not timeseries.empty else pd.DataFrame()
+    )
     if not shares.empty:
         blocks.append(
             Figure(
                 "market_share.png",
-                "Market share over time: mean over replicates (lines) and 2.5–97.5% range (bands).",
-                sweep_figures.share_trajectories_figure(shares),
+                f"Market share over time ({period}s): mean over replicates (lines) and 2.5–97.5% range (bands), "
+                "one panel per condition.",
+                sweep_figures.share_trajectories_figure(shares, period=period),
             )
         )
     return blocks
@@ -237,5 +264,7 @@ def build_report(
     blocks += _design_blocks(manifest, runs)
     blocks += _stationarity_blocks(stationarity)
     blocks += _hypothesis_blocks(hypotheses, experiment.get("hypotheses") or [])
-    blocks += _figure_blocks(runs, curves, timeseries, heatmap=heatmap, by=by)
+    names = Labels.from_experiment(experiment)
+    period = manifest.get("period", "period")
+    blocks += _figure_blocks(runs, curves, timeseries, heatmap=heatmap, by=by, names=names, period=period)
     return blocks

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from loyaltysim.analysis.discovery import DiscoveryResult, discover, load_runs
+from loyaltysim.analysis.discovery import DiscoveryResult, discover, factor_columns, load_runs
 from loyaltysim.experiments.storage import new_output_dir, staged_output
 from loyaltysim.reporting.discovery_report import write_discovery
 
@@ -29,6 +30,10 @@ def run_discovery(
     whole or not at all. The options are those of :func:`loyaltysim.analysis.discovery.discover`.
     """
     runs = load_runs(results)
+    if factors is None:  # the experiment's factors (n_firms has no dot), from the manifest when there is one
+        manifest = Path(results) / "manifest.json"
+        declared = json.loads(manifest.read_text(encoding="utf-8")).get("experiment", {}) if manifest.is_file() else {}
+        factors = factor_columns(runs, list(declared["factors"])) if declared.get("factors") else None
     result = discover(
         runs, where, factors=factors, min_density=min_density, peel_alpha=peel_alpha, mass_min=mass_min, max_qp=max_qp
     )

@@ -3,7 +3,7 @@ then test the hypotheses and write the report (:func:`report_sweep`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ def sweep(
     *,
     overrides: Mapping[str, Any] | None = None,
     report: bool = True,
+    figure_formats: Sequence[str] | None = None,
     **options: Any,
 ) -> SweepResults:
     """Run every run of an experiment, then write its report; return its tables.
@@ -52,6 +53,8 @@ def sweep(
     report
         At the end, evaluate the experiment's hypotheses and write ``hypotheses.parquet``,
         ``report.md``, ``report.html`` and ``figures/`` (not when every run failed).
+    figure_formats
+        Formats of the report's figures (default: the experiment's ``report.figure_formats``, else PNG).
     **options
         The options of :func:`~loyaltysim.experiments.execution.run_sweep`: ``out``, ``executor``,
         ``workers``, ``scheduler``, ``resume``, ``batch_size``, ``progress``.
@@ -66,15 +69,16 @@ def sweep(
     results = run_sweep(experiment, overrides=overrides, **options)
     runs = results.runs
     if report and len(runs) and (runs["status"] == "ok").any():
-        report_sweep(results.path)
+        report_sweep(results.path, figure_formats=figure_formats)
     return results
 
 
-def report_sweep(folder: str | Path) -> dict[str, Path]:
+def report_sweep(folder: str | Path, *, figure_formats: Sequence[str] | None = None) -> dict[str, Path]:
     """Evaluate a finished sweep's hypotheses (``hypotheses.parquet``) and write ``report.md``, ``report.html``
     and ``figures/``; returns the paths written.
 
-    The hypotheses and report options come from the experiment recorded in ``manifest.json``.
+    The hypotheses and report options come from the experiment recorded in ``manifest.json``;
+    ``figure_formats`` (e.g. ``["png", "pdf"]``) replaces its ``report.figure_formats``.
 
     Raises
     ------
@@ -107,7 +111,8 @@ def report_sweep(folder: str | Path) -> dict[str, Path]:
         by=options.get("by"),
         stationarity=steady,
     )
-    return {"hypotheses": folder / "hypotheses.parquet", **write_report(blocks, folder)}
+    formats = figure_formats or options.get("figure_formats") or ["png"]
+    return {"hypotheses": folder / "hypotheses.parquet", **write_report(blocks, folder, formats=formats)}
 
 
 def _stationarity(results: SweepResults, finished: pd.DataFrame) -> list[str] | None:
