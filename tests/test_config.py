@@ -184,3 +184,11 @@ def test_nesting_within_the_limit_and_brackets_in_strings_are_fine(tmp_path):
     path.write_text("description: '" + "[" * 100 + "'\nrun: {steps: 3}\n")
     assert load_config(path).description == "[" * 100
     assert parse_assignment("x=" + "[" * MAX_DEPTH + "]" * MAX_DEPTH)[1] is not None
+
+
+def test_an_absurd_number_of_firms_is_refused_before_any_firm_is_drawn():
+    with pytest.raises(ConfigError, match="n_firms: Input should be less than or equal to 100"):
+        load_config(None, {"n_firms": 10**30})
+    with pytest.raises(ConfigError, match="n_firms: Input should be a valid integer"):
+        load_config(None, {"n_firms": "3"})
+    assert [f.name for f in load_config(None, {"n_firms": 2}).firms] == ["A", "B"]

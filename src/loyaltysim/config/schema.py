@@ -19,7 +19,7 @@ import math
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 from loyaltysim.config.firm_template import resolve_firms
 from loyaltysim.config.references import NAME, is_reference
@@ -400,6 +400,10 @@ class FirmTemplate(Section):
     price: Distribution = Field(Distribution(dist="constant", mean=10.0), description="distribution of its price")
 
 
+MAX_FIRMS = 100
+"""The most firms ``n_firms`` may ask for."""
+
+
 def _default_firms() -> list[FirmConfig]:
     return [FirmConfig(name=name, quality=q, promise=q) for name, q in zip("ABCDE", (0.55, 0.6, 0.65, 0.7, 0.75), strict=True)]
 
@@ -447,8 +451,8 @@ class Config(Section):
     word_of_mouth: WordOfMouthConfig = Field(default_factory=WordOfMouthConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     firms: list[FirmConfig] = Field(default_factory=_default_firms, description="the competing firms")
-    n_firms: int | None = Field(
-        None, ge=1, le=100, description="number of firms: the first n listed, and more drawn from firm_template (null: as listed)"
+    n_firms: StrictInt | None = Field(
+        None, ge=1, le=MAX_FIRMS, description="number of firms: the first n listed, and more drawn from firm_template (null: as listed)"
     )
     firm_template: FirmTemplate = Field(default_factory=FirmTemplate, description="how firms beyond those listed are drawn")
     economics: EconomicsConfig = Field(default_factory=EconomicsConfig)
@@ -462,6 +466,9 @@ class Config(Section):
     def _number_of_firms(cls, data: object) -> object:
         if not isinstance(data, dict) or data.get("n_firms") is None:
             return data
+        n = data["n_firms"]
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_FIRMS:
+            return data  # the field's own validation names the bad value (no firms are drawn for it)
         return resolve_firms(data, [f.model_dump(mode="json") for f in _default_firms()], FirmTemplate)
 
     @model_validator(mode="after")
