@@ -13,11 +13,12 @@ BASELINE = CONFIGS / "baseline.yaml"
 
 def test_a_run_within_the_burn_in_prints_na_and_warns(tmp_path, capsys):
     out = tmp_path / "short"
-    assert main(["run", str(BASELINE), "--steps", "10", "--set", "customers.n=200", "--no-figures", "--out", str(out)]) == 0
+    short = ["--set", "customers.n=200", "--set", "run.burn_in=12", "--no-figures"]
+    assert main(["run", str(BASELINE), "--steps", "10", *short, "--out", str(out)]) == 0
     captured = capsys.readouterr()
     assert "annual churn n/a" in captured.out and "nan" not in captured.out
     assert "not longer than its burn-in (12 periods)" in captured.err and "--steps 13" in captured.err
-    assert main(["run", str(BASELINE), "--steps", "13", "--set", "customers.n=200", "--no-figures", "--out", str(out) + "2"]) == 0
+    assert main(["run", str(BASELINE), "--steps", "13", *short, "--out", str(out) + "2"]) == 0
     captured = capsys.readouterr()
     assert "n/a" not in captured.out and "burn-in" not in captured.err
 
