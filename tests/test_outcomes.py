@@ -48,7 +48,8 @@ def write(folder: Path, **keys: object) -> Path:
 
 
 def test_false_loyalty_counts_the_dissatisfied_who_stay():
-    model = LoyaltyModel(small_config(run__steps=3))
+    # enough customers that every firm has some dissatisfied ones in the last period (the warm-started market is mostly satisfied)
+    model = LoyaltyModel(small_config(run__steps=6, customers__n=3000))
     assert all(math.isnan(v) for v in false_loyalty(model).values())  # before the first period
     model.run()
     outcome = model.last_outcome
