@@ -19,7 +19,7 @@ import math
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from loyaltysim.config.firm_template import resolve_firms
 from loyaltysim.config.references import NAME, is_reference
@@ -451,8 +451,12 @@ class Config(Section):
     word_of_mouth: WordOfMouthConfig = Field(default_factory=WordOfMouthConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     firms: list[FirmConfig] = Field(default_factory=_default_firms, description="the competing firms")
-    n_firms: StrictInt | None = Field(
-        None, ge=1, le=MAX_FIRMS, description="number of firms: the first n listed, and more drawn from firm_template (null: as listed)"
+    n_firms: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_FIRMS,
+        strict=True,
+        description="number of firms: the first n listed, and more drawn from firm_template (null: as listed)",
     )
     firm_template: FirmTemplate = Field(default_factory=FirmTemplate, description="how firms beyond those listed are drawn")
     economics: EconomicsConfig = Field(default_factory=EconomicsConfig)
