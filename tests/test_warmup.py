@@ -10,7 +10,6 @@ from loyaltysim.analysis.warmup import (
     mser5,
     stationarity_warnings,
     sweep_stationarity_warnings,
-    warm_up_table,
 )
 
 
@@ -38,14 +37,6 @@ def test_too_short_and_nan_periods():
     with pytest.raises(ValueError, match="at least 20 periods"):
         mser5([1.0] * 19)
     assert mser5([np.nan] * 5 + [0.0, 1.0] * 20).periods == 40
-
-
-def test_table_per_run_and_metric():
-    frame = pd.DataFrame({"run_id": np.repeat([0, 1], 100), "step": np.tile(np.arange(1, 101), 2)})
-    frame["churn_rate"] = np.r_[np.linspace(1.0, 0.0, 100), np.zeros(100)]
-    table = warm_up_table(frame, ["churn_rate", "absent"], by="run_id")
-    assert list(table["run_id"]) == [0, 1] and list(table["metric"]) == ["churn_rate"] * 2
-    assert not table["settled"].iloc[0] and table["truncation"].iloc[1] == 0
 
 
 def _series(values, step0=1, every=1):

@@ -15,7 +15,7 @@ the second half of the series means the series has not settled within it (no ste
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +29,6 @@ __all__ = [
     "mser5",
     "stationarity_warnings",
     "warm_up",
-    "warm_up_table",
     "warn_each",
 ]
 
@@ -80,24 +79,6 @@ def mser5(values: Iterable[float]) -> WarmUp:
     statistic = np.array([np.sum((means[d:] - means[d:].mean()) ** 2) / (batches - d) ** 2 for d in range(limit + 1)])
     best = int(np.argmin(statistic))
     return WarmUp(truncation=best * BATCH, settled=best < limit, periods=len(series))
-
-
-def warm_up_table(timeseries: pd.DataFrame, metrics: Iterable[str], *, by: str | None = None) -> pd.DataFrame:
-    """MSER-5 of each metric (and each group of ``by``, e.g. ``run_id``): metric, truncation, settled.
-
-    ``timeseries`` has one row per period (ordered by ``step``); metrics missing from it are skipped.
-    """
-    groups: Iterable[tuple[object, pd.DataFrame]] = timeseries.groupby(by) if by else [(None, timeseries)]
-    rows: list[Mapping[str, object]] = []
-    for key, frame in groups:
-        ordered = frame.sort_values("step") if "step" in frame else frame
-        for metric in metrics:
-            if metric not in ordered:
-                continue
-            result = mser5(ordered[metric])
-            row = {"metric": metric, "truncation": result.truncation, "settled": result.settled, "periods": result.periods}
-            rows.append({by: key, **row} if by else row)
-    return pd.DataFrame(rows)
 
 
 def warm_up(timeseries: pd.DataFrame, metric: str) -> WarmUp | None:
