@@ -9,7 +9,7 @@ from loyaltysim.cli.options import add_command, add_out, add_quiet, add_set, ove
 __all__ = ["add_facts"]
 
 EPILOG = """examples:
-  loyaltysim facts                                  # 8 replicates per scenario, about 4 minutes on 2 cores
+  loyaltysim facts                                  # 8 replicates per scenario, about a minute on 2 cores
   loyaltysim facts --replicates 20 --workers 8
   loyaltysim facts --set customers.n=5000 --out results/validation-5000
 
