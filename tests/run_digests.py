@@ -21,9 +21,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.conftest import SWITCHES, small_config  # noqa: E402
-
-from loyaltysim import LoyaltyModel  # noqa: E402
+from loyaltysim import LoyaltyModel
+from tests.conftest import SWITCHES, small_config
 
 CASES: dict[str, dict[str, Any]] = {
     "baseline seed 1": {"run.seed": 1},

@@ -46,10 +46,11 @@ def assert_same_run(a: LoyaltyModel, b: LoyaltyModel) -> None:
     """Same tables, summary, DataCollector, customer state, last outcome and firms."""
     pd.testing.assert_frame_equal(a.timeseries(), b.timeseries(), check_exact=True)
     pd.testing.assert_frame_equal(a.firm_timeseries(), b.firm_timeseries(), check_exact=True)
-    for found, expected in [(a.summary(), b.summary()), (a.latest, b.latest), *zip(a.last_firm_rows, b.last_firm_rows)]:
+    assert len(a.last_firm_rows) == len(b.last_firm_rows) == a.market.k
+    pairs = [(a.summary(), b.summary()), (a.latest, b.latest), *zip(a.last_firm_rows, b.last_firm_rows, strict=True)]
+    for found, expected in pairs:
         assert list(found) == list(expected)
         assert [k for k, v in found.items() if not same(v, expected[k])] == []
-    assert len(a.last_firm_rows) == len(b.last_firm_rows) == a.market.k
     for frame in ("get_model_vars_dataframe", "get_agent_vars_dataframe"):
         pd.testing.assert_frame_equal(getattr(a.datacollector, frame)(), getattr(b.datacollector, frame)(), check_exact=True)
     pd.testing.assert_frame_equal(a.customers(), b.customers(), check_exact=True)
@@ -59,7 +60,10 @@ def assert_same_run(a: LoyaltyModel, b: LoyaltyModel) -> None:
     assert (a.steps, a.running) == (b.steps, b.running)
 
 
-@pytest.mark.parametrize("switch", ["none", "loud word of mouth", "service recovery", "market entry", "quality shocks", "segments"])
+COMPILED = ["none", "loud word of mouth", "service recovery", "market entry", "quality shocks", "segments", "variety seeking"]
+
+
+@pytest.mark.parametrize("switch", COMPILED)
 def test_a_compiled_run_equals_stepping(switch):
     config = small_config(**{"run.steps": 25, "run.seed": 9, **SWITCHES.get(switch, {})})
     model = LoyaltyModel(config)

@@ -40,12 +40,12 @@ __all__ = [
     "PeriodOutcome",
     "ResponseDraws",
     "advance",
-    "outcome",
-    "parameter_values",
-    "period_work",
     "draw_experience",
     "draw_layout",
     "draw_response",
+    "outcome",
+    "parameter_values",
+    "period_work",
 ]
 
 F64 = NDArray[np.float64]

@@ -249,9 +249,7 @@ def clv(margin: NDArray[np.float64], retention: NDArray[np.float64], discount_pe
     return margin * retention / (1.0 + discount_per_period - retention)
 
 
-def firm_columns(
-    records: PeriodRecords, market: Market, retention_cost: float, discount_per_period: float
-) -> dict[str, NDArray]:
+def firm_columns(records: PeriodRecords, market: Market, retention_cost: float, discount_per_period: float) -> dict[str, NDArray]:
     """The firm table of the recorded periods, column by column (one entry per period × firm, periods first)."""
     customers_after = records.customers_after
     retention = _ratio(records.purchases - records.lost, records.purchases)
