@@ -14,7 +14,7 @@ from loyaltysim import LoyaltyModel
 from loyaltysim.model import compiled_run
 from loyaltysim.model.agents import AdaptiveQualityFirm
 from tests.conftest import SWITCHES, small_config
-from tests.run_digests import CASES, config_of, digests
+from tests.run_digests import CASES, config_of, digests, sweep_digests
 
 STORED = json.loads((Path(__file__).parent / "data" / "run_digests.json").read_text())
 
@@ -33,6 +33,14 @@ def test_runs_match_the_code_before_compiled_runs(case):
     assert found["firms"] == stored["firms"]
     assert found["summary"].keys() == stored["summary"].keys()
     assert [key for key, value in found["summary"].items() if not same(value, stored["summary"][key])] == []
+
+
+def test_a_sweep_s_tables_match_the_code_before_compiled_runs():
+    """Every table a sweep's run contributes (runs, timeseries, firms, curves) equals what the code before wrote."""
+    found, stored = sweep_digests(), STORED["sweep"]
+    assert len(found) == len(stored) == 6
+    for run, expected in zip(found, stored, strict=True):
+        assert run == expected
 
 
 def stepped(config) -> LoyaltyModel:
