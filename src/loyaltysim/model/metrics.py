@@ -189,10 +189,10 @@ def _rates(counts: PeriodCounts, periods_per_year: int) -> dict[str, NDArray | f
         "detractor_share": counts.detractors / counts.customers,
         "consideration_rate": counts.considered.sum(axis=-1) / counts.customers,
     }
-    for band, key in enumerate(_BAND_CHURN_KEYS):
-        row[key] = _ratio(counts.band_switchers[..., band], counts.band_customers[..., band])
-    for rating, key in enumerate(_RATING_CHURN_KEYS):
-        row[key] = _ratio(counts.rating_switchers[..., rating], counts.rating_customers[..., rating])
+    by_band = np.asarray(_ratio(counts.band_switchers, counts.band_customers))
+    by_rating = np.asarray(_ratio(counts.rating_switchers, counts.rating_customers))
+    row.update({key: by_band[..., band] for band, key in enumerate(_BAND_CHURN_KEYS)})
+    row.update({key: by_rating[..., rating] for rating, key in enumerate(_RATING_CHURN_KEYS)})
     return row
 
 
