@@ -122,3 +122,15 @@ def test_models_that_need_python_between_periods_are_stepped(why, monkeypatch):
 def test_a_large_market_steps_with_the_parallel_kernel(monkeypatch):
     monkeypatch.setattr(compiled_run.kernels, "PARALLEL_FROM", 100)
     assert not compiled_run.eligible(LoyaltyModel(small_config(**{"customers.n": 150})))
+
+
+def test_tables_handed_out_are_copies():
+    model = LoyaltyModel(small_config(**{"run.steps": 6})).run()
+    table, firms = model.timeseries(), model.firm_timeseries()
+    table["churn_rate"] = -1.0
+    table.loc[0, "nps"] = 1e9
+    firms.loc[0, "profit"] = 1e9
+    assert (model.timeseries()["churn_rate"] >= 0).all() and model.timeseries().loc[0, "nps"] < 1e9
+    assert model.firm_timeseries().loc[0, "profit"] < 1e9
+    model.step()  # a new period: the tables grow
+    assert len(model.timeseries()) == 7 and len(model.firm_timeseries()) == 7 * model.market.k

@@ -74,6 +74,20 @@ def _table(parts: list[dict[str, np.ndarray]]) -> pd.DataFrame:
     return pd.DataFrame({key: np.concatenate([part[key] for part in parts]) for key in parts[0]})
 
 
+class _Tables:
+    """A model's table, kept in parts (a part per compiled stretch or step) and built once per new part."""
+
+    def __init__(self) -> None:
+        self.parts: list[dict[str, np.ndarray]] = []
+        self._built: tuple[int, pd.DataFrame] | None = None
+
+    def frame(self) -> pd.DataFrame:
+        """The table (a copy: changing it leaves the model's alone)."""
+        if self._built is None or self._built[0] != len(self.parts):
+            self._built = (len(self.parts), _table(self.parts))
+        return self._built[1].copy(deep=False)
+
+
 class LoyaltyModel(mesa.Model):
     """A market of customers (arrays) and firms (Mesa agents).
 
@@ -132,8 +146,7 @@ class LoyaltyModel(mesa.Model):
         self.last_firm_rows: list[dict[str, Any]] = []
         self.totals = metrics.RunTotals()
         self.cohort = SurveyCohort(first_wave=config.run.burn_in + 1, periods_per_year=config.periods_per_year)
-        self._market_parts: list[dict[str, np.ndarray]] = []  # the tables, column by column, a part per run or step
-        self._firm_parts: list[dict[str, np.ndarray]] = []
+        self._market_table, self._firm_table = _Tables(), _Tables()
         self.user_reporters = dict(reporters or {})
         self._panel_rows: list[pd.DataFrame] = []
         panel = min(config.run.panel_size, config.customers.n)
@@ -222,8 +235,8 @@ class LoyaltyModel(mesa.Model):
         counted = records.steps > config.run.burn_in
         if counted.any():
             self.totals.add(records.counts[counted], market["mean_satisfaction"][counted], market["profit"][counted])
-        self._market_parts.append(market)
-        self._firm_parts.append(firms)
+        self._market_table.parts.append(market)
+        self._firm_table.parts.append(firms)
         self.latest = metrics.rows(market, -1)[0]
         self.last_firm_rows = metrics.rows(firms, -self.market.k)
         return market, firms
@@ -232,11 +245,11 @@ class LoyaltyModel(mesa.Model):
 
     def timeseries(self) -> pd.DataFrame:
         """Market metrics, one row per step."""
-        return _table(self._market_parts)
+        return self._market_table.frame()
 
     def firm_timeseries(self) -> pd.DataFrame:
         """Firm metrics, one row per step × firm."""
-        return _table(self._firm_parts)
+        return self._firm_table.frame()
 
     def panel(self) -> pd.DataFrame:
         """The customer panel (``run.panel_size`` customers, every step), or an empty table."""
