@@ -34,8 +34,10 @@ HEADLINE_METRICS = (
 
 
 def _metric_reporter(name: str):
+    """Reads a metric of the latest period from the model's market table (NaN before the first period)."""
+
     def report(model: LoyaltyModel) -> float:
-        return model.latest.get(name, np.nan)
+        return model._market_table.latest(name, -1, np.nan)
 
     report.__name__ = report.__qualname__ = name
     return report
@@ -45,8 +47,8 @@ def _firm_reporter(name: str):
     """Reads a firm's value from the model's latest firm rows (a period's firm metrics are computed once)."""
 
     def report(firm: Firm) -> float:
-        rows = firm.model.last_firm_rows
-        return rows[firm.index][name] if rows else getattr(firm, name)  # step 0: the market before the first period
+        model = firm.model  # before the first period: the firm's value now
+        return model._firm_table.latest(name, firm.index - model.market.k, None) if model.steps else getattr(firm, name)
 
     report.__name__ = report.__qualname__ = name
     return report
@@ -80,6 +82,19 @@ class _Tables:
     def __init__(self) -> None:
         self.parts: list[dict[str, np.ndarray]] = []
         self._built: tuple[int, pd.DataFrame] | None = None
+        self._rows: tuple[dict[str, np.ndarray], list[dict[str, Any]]] | None = None
+
+    def latest(self, name: str, row: int, missing: object) -> object:
+        """Column ``name`` of row ``row`` (counted from the end) of the latest part, as a Python value."""
+        return self.parts[-1][name][row].item() if self.parts else missing
+
+    def rows(self, last: int) -> list[dict[str, Any]]:
+        """The last ``last`` rows as dicts, built once per part (so changes to them stay until the next part)."""
+        if not self.parts:
+            return []
+        if self._rows is None or self._rows[0] is not self.parts[-1]:
+            self._rows = (self.parts[-1], metrics.rows(self.parts[-1], -last))
+        return self._rows[1]
 
     def frame(self) -> pd.DataFrame:
         """The table (a copy: changing it leaves the model's alone)."""
@@ -141,9 +156,7 @@ class LoyaltyModel(mesa.Model):
             raise ValueError(f"network has {self.network.n} nodes but customers.n is {config.customers.n}")
         self.state = initial_customers(config, self.market, self.rng)
         self.streams = CustomerStreams.spawn(self.rng, config.customers.n)
-        self.latest: dict[str, float] = {}
         self.last_outcome: engine.PeriodOutcome | None = None
-        self.last_firm_rows: list[dict[str, Any]] = []
         self.totals = metrics.RunTotals()
         self.cohort = SurveyCohort(first_wave=config.run.burn_in + 1, periods_per_year=config.periods_per_year)
         self._market_table, self._firm_table = _Tables(), _Tables()
@@ -222,8 +235,8 @@ class LoyaltyModel(mesa.Model):
             self.running = False
 
     def _record(self, records: metrics.PeriodRecords) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """The recorded periods' market and firm tables (kept), their counts pooled after the burn-in, and the
-        latest rows; returns the two tables, column by column."""
+        """The recorded periods' market and firm tables (kept) and their counts pooled after the burn-in; returns
+        the two tables, column by column."""
         config = self.config
         market = metrics.market_columns(records, self.state.n, config.periods_per_year)
         firms = metrics.firm_columns(
@@ -237,11 +250,20 @@ class LoyaltyModel(mesa.Model):
             self.totals.add(records.counts[counted], market["mean_satisfaction"][counted], market["profit"][counted])
         self._market_table.parts.append(market)
         self._firm_table.parts.append(firms)
-        self.latest = metrics.rows(market, -1)[0]
-        self.last_firm_rows = metrics.rows(firms, -self.market.k)
         return market, firms
 
     # --- tables ----------------------------------------------------------------------------
+
+    @property
+    def latest(self) -> dict[str, float]:
+        """The market metrics of the latest period, name → value (empty before the first period)."""
+        rows = self._market_table.rows(1)
+        return rows[0] if rows else {}
+
+    @property
+    def last_firm_rows(self) -> list[dict[str, Any]]:
+        """The firm metrics of the latest period, a row per firm (empty before the first period)."""
+        return self._firm_table.rows(self.market.k)
 
     def timeseries(self) -> pd.DataFrame:
         """Market metrics, one row per step."""
