@@ -145,6 +145,25 @@ def test_validate_and_config_do_not_load_the_simulation_stack():
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
 
 
+def test_run_loads_only_the_simulation_stack_before_its_first_period(tmp_path):
+    """`run` imports Mesa, pandas and the engine, but no plotting, statistics or experiment stack before it
+    simulates (matplotlib is imported for the figures, after the run)."""
+    run = ["run", str(CONFIGS / "baseline.yaml"), "--set", "customers.n=100", "--steps", "3", "--quiet", "--out"]
+    code = (
+        "import sys; from loyaltysim.model.loyalty_model import LoyaltyModel; seen = []; original = LoyaltyModel.run\n"
+        "def run(self, *args, **kwargs):\n"
+        "    seen.append(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m.startswith(later)))\n"
+        "    return original(self, *args, **kwargs)\n"
+        "LoyaltyModel.run = run\n"
+        "heavy = ('matplotlib', 'statsmodels', 'SALib', 'sklearn', 'ema_workbench', 'torch', 'distributed', 'solara')\n"
+        "later = ('loyaltysim.reporting', 'loyaltysim.experiments.execution', 'loyaltysim.analysis.hypotheses')\n"
+        "from loyaltysim.cli import main\n"
+        f"assert main({[*run, str(tmp_path / 'figures')]!r}) == 0\n"
+        "assert 'matplotlib' in sys.modules and seen == [[]], seen\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
 def test_shared_options_read_the_same_in_every_command():
     """--set, --out, --quiet and the engine options are declared once (cli/options.py): one help text each."""
     from loyaltysim.cli import build_parser

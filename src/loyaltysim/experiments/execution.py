@@ -147,7 +147,9 @@ def run_one(base: Mapping[str, Any], spec: RunSpec, experiment: Experiment) -> d
         metrics = run_metrics(model, experiment.outcomes)
         timeseries = period_metrics(model, experiment.outcomes)
         firms = model.firm_timeseries()
-        curve = model.totals.retention_curve().merge(intention_bins(model.customers(), spec.seed), on="satisfaction_low")
+        customers = pd.DataFrame({"satisfaction": model.state.satisfaction, "loyalty": model.state.loyalty})
+        bins = intention_bins(customers, spec.seed).drop(columns="satisfaction_low")  # the curve's bins, in order
+        curve = pd.concat([model.totals.retention_curve(), bins], axis=1)
     except Exception as exc:  # a failing run is recorded, the sweep goes on
         row.update(status="failed", error=f"{type(exc).__name__}: {exc}", wall_time=time.perf_counter() - clock)
         return {**_empty_tables(), "failures": pd.DataFrame([row])}
@@ -169,7 +171,9 @@ def run_one(base: Mapping[str, Any], spec: RunSpec, experiment: Experiment) -> d
 
 
 def _with_run_id(frame: pd.DataFrame, run_id: int) -> pd.DataFrame:
-    return frame.assign(run_id=run_id)[["run_id", *frame.columns]].reset_index(drop=True)
+    frame = frame.reset_index(drop=True)
+    frame.insert(0, "run_id", run_id)
+    return frame
 
 
 def run_batch(base: Mapping[str, Any], specs: Sequence[RunSpec], experiment: Experiment) -> dict[str, pd.DataFrame]:

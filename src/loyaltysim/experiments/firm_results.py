@@ -37,20 +37,25 @@ def firm_column(metric: str, firm: str) -> str:
     return f"{metric}_{firm}"
 
 
-def _pooled(rows: pd.DataFrame) -> dict[str, float]:
+def _pooled(rows: dict[str, np.ndarray]) -> dict[str, float]:
+    """A firm's run metrics from its rows after burn-in (column name → values)."""
     purchases = rows["purchases"].sum()
-    weights = rows["purchases"].to_numpy(dtype=float)
-    satisfaction = rows["mean_satisfaction"].to_numpy(dtype=float)
+    weights = rows["purchases"].astype(float)
+    satisfaction = rows["mean_satisfaction"].astype(float)
     known = ~np.isnan(satisfaction) & (weights > 0)
     return {
-        "mean_share": float(rows["share"].mean()),
-        "won": float(rows["won"].mean()),
-        "lost": float(rows["lost"].mean()),
+        "mean_share": float(np.mean(rows["share"])),
+        "won": float(np.mean(rows["won"])),
+        "lost": float(np.mean(rows["lost"])),
         "retention_rate": float(1.0 - rows["lost"].sum() / purchases) if purchases > 0 else float("nan"),
         "mean_satisfaction": float(np.average(satisfaction[known], weights=weights[known])) if known.any() else float("nan"),
-        "revenue": float(rows["revenue"].mean()),
-        "profit": float(rows["profit"].mean()),
+        "revenue": float(np.mean(rows["revenue"])),
+        "profit": float(np.mean(rows["profit"])),
     }
+
+
+_POOLED = ("purchases", "mean_satisfaction", "share", "won", "lost", "revenue", "profit")
+"""The firm table's columns :func:`_pooled` reads."""
 
 
 def firm_run_metrics(firms: pd.DataFrame, burn_in: int) -> dict[str, Any]:
@@ -59,8 +64,12 @@ def firm_run_metrics(firms: pd.DataFrame, burn_in: int) -> dict[str, Any]:
     ``firms`` is :meth:`~loyaltysim.model.loyalty_model.LoyaltyModel.firm_timeseries`; periods up to
     ``burn_in`` are left out, as in the market's run metrics.
     """
-    after = firms[firms["step"] > burn_in]
+    after = firms["step"].to_numpy() > burn_in
+    firm = firms["firm"].to_numpy()[after]
+    columns = {name: firms[name].to_numpy()[after] for name in _POOLED}
     metrics: dict[str, Any] = {}
-    for firm, rows in after.groupby("firm", sort=False):
-        metrics.update({firm_column(name, str(firm)): value for name, value in _pooled(rows).items()})
+    for name in pd.unique(firm):  # in order of appearance
+        rows = firm == name
+        pooled = _pooled({column: values[rows] for column, values in columns.items()})
+        metrics.update({firm_column(metric, str(name)): value for metric, value in pooled.items()})
     return metrics

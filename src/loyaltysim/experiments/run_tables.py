@@ -32,16 +32,16 @@ def run_metrics(model: LoyaltyModel, outcomes: Mapping[str, Outcome]) -> dict[st
     }
 
 
-def _market_shares(model: LoyaltyModel) -> pd.DataFrame:
-    """Each firm's market share per step, one ``market_share_<firm>`` column per firm."""
-    shares = model.firm_timeseries().pivot(index="step", columns="firm", values="share")
-    shares = shares[list(model.market.names)].add_prefix("market_share_")
-    shares.columns.name = None
-    return shares.reset_index()
+def _with_market_shares(model: LoyaltyModel, table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (the market table, a row per step) with each firm's market share per step, one
+    ``market_share_<firm>`` column per firm (the firm table has a row per step and firm, in market order)."""
+    names = model.market.names
+    shares = model.firm_timeseries()["share"].to_numpy().reshape(len(table), len(names))
+    return table.assign(**{f"market_share_{name}": shares[:, j] for j, name in enumerate(names)})
 
 
 def period_metrics(model: LoyaltyModel, outcomes: Mapping[str, Outcome]) -> pd.DataFrame:
     """One row per step: market metrics, ``market_share_<firm>`` and the per-period outcomes."""
-    table = model.timeseries().merge(_market_shares(model), on="step", how="left")
+    table = _with_market_shares(model, model.timeseries())
     per_period = [name for name, outcome in outcomes.items() if outcome.per == "period"]
     return table.merge(period_table(model, per_period), on="step", how="left") if per_period else table

@@ -7,7 +7,7 @@ burn-in. At a wave every customer's rating, latent satisfaction band and respons
 ≥ 0) are recorded with the period's outcome; a customer defects if it switches at least once in the year
 that starts with that period's decision (the wave's period and the ``periods_per_year − 1`` after it). A
 wave is tallied when its year ends, so only waves whose year ends within the run count. Per period this
-costs one ``or`` over the customers; a tally, a few ``bincount``.
+costs one ``or`` over the customers (compiled, :func:`record_period`); a tally, one pass.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from loyaltysim.model.engine import PeriodOutcome
-from loyaltysim.model.scales import BANDS, N_BANDS, N_RATINGS, RATINGS, SATISFIED_BANDS, satisfaction_band
+from loyaltysim.model.jit import compiled
+from loyaltysim.model.scales import BANDS, N_BANDS, N_RATINGS, RATINGS, SATISFIED_BANDS
 
-__all__ = ["SurveyCohort"]
+__all__ = ["SurveyCohort", "record_period"]
 
 BIAS_HALVES = ("low_bias", "high_bias")
 """The response-bias halves: bias < 0, bias ≥ 0."""
@@ -32,47 +33,83 @@ def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator > 0 else float("nan")
 
 
+def _record_period(
+    step: int,
+    rating: NDArray[np.int8],
+    satisfaction: NDArray[np.float64],
+    switched: NDArray[np.bool_],
+    response_bias: NDArray[np.float64],
+    cohort: tuple[NDArray, ...],
+) -> None:
+    """Period ``step`` of the cohort (the arrays of :meth:`SurveyCohort.arrays`): open a wave if one falls on it
+    (each customer's rating, latent band and bias half), note who switched, tally a wave whose year ends."""
+    settings, wave_rating, wave_band, high_bias, defected, by_rating, by_band, by_rating_bias = cohort
+    first_wave, periods_per_year = settings[0], settings[1]
+    n = len(rating)
+    if step >= first_wave and (step - first_wave) % periods_per_year == 0:
+        for i in range(n):
+            wave_rating[i] = rating[i]
+            wave_band[i] = min(int(satisfaction[i] * N_BANDS), N_BANDS - 1)  # scales.satisfaction_band
+            high_bias[i] = response_bias[i] >= 0.0
+            defected[i] = False
+        settings[3] = step + periods_per_year - 1
+    if settings[3] < 0:
+        return
+    for i in range(n):
+        defected[i] = defected[i] or switched[i]
+    if step == settings[3]:
+        for i in range(n):
+            r, d = wave_rating[i] - 1, np.int64(defected[i])
+            by_rating[r, 0] += 1
+            by_rating[r, 1] += d
+            by_band[wave_band[i], 0] += 1
+            by_band[wave_band[i], 1] += d
+            by_rating_bias[r, np.int64(high_bias[i]), 0] += 1
+            by_rating_bias[r, np.int64(high_bias[i]), 1] += d
+        settings[2] += 1
+        settings[3] = -1
+
+
+record_period = compiled(_record_period)
+
+
 @dataclass
 class SurveyCohort:
     """Survey waves from ``first_wave`` on, every ``periods_per_year`` periods, and their tallies.
 
     The tallies have two columns, customers and defectors: ``by_rating`` (rating 1–5),
     ``by_band`` (latent band at the wave) and ``by_rating_bias`` (rating × response-bias half).
+    A period is recorded by the compiled :func:`record_period`, from :meth:`add` or from a run's compiled loop.
     """
 
     first_wave: int
     periods_per_year: int
-    waves: int = 0
     by_rating: NDArray[np.int64] = field(default_factory=lambda: np.zeros((N_RATINGS, 2), dtype=np.int64))
     by_band: NDArray[np.int64] = field(default_factory=lambda: np.zeros((N_BANDS, 2), dtype=np.int64))
     by_rating_bias: NDArray[np.int64] = field(default_factory=lambda: np.zeros((N_RATINGS, 2, 2), dtype=np.int64))
-    _wave: tuple[NDArray[np.int8], NDArray[np.int8], NDArray[np.bool_]] | None = field(default=None, repr=False)
-    _defected: NDArray[np.bool_] | None = field(default=None, repr=False)
-    _ends: int = field(default=-1, repr=False)
+    _settings: NDArray[np.int64] = field(default=None, repr=False)
+    """first wave, periods per year, waves tallied, last step of the open wave's year (−1: none open)."""
+    _wave: tuple[NDArray, ...] = field(default=(), repr=False)
+    """Per customer at the open wave: rating, latent band, bias ≥ 0, defected since."""
+
+    def __post_init__(self) -> None:
+        self._settings = np.array([self.first_wave, self.periods_per_year, 0, -1], dtype=np.int64)
+
+    @property
+    def waves(self) -> int:
+        """Waves tallied so far."""
+        return int(self._settings[2])
+
+    def arrays(self, n: int) -> tuple[NDArray, ...]:
+        """The cohort's arrays for ``n`` customers, as :func:`record_period` takes them."""
+        if not self._wave or len(self._wave[0]) != n:
+            self._wave = (np.zeros(n, np.int8), np.zeros(n, np.int8), np.zeros(n, np.bool_), np.zeros(n, np.bool_))
+        return (self._settings, *self._wave, self.by_rating, self.by_band, self.by_rating_bias)
 
     def add(self, step: int, outcome: PeriodOutcome, response_bias: NDArray[np.float64]) -> None:
         """Record period ``step``: open a wave if one falls on it, note who switched, tally a wave whose year ends."""
-        if step >= self.first_wave and (step - self.first_wave) % self.periods_per_year == 0:
-            rating = outcome.rating.astype(np.int8)  # copies: the engine reuses its arrays
-            self._wave = (rating, satisfaction_band(outcome.satisfaction), response_bias >= 0.0)
-            self._defected = np.zeros(len(rating), dtype=np.bool_)
-            self._ends = step + self.periods_per_year - 1
-        if self._defected is None:
-            return
-        self._defected |= outcome.switched
-        if step == self._ends:
-            self._tally()
-
-    def _tally(self) -> None:
-        rating, band, high_bias = self._wave
-        defected = self._defected
-        for column, who in enumerate((np.ones_like(defected), defected)):
-            self.by_rating[:, column] += np.bincount(rating[who] - 1, minlength=N_RATINGS)
-            self.by_band[:, column] += np.bincount(band[who], minlength=N_BANDS)
-            cell = (rating[who] - 1) * 2 + high_bias[who]
-            self.by_rating_bias[:, :, column] += np.bincount(cell, minlength=2 * N_RATINGS).reshape(N_RATINGS, 2)
-        self.waves += 1
-        self._wave = self._defected = None
+        cohort = self.arrays(len(outcome.rating))
+        record_period(step, outcome.rating, outcome.satisfaction, outcome.switched, response_bias, cohort)
 
     def summary(self) -> dict[str, float]:
         """Defection within a year by wave rating, band and rating × bias half, the satisfaction trap,

@@ -43,6 +43,9 @@ __all__ = [
     "draw_experience",
     "draw_layout",
     "draw_response",
+    "outcome",
+    "parameter_values",
+    "period_work",
 ]
 
 F64 = NDArray[np.float64]
@@ -141,9 +144,28 @@ def advance(
     state: CustomerState, market: Market, config: Config, network: Network, streams: CustomerStreams, step: int
 ) -> PeriodOutcome:
     """Advance the customer state (in place) by one period: quality shocks, then steps 1–7."""
+    draws, period = period_work(state, market, config, network, streams, step)
+    market.apply_shocks(step)
+    (kernels.period_parallel if state.n >= kernels.PARALLEL_FROM else kernels.period)(
+        streams.typed(),
+        tuple(draws),
+        state.arrays(),
+        market.arrays(),
+        parameter_values(state, config),
+        (network.indptr, network.indices),
+        tuple(period),
+    )
+    firm_before, state.firm = state.firm, period.new_firm
+    return outcome(period, firm_before)
+
+
+def period_work(
+    state: CustomerState, market: Market, config: Config, network: Network, streams: CustomerStreams, step: int
+) -> tuple[kernels.Draws, kernels.Period]:
+    """The draw layout and the work arrays of a period at ``step`` (the arrays the kernels sum into are kept
+    between periods in ``state.scratch``)."""
     if streams.n != state.n:
         raise ValueError(f"the streams are for {streams.n} customers but the state has {state.n}")
-    market.apply_shocks(step)
     n, k = state.n, market.k
     layout = draw_layout(config, market, network)
     draws = kernels.Draws(
@@ -183,20 +205,10 @@ def advance(
         means=np.empty(4),
         counts=np.zeros((COUNT_ROWS, 2), dtype=np.int64),
     )
-    (kernels.period_parallel if parallel else kernels.period)(
-        streams.typed(),
-        tuple(draws),
-        state.arrays(),
-        market.arrays(),
-        _parameter_values(state, config),
-        (network.indptr, network.indices),
-        tuple(period),
-    )
-    firm_before, state.firm = state.firm, period.new_firm
-    return _outcome(period, firm_before)
+    return draws, period
 
 
-def _parameter_values(state: CustomerState, config: Config) -> F64:
+def parameter_values(state: CustomerState, config: Config) -> F64:
     """``parameters.pack(config)``, computed once per config (kept with the state)."""
     cached = state.scratch.get("parameters")
     if cached is None or cached[0] is not config:
@@ -213,7 +225,7 @@ def _buffer(state: CustomerState, name: str, shape: tuple[int, ...], dtype: type
     return buffer
 
 
-def _outcome(period: kernels.Period, firm_before: NDArray[np.int32]) -> PeriodOutcome:
+def outcome(period: kernels.Period, firm_before: NDArray[np.int32]) -> PeriodOutcome:
     """The period's outcome: the kernel's results for the customers, the firms and the market."""
     purchases, won, lost, _ = period.firm_tallies
     revenue, costs, satisfaction_by_firm = period.firm_accounts

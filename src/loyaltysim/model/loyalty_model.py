@@ -12,7 +12,7 @@ import pandas as pd
 from loyaltysim.config.errors import ConfigError
 from loyaltysim.config.loading import apply_overrides, validate_config
 from loyaltysim.config.schema import Config
-from loyaltysim.model import engine, metrics
+from loyaltysim.model import compiled_run, engine, metrics
 from loyaltysim.model.agents import CustomerView, Firm, strategy_class
 from loyaltysim.model.cohort import SurveyCohort
 from loyaltysim.model.initialisation import initial_customers, initial_market
@@ -34,8 +34,10 @@ HEADLINE_METRICS = (
 
 
 def _metric_reporter(name: str):
+    """Reads a metric of the latest period from the model's market table (NaN before the first period)."""
+
     def report(model: LoyaltyModel) -> float:
-        return model.latest.get(name, np.nan)
+        return model._market_table.latest(name, -1, np.nan)
 
     report.__name__ = report.__qualname__ = name
     return report
@@ -45,8 +47,8 @@ def _firm_reporter(name: str):
     """Reads a firm's value from the model's latest firm rows (a period's firm metrics are computed once)."""
 
     def report(firm: Firm) -> float:
-        rows = firm.model.last_firm_rows
-        return rows[firm.index][name] if rows else getattr(firm, name)  # step 0: the market before the first period
+        model = firm.model  # before the first period: the firm's value now
+        return model._firm_table.latest(name, firm.index - model.market.k, None) if model.steps else getattr(firm, name)
 
     report.__name__ = report.__qualname__ = name
     return report
@@ -65,6 +67,40 @@ def _firm_agents(model: LoyaltyModel) -> list[Firm]:
             raise ConfigError(f"{path}: {error}") from None
         agents.append(cls(model, index, firm.name, strategy))
     return agents
+
+
+def _table(parts: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+    """A table kept in parts, column by column."""
+    if len(parts) <= 1:
+        return pd.DataFrame(parts[0] if parts else None)
+    return pd.DataFrame({key: np.concatenate([part[key] for part in parts]) for key in parts[0]})
+
+
+class _Tables:
+    """A model's table, kept in parts (a part per compiled stretch or step) and built once per new part."""
+
+    def __init__(self) -> None:
+        self.parts: list[dict[str, np.ndarray]] = []
+        self._built: tuple[int, pd.DataFrame] | None = None
+        self._rows: tuple[dict[str, np.ndarray], list[dict[str, Any]]] | None = None
+
+    def latest(self, name: str, row: int, missing: object) -> object:
+        """Column ``name`` of row ``row`` (counted from the end) of the latest part, as a Python value."""
+        return self.parts[-1][name][row].item() if self.parts else missing
+
+    def rows(self, last: int) -> list[dict[str, Any]]:
+        """The last ``last`` rows as dicts, built once per part (so changes to them stay until the next part)."""
+        if not self.parts:
+            return []
+        if self._rows is None or self._rows[0] is not self.parts[-1]:
+            self._rows = (self.parts[-1], metrics.rows(self.parts[-1], -last))
+        return self._rows[1]
+
+    def frame(self) -> pd.DataFrame:
+        """The table (a copy: changing it leaves the model's alone)."""
+        if self._built is None or self._built[0] != len(self.parts):
+            self._built = (len(self.parts), _table(self.parts))
+        return self._built[1].copy(deep=False)
 
 
 class LoyaltyModel(mesa.Model):
@@ -120,18 +156,16 @@ class LoyaltyModel(mesa.Model):
             raise ValueError(f"network has {self.network.n} nodes but customers.n is {config.customers.n}")
         self.state = initial_customers(config, self.market, self.rng)
         self.streams = CustomerStreams.spawn(self.rng, config.customers.n)
-        self.latest: dict[str, float] = {}
         self.last_outcome: engine.PeriodOutcome | None = None
-        self.last_firm_rows: list[dict[str, Any]] = []
         self.totals = metrics.RunTotals()
         self.cohort = SurveyCohort(first_wave=config.run.burn_in + 1, periods_per_year=config.periods_per_year)
-        self._market_rows: list[dict[str, float]] = []
-        self._firm_rows: list[dict[str, Any]] = []
+        self._market_table, self._firm_table = _Tables(), _Tables()
+        self.user_reporters = dict(reporters or {})
         self._panel_rows: list[pd.DataFrame] = []
         panel = min(config.run.panel_size, config.customers.n)
         self.panel_ids = np.unique(np.linspace(0, config.customers.n - 1, panel).astype(np.int64)) if panel else None
         self.datacollector = mesa.DataCollector(
-            model_reporters={**{name: _metric_reporter(name) for name in HEADLINE_METRICS}, **(reporters or {})},
+            model_reporters={**{name: _metric_reporter(name) for name in HEADLINE_METRICS}, **self.user_reporters},
             agent_reporters={name: _firm_reporter(name) for name in ("share", "quality", "profit")},
         )
         self.datacollector.collect(self)  # step 0, the market before the first period: row k of Mesa's tables is period k
@@ -146,51 +180,98 @@ class LoyaltyModel(mesa.Model):
         outcome = engine.advance(self.state, self.market, config, self.network, self.streams, step)
         self.last_outcome = outcome
         self.agents.do("step")
-        customers_after = outcome.purchases - outcome.lost + outcome.won
-        shares = customers_after / self.state.n
-        row, counts = metrics.market_metrics(step, outcome, shares, config.periods_per_year)
-        firm_rows = metrics.firm_metrics(
-            step,
-            outcome,
-            self.market,
-            customers_after,
-            config.economics.retention_cost,
-            (1.0 + config.economics.annual_discount_rate) ** (1.0 / config.periods_per_year) - 1.0,
-        )
-        if step > config.run.burn_in:
-            self.totals.add(counts, row["mean_satisfaction"], row["profit"])
+        self._record(metrics.PeriodRecords.of(step, outcome, self.market))
         self.cohort.add(step, outcome, self.state.response_bias)
         if self.panel_ids is not None:
             self._panel_rows.append(self._panel_frame(step, outcome))
-        self.latest = row
-        self.last_firm_rows = firm_rows
-        self._market_rows.append(row)
-        self._firm_rows.extend(firm_rows)
         self.datacollector.collect(self)
         if step >= config.run.steps:
             self.running = False
 
     def run(self, steps: int | None = None, *, progress: bool = False) -> LoyaltyModel:
-        """Step ``steps`` periods (default: until ``run.steps`` is reached). Returns the model."""
-        remaining = self.config.run.steps - self.steps if steps is None else steps
-        iterator = range(max(remaining, 0))
+        """Step ``steps`` periods (default: until ``run.steps`` is reached). Returns the model.
+
+        Where nothing of Python acts between periods, the periods run in compiled code, in one call (in
+        chunks of about 1% of them with ``progress``) with the same results as stepping
+        (:mod:`loyaltysim.model.compiled_run`); else :meth:`step` is called for each.
+        """
+        remaining = max(self.config.run.steps - self.steps if steps is None else steps, 0)
+        chunk = max(remaining // 100, 1) if progress else max(remaining, 1)
+        bar = None
         if progress:
             from tqdm import tqdm
 
-            iterator = tqdm(iterator, desc="periods", unit="step")
-        for _ in iterator:
-            self.step()
+            bar = tqdm(total=remaining, desc="periods", unit="step")
+        done = 0
+        while done < remaining:
+            if compiled_run.eligible(self):
+                periods = min(chunk, remaining - done)
+                self._run_compiled(periods)
+            else:
+                periods = 1
+                self.step()
+            done += periods
+            if bar is not None:
+                bar.update(periods)
+        if bar is not None:
+            bar.close()
         return self
+
+    def _run_compiled(self, periods: int) -> None:
+        """``periods`` periods in one compiled call, then their tables, totals and DataCollector rows."""
+        records = compiled_run.run_periods(self, periods)
+        self.steps += periods
+        market, firms = self._record(records)
+        collector = self.datacollector
+        for name in collector.model_reporters:  # what the metric reporters would have read after each period
+            collector.model_vars[name].extend(market[name].tolist())
+        k = len(self.firm_agents)
+        values = [firms[name].tolist() for name in collector.agent_reporters]
+        ids = [firm.unique_id for firm in self.firm_agents]
+        for t, step in enumerate(records.steps.tolist()):
+            rows = zip(*(column[t * k : (t + 1) * k] for column in values), strict=True)
+            collector._agent_records[step] = [(step, uid, *row) for uid, row in zip(ids, rows, strict=True)]
+        if self.steps >= self.config.run.steps:
+            self.running = False
+
+    def _record(self, records: metrics.PeriodRecords) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """The recorded periods' market and firm tables (kept) and their counts pooled after the burn-in; returns
+        the two tables, column by column."""
+        config = self.config
+        market = metrics.market_columns(records, self.state.n, config.periods_per_year)
+        firms = metrics.firm_columns(
+            records,
+            self.market,
+            config.economics.retention_cost,
+            (1.0 + config.economics.annual_discount_rate) ** (1.0 / config.periods_per_year) - 1.0,
+        )
+        counted = records.steps > config.run.burn_in
+        if counted.any():
+            self.totals.add(records.counts[counted], market["mean_satisfaction"][counted], market["profit"][counted])
+        self._market_table.parts.append(market)
+        self._firm_table.parts.append(firms)
+        return market, firms
 
     # --- tables ----------------------------------------------------------------------------
 
+    @property
+    def latest(self) -> dict[str, float]:
+        """The market metrics of the latest period, name → value (empty before the first period)."""
+        rows = self._market_table.rows(1)
+        return rows[0] if rows else {}
+
+    @property
+    def last_firm_rows(self) -> list[dict[str, Any]]:
+        """The firm metrics of the latest period, a row per firm (empty before the first period)."""
+        return self._firm_table.rows(self.market.k)
+
     def timeseries(self) -> pd.DataFrame:
         """Market metrics, one row per step."""
-        return pd.DataFrame(self._market_rows)
+        return self._market_table.frame()
 
     def firm_timeseries(self) -> pd.DataFrame:
         """Firm metrics, one row per step × firm."""
-        return pd.DataFrame(self._firm_rows)
+        return self._firm_table.frame()
 
     def panel(self) -> pd.DataFrame:
         """The customer panel (``run.panel_size`` customers, every step), or an empty table."""

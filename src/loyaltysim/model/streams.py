@@ -26,7 +26,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numba.typed import List
 from numpy.typing import NDArray
+
+from loyaltysim.model.jit import compiled
 
 __all__ = ["BLOCK", "CustomerStreams"]
 
@@ -56,11 +59,12 @@ class CustomerStreams:
         return [(start, min(start + self.block, self.n)) for start in range(0, self.n, self.block)]
 
     def typed(self):
-        """The generators as a numba typed list (built once), for the compiled kernels."""
+        """The generators as a numba typed list (built once, by compiled code that numba caches: building it
+        from Python compiles the typed list's methods anew in every process, about 0.3 s), for the kernels."""
         if self._typed is None:
-            from numba.typed import List
-
-            self._typed = List(self.generators)
+            self._typed = _typed_list(self.generators[0])
+            for generator in self.generators[1:]:
+                _append(self._typed, generator)
         return self._typed
 
     def copy(self) -> CustomerStreams:
@@ -82,3 +86,19 @@ class CustomerStreams:
         block_of = talkers // self.block
         needed = np.bincount(block_of, weights=degree[talkers], minlength=len(self.generators)).astype(np.int64)
         return np.concatenate([g.random(m) for g, m in zip(self.generators, needed.tolist(), strict=True)])
+
+
+def _typed_list(first: np.random.Generator) -> List:
+    """A numba typed list holding ``first``."""
+    generators = List()
+    generators.append(first)
+    return generators
+
+
+def _append(generators: List, generator: np.random.Generator) -> None:
+    """Append ``generator`` to a typed list of generators."""
+    generators.append(generator)
+
+
+_typed_list = compiled(_typed_list)
+_append = compiled(_append)

@@ -17,8 +17,6 @@ from loyaltysim.experiments.storage import now_iso, staged_output, versions, wri
 from loyaltysim.model.loyalty_model import LoyaltyModel
 from loyaltysim.model.metrics import BANDS, RATINGS
 from loyaltysim.model.state import link_of
-from loyaltysim.reporting.figures import scenario as scenario_figures
-from loyaltysim.reporting.figures.style import save_figure
 
 __all__ = ["churn_by_band", "run_scenario", "write_figures"]
 
@@ -38,6 +36,9 @@ def churn_by_band(summary: dict[str, Any], periods_per_year: int) -> pd.DataFram
 
 def write_figures(model: LoyaltyModel, folder: Path) -> list[Path]:
     """The standard figures of a finished run, as PNG files in ``folder``."""
+    from loyaltysim.reporting.figures import scenario as scenario_figures  # matplotlib: imported after the run
+    from loyaltysim.reporting.figures.style import save_figure
+
     folder.mkdir(parents=True, exist_ok=True)
     customers = model.customers()
     outcome = model.last_outcome
