@@ -156,6 +156,7 @@ class LoyaltyModel(mesa.Model):
             customers_after,
             config.economics.retention_cost,
             (1.0 + config.economics.annual_discount_rate) ** (1.0 / config.periods_per_year) - 1.0,
+            reviews=config.reviews.enabled,
         )
         if step > config.run.burn_in:
             self.totals.add(counts, row["mean_satisfaction"], row["profit"])

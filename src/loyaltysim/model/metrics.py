@@ -173,8 +173,10 @@ def firm_metrics(
     customers_after: NDArray[np.int64],
     retention_cost: float,
     discount_per_period: float,
+    reviews: bool = False,
 ) -> list[dict[str, float | str]]:
-    """One row per firm for this period."""
+    """One row per firm for this period; with ``reviews`` also the review platform at the period's end (ODD 7.14):
+    ``review_rating`` (recency-weighted average, NaN before the first review) and ``review_count`` (recency-weighted)."""
     retention = _ratio(outcome.purchases - outcome.lost, outcome.purchases)
     margin = market.price - market.unit_cost - retention_cost - market.programme_cost
     value = clv(margin, np.where(np.isnan(retention), 0.0, retention), discount_per_period)
@@ -193,6 +195,9 @@ def firm_metrics(
         "quality": market.quality.tolist(),
         "price": market.price.tolist(),
     }
+    if reviews:
+        columns["review_rating"] = _ratio(market.review_sum, market.review_count).tolist()
+        columns["review_count"] = market.review_count.tolist()
     return [
         {"step": step, "firm": name, **{key: column[i] for key, column in columns.items()}} for i, name in enumerate(market.names)
     ]
