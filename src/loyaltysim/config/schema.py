@@ -319,7 +319,9 @@ class ReviewsConfig(Section):
         20.0, description="(weighted) number of reviews at which the platform has half its pull on beliefs"
     )
     reader_share: UnitInterval = Field(1.0, description="share of customers who read the platform (drawn once per customer)")
-    all_firms: bool = Field(False, description="readers also use the platform for firms they have bought from (false: untried only)")
+    all_firms: bool = Field(
+        False, description="readers also use the platform for firms they have bought from (false: untried only)"
+    )
 
 
 class RiskConfig(Section):
