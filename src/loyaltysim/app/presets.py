@@ -90,6 +90,15 @@ HOW_TO_USE = (
     N_("Dotted vertical lines mark quality shocks and market entries."),
 )
 
+_NEWCOMER_SLOWED = Tip(
+    N_("Raise the **mean switching cost** to 12 and press **Reset**: New grows more slowly."),
+    "share:New",
+    -1,
+    at=60,
+    change={"switching_cost": 12},
+)
+"""A thing to try in both markets with a newcomer (market entry, online reviews)."""
+
 PRESETS: dict[str, Preset] = {
     preset.name: preset
     for preset in (
@@ -265,13 +274,7 @@ PRESETS: dict[str, Preset] = {
                     at=60,
                     since=25,
                 ),
-                Tip(
-                    N_("Raise the **mean switching cost** to 12 and press **Reset**: New grows more slowly."),
-                    "share:New",
-                    -1,
-                    at=60,
-                    change={"switching_cost": 12},
-                ),
+                _NEWCOMER_SLOWED,
             ),
         ),
         Preset(
@@ -302,13 +305,7 @@ PRESETS: dict[str, Preset] = {
                     at=60,
                     since=25,
                 ),
-                Tip(
-                    N_("Raise the **mean switching cost** to 12 and press **Reset**: New grows more slowly."),
-                    "share:New",
-                    -1,
-                    at=60,
-                    change={"switching_cost": 12},
-                ),
+                _NEWCOMER_SLOWED,
             ),
         ),
     )
