@@ -104,6 +104,17 @@ def test_readers_beliefs_move_toward_the_platform_rating_and_non_readers_do_not(
     assert_allclose(model.state.belief[others, 0], advertised[others], rtol=1e-12)
 
 
+def test_a_firm_posts_fake_reviews_only_once_in_the_market():
+    overrides = {**NO_NOISE, "reviews.enabled": True, "reviews.post_rate": 0.0, "reviews.memory": 0.5}
+    model = LoyaltyModel(small_config(customers__n=100, **overrides, **{"firms.4.fake_reviews": 2.0, "firms.4.enters_at": 3}))
+    counts = []
+    for _ in range(4):
+        model.step()
+        counts.append(model.market.review_count[4])
+    assert counts == [0.0, 0.0, 2.0, 3.0]  # enters at step 3: 2, then 0.5 · 2 + 2
+    assert model.market.review_sum[4] == 15.0
+
+
 def test_reviews_add_only_firm_columns_when_on():
     off = LoyaltyModel(small_config(customers__n=100, run__steps=2)).run().firm_timeseries()
     assert "review_rating" not in off and "review_count" not in off

@@ -54,6 +54,8 @@ CUSTOMER_SIDE = {
         "reviews.reader_share": 0.5,
         "reviews.all_firms": True,
         "firms.1.fake_reviews": 3.0,
+        "firms.3.fake_reviews": 2.0,
+        "firms.3.enters_at": 12,
         "switching.consideration": "always",
     },
     "perceived risk": {"risk.enabled": True, "risk.penalty": 4.0, **SWITCHES["loud word of mouth"]},

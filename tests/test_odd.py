@@ -230,8 +230,9 @@ def reference_period(state, market, config, network, generators, block, t):
     review_sum, review_count = list(market.review_sum), list(market.review_count)
     if rv.enabled:  # 7.14: the platform after the period
         for j in range(k):
-            review_sum[j] = rv.memory * review_sum[j] + (posted_sum[j] + 5 * market.fake_reviews[j])
-            review_count[j] = rv.memory * review_count[j] + (posted[j] + market.fake_reviews[j])
+            fake = market.fake_reviews[j] if market.enters_at[j] <= t else 0.0  # a firm in the market
+            review_sum[j] = rv.memory * review_sum[j] + (posted_sum[j] + 5 * fake)
+            review_count[j] = rv.memory * review_count[j] + (posted[j] + fake)
     return {
         "tried": tried,
         "heard_about": heard_about,

@@ -259,7 +259,7 @@ def _settle(market: Firms, p: Parameters, period: Period) -> None:
 
 def _publish_reviews(market: Firms, p: Parameters, period: Period) -> None:
     """The review platform after the period (7.14): each firm's posts, added in block order, and its fake
-    reviews; the block sums are zeroed again."""
+    reviews if it is in the market; the block sums are zeroed again."""
     blocks, k = period.block_reviews.shape[0], period.block_reviews.shape[2]
     for j in range(k):
         posted_sum, posted = 0.0, 0.0
@@ -268,8 +268,9 @@ def _publish_reviews(market: Firms, p: Parameters, period: Period) -> None:
             posted += period.block_reviews[b, 1, j]
             period.block_reviews[b, 0, j] = 0.0
             period.block_reviews[b, 1, j] = 0.0
+        fake = market.fake_reviews[j] if period.active[j] else 0.0
         market.review_sum[j], market.review_count[j] = rules.update_platform(
-            market.review_sum[j], market.review_count[j], posted_sum, posted, market.fake_reviews[j], p
+            market.review_sum[j], market.review_count[j], posted_sum, posted, fake, p
         )
 
 

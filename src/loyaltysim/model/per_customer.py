@@ -288,21 +288,22 @@ class ReferenceModel:
             customer.start_next_period(market, p)
         record.messages_positive, record.messages_negative = positive, negative
         if p.reviews_enabled:
-            self.publish_reviews(firm_before, k)
+            self.publish_reviews(firm_before, active)
         self._adapt_firms(record.satisfaction_by_firm, active)
         return record
 
-    def publish_reviews(self, firm_before: list[int], k: int) -> None:
-        """The platform after the period (7.14): each firm's posted ratings, then its fake reviews."""
-        market, p = self.market, self.parameters
+    def publish_reviews(self, firm_before: list[int], active: np.ndarray) -> None:
+        """The platform after the period (7.14): each firm's posted ratings, then its fake reviews if it is in the market."""
+        market, p, k = self.market, self.parameters, len(active)
         posted_sum, posted = [0.0] * k, [0.0] * k
         for customer, firm in zip(self.customers, firm_before, strict=True):
             if customer.posted:
                 posted_sum[firm] += customer.rating
                 posted[firm] += 1.0
         for j in range(k):
+            fake = market.fake_reviews[j] if active[j] else 0.0
             market.review_sum[j], market.review_count[j] = rules.update_platform.py_func(
-                market.review_sum[j], market.review_count[j], posted_sum[j], posted[j], market.fake_reviews[j], p
+                market.review_sum[j], market.review_count[j], posted_sum[j], posted[j], fake, p
             )
 
     def spread_word_of_mouth(self, draws: ExperienceDraws) -> tuple[int, int]:
