@@ -13,7 +13,7 @@ Order within a period:
 2. satisfaction (transaction, cumulative), trust, beliefs (experience, advertising);
 3. attitudinal loyalty;
 4. word of mouth to network neighbours;
-5. survey answers (rating 1–5, likelihood to recommend 0–10);
+5. survey answers (rating 1–5, likelihood to recommend 0–10), posted to the review platform if on;
 6. switching decision: offers, consideration, choice;
 7. firm economics, then the new relationships start.
 

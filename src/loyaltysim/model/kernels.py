@@ -288,7 +288,8 @@ def _experience_block(
 ) -> None:
     """Block ``b`` of the first pass of :func:`period`: it draws its rows (performance noise, then the uniform rows at
     ``draws.recovery_row`` and ``draws.talk_row``), then its customers' experience, satisfaction, trust,
-    beliefs, loyalty and talk decisions, then its talkers' delivery draws."""
+    beliefs (with the review platform, 7.14, if on), loyalty (with identification, 7.16, if on) and talk
+    decisions, then its talkers' delivery draws."""
     indptr, indices = network
     n, k = state.belief.shape
     a, z = b * draws.block, min(n, (b + 1) * draws.block)
@@ -386,10 +387,11 @@ def _respond_block(
     b: int, generators: Generators, draws: Draws, state: Customers, market: Firms, p: Parameters, period: Period, discount: Array
 ) -> None:
     """Block ``b`` of the last pass of :func:`period`: it draws its rows (rating and recommendation noise, then the
-    uniform rows: variety, consider and the two offer rows at their ``draws`` rows if drawn, then choice); then
-    for each customer: absorb the messages heard (``heard``, ``reached`` and ``prompted`` are zeroed again after
-    use), answer the survey, get a rival's offer or not, decide whether to compare the firms and, if so,
-    choose next period's firm (7.10), and start the next period."""
+    uniform rows: variety, consider, the two offer rows and review at their ``draws`` rows if drawn, then choice);
+    then for each customer: absorb the messages heard (``heard``, ``reached`` and ``prompted`` are zeroed again
+    after use), answer the survey and perhaps post the rating (7.14), get a rival's offer or not, decide whether
+    to compare the firms and, if so, choose next period's firm (7.10, with perceived risk, 7.15, if on), and
+    start the next period."""
     n, k = state.belief.shape
     a, z = b * draws.block, min(n, (b + 1) * draws.block)
     generator = generators[b]
