@@ -5,7 +5,8 @@
 writes, for each case of :data:`CASES` (the baseline at test size, several seeds and feature switches), a
 SHA-256 of every column of ``timeseries()`` and ``firm_timeseries()`` and the exact ``summary()``; and for
 each run of a small sweep (:data:`SWEEP`, with a per-period outcome), a SHA-256 of every column of the
-tables ``run_one`` returns (but the run's wall time).
+tables ``run_one`` returns (but the run's wall time and its config hash, which changes whenever the config
+gains a setting).
 ``tests/test_compiled_run.py`` recomputes them. The stored file was written by the code of commit
 f48cd73 (main, before runs executed in compiled code).
 """
@@ -73,7 +74,7 @@ def sweep_digests() -> list[dict[str, dict[str, str]]]:
     base = experiment.base_config().to_dict()
     return [
         {
-            table: {name: column_digest(column) for name, column in frame.items() if name != "wall_time"}
+            table: {name: column_digest(column) for name, column in frame.items() if name not in ("wall_time", "config_hash")}
             for table, frame in run_one(base, spec, experiment).items()
         }
         for spec in plan_runs(experiment)

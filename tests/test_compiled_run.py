@@ -69,11 +69,23 @@ def assert_same_run(a: LoyaltyModel, b: LoyaltyModel) -> None:
 
 
 COMPILED = ["none", "loud word of mouth", "service recovery", "market entry", "quality shocks", "segments", "variety seeking"]
+CUSTOMER_SIDE = {
+    "reviews, risk, identification": {
+        "reviews.enabled": True,
+        "reviews.all_firms": True,
+        "firms.3.fake_reviews": 2.0,
+        "risk.enabled": True,
+        "identification.enabled": True,
+        **SWITCHES["market entry"],
+    }
+}
 
 
-@pytest.mark.parametrize("switch", COMPILED)
+@pytest.mark.parametrize("switch", COMPILED + list(CUSTOMER_SIDE))
 def test_a_compiled_run_equals_stepping(switch):
-    config = small_config(**{"run.steps": 25, "run.seed": 9, **SWITCHES.get(switch, {})})
+    """Also with the review platform (its ratings in the firm table), perceived risk and identification."""
+    overrides = SWITCHES.get(switch, CUSTOMER_SIDE.get(switch, {}))
+    config = small_config(**{"run.steps": 25, "run.seed": 9, **overrides})
     model = LoyaltyModel(config)
     assert compiled_run.eligible(model)
     assert_same_run(model.run(), stepped(config))

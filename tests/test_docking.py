@@ -46,6 +46,31 @@ MECHANISMS = {
     },
 }
 """The mechanisms of issue 16 switched to their earlier behaviour or turned up (the defaults are on)."""
+REVIEWS = {"reviews.enabled": True, "reviews.post_rate": 0.3, "reviews.weight": 0.3, "reviews.credibility_count": 2.0}
+CUSTOMER_SIDE = {
+    "reviews": REVIEWS,
+    "reviews, some readers, all firms, fake reviews": {
+        **REVIEWS,
+        "reviews.reader_share": 0.5,
+        "reviews.all_firms": True,
+        "firms.1.fake_reviews": 3.0,
+        "firms.3.fake_reviews": 2.0,
+        "firms.3.enters_at": 12,
+        "switching.consideration": "always",
+    },
+    "perceived risk": {"risk.enabled": True, "risk.penalty": 4.0, **SWITCHES["loud word of mouth"]},
+    "risk with reviews": {**REVIEWS, "risk.enabled": True, "risk.penalty": 4.0, "risk.review_scale": 3.0},
+    "identification": {"identification.enabled": True, "identification.delight_threshold": 0.6, "identification.growth": 0.2},
+    "all three, market entry": {
+        **REVIEWS,
+        "risk.enabled": True,
+        "identification.enabled": True,
+        "identification.delight_threshold": 0.6,
+        "firms.2.enters_at": 10,
+        "switching.variety_seeking": 0.05,
+    },
+}
+"""The customer side of issue 22: online reviews, perceived risk, identification (off by default)."""
 
 
 def dock(config, steps: int = STEPS, block: int | None = None) -> LoyaltyModel:
@@ -72,6 +97,11 @@ def dock(config, steps: int = STEPS, block: int | None = None) -> LoyaltyModel:
             assert_allclose(getattr(state, name), expected[name], rtol=0, atol=TOLERANCE, err_msg=f"{name}, step {step}")
         assert_array_equal(outcome.counts, recount(record), err_msg=f"counts, step {step}")
         assert_allclose(model.market.quality, reference.market.quality, rtol=0, atol=TOLERANCE)
+        for name in ("tried", "heard_about", "identification"):  # empty while their switch is off
+            if getattr(state, name).size:
+                assert_allclose(getattr(state, name), expected[name], rtol=0, atol=TOLERANCE, err_msg=f"{name}, step {step}")
+        for name in ("review_sum", "review_count"):
+            assert_array_equal(getattr(model.market, name), getattr(reference.market, name), err_msg=f"{name}, step {step}")
         assert_allclose(model.market.unit_cost, reference.market.unit_cost, rtol=0, atol=TOLERANCE)
     return model
 
@@ -121,7 +151,17 @@ def test_mechanism_switches(switches):
     assert model.totals.counts.switchers > 0
 
 
-@pytest.mark.parametrize("switches", [SWITCHES["loud word of mouth"], SWITCHES["everything"]], ids=["loud", "everything"])
+@pytest.mark.parametrize("switches", CUSTOMER_SIDE.values(), ids=CUSTOMER_SIDE.keys())
+def test_customer_side_switches(switches):
+    model = dock(small_config(customers__n=100, **switches))
+    assert model.totals.counts.switchers > 0
+
+
+@pytest.mark.parametrize(
+    "switches",
+    [SWITCHES["loud word of mouth"], SWITCHES["everything"], CUSTOMER_SIDE["all three, market entry"]],
+    ids=["loud", "everything", "reviews, risk, identification"],
+)
 @pytest.mark.parametrize("build", ["serial", "parallel"])
 def test_several_random_blocks(build, switches, monkeypatch):
     """Blocks of 16 customers: each block's own stream, messages across blocks, per-block firm sums;

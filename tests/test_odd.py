@@ -23,7 +23,7 @@ from loyaltysim.config.schema import LINK_FUNCTIONS
 from loyaltysim.model.streams import BLOCK, CustomerStreams
 
 from .conftest import SWITCHES, small_config
-from .test_docking import MECHANISMS
+from .test_docking import CUSTOMER_SIDE, MECHANISMS
 
 
 def _sigmoid(x: float) -> float:
@@ -68,6 +68,11 @@ def reference_period(state, market, config, network, generators, block, t):
             market.quality[j] = min(max(market.quality[j] + market.shock_change[j], 0.0), 1.0)
     rows = {"recovery": bool(any(market.recovery_enabled)), "talk": talking, "variety": sw.variety_seeking > 0}
     rows |= {"consider": sw.consideration == "triggered", "offers": sw.offer_rate > 0}
+    rv, risk, ident = config.reviews, config.risk, config.identification  # 7.14–7.16
+    rows["review"] = rv.enabled
+    tried = [list(row) for row in state.tried] if (rv.enabled or risk.enabled) else None
+    heard_about = [list(row) for row in state.heard_about] if risk.enabled else None
+    identity = list(state.identification) if ident.enabled else None
     first = [  # section 4, step 1: each block its z^P row, then the uniform rows switched on (recovery, talk)
         (g.standard_normal(z - a), g.random((rows["recovery"] + rows["talk"], z - a)))
         for g, (a, z) in zip(generators, bounds, strict=True)
@@ -93,10 +98,22 @@ def reference_period(state, market, config, network, generators, block, t):
         T[i] = state.trust[i] + rate * (s - state.trust[i])
         for j in range(k):  # 7.6
             belief[i][j] += config.expectations.advertising_weight * (market.promise[j] - belief[i][j])
+        if tried is not None:
+            tried[i][c] = True
+        if rv.enabled and state.reader[i]:  # 7.14: a reader reads the platform as it stood after the last period
+            for j in range(k):
+                count = market.review_count[j]
+                if (rv.all_firms or not tried[i][j]) and count > 0:
+                    pull = rv.weight * count / (count + rv.credibility_count)
+                    belief[i][j] += pull * ((market.review_sum[j] / count - 1) / 4 - belief[i][j])
         we = config.expectations.experience_weight / (1 + sat.tenure_anchoring * y)
         belief[i][c] += we * (perf[i] - belief[i][c])
         habit = 1 - math.exp(-y / lo.habit_years)  # 7.7
         L[i] = (1 - lo.trust_weight - lo.habit_weight) * _link(config, S[i]) + lo.trust_weight * T[i] + lo.habit_weight * habit
+        if identity is not None:  # 7.16
+            delighted = s >= ident.delight_threshold
+            identity[i] += ident.growth * (1 - identity[i]) if delighted else -ident.decay * identity[i]
+            L[i] = (1 - ident.weight) * L[i] + ident.weight * identity[i]
     prompted = [False] * n
     if talking:  # 7.8
         talkers = []
@@ -122,7 +139,9 @@ def reference_period(state, market, config, network, generators, block, t):
         for (listener, j), (weight_sum, signal_sum) in heard.items():
             b = belief[listener][j]
             belief[listener][j] = b + min(1.0, wom.influence * weight_sum) * (signal_sum / weight_sum - b)
-    optional = rows["variety"] + rows["consider"] + 2 * rows["offers"]
+            if heard_about is not None:  # 7.15: all word of mouth heard about j
+                heard_about[listener][j] += weight_sum
+    optional = rows["variety"] + rows["consider"] + 2 * rows["offers"] + rows["review"]
     last = [  # section 4, step 3: each block its z^R and z^N rows, then variety, consider, offer, rival (if on), choice
         (g.standard_normal((2, z - a)), g.random((1 + optional, z - a))) for g, (a, z) in zip(generators, bounds, strict=True)
     ]
@@ -130,14 +149,19 @@ def reference_period(state, market, config, network, generators, block, t):
     uniform = iter(np.concatenate([u for _, u in last], axis=1))
     UV, UK = (next(uniform) if rows[name] else None for name in ("variety", "consider"))
     UO, UQ = (next(uniform) if rows["offers"] else None for _ in range(2))
+    UP = next(uniform) if rows["review"] else None
     UC = next(uniform)
     rating, recommend, new_firm = [0] * n, [0] * n, [0] * n
+    posted_sum, posted = [0.0] * k, [0.0] * k
     for i in range(n):
         c = state.firm[i]
         answer = S[i] + state.response_bias[i] + obs.rating_noise * zR[i]  # 7.9
         rating[i] = 1 + sum(cut <= answer for cut in obs.rating_cutoffs)
         nps_answer = 0.5 * (S[i] + L[i]) + state.response_bias[i] + obs.rating_noise * zN[i]
         recommend[i] = round(10 * min(max(nps_answer, 0.0), 1.0) ** obs.recommend_curvature)
+        if UP is not None and UP[i] < min(1.0, rv.post_rate * (1 + rv.extremity * abs(rating[i] - 3) / 2)):  # 7.14
+            posted_sum[c] += rating[i]
+            posted[c] += 1
         rivals = [j for j in range(k) if market.enters_at[j] <= t and j != c]  # 7.10: an offer?
         offer = -1
         if UO is not None and rivals and UO[i] < 1 - (1 - sw.offer_rate) ** len(rivals):
@@ -158,6 +182,9 @@ def reference_period(state, market, config, network, generators, block, t):
             value = belief[i][j] + state.price_sensitivity[i] * ((pref - market.price[j]) / pref)
             bonus = sw.loyalty_weight * L[i] + cost + market.programme_switching_cost[c] if j == c else 0.0
             bonus += sw.offer_value if j == offer else 0.0
+            if risk.enabled and not tried[i][j]:  # 7.15
+                information = math.exp(-market.review_count[j] / risk.review_scale - heard_about[i][j] / risk.word_of_mouth_scale)
+                bonus -= risk.penalty * information * (1 - risk.trust_relief * T[i])
             utility.append(sw.value_weight * value + bonus if market.enters_at[j] <= t else -math.inf)
         top = max(utility)
         weights = [math.exp(u / sw.choice_noise - top / sw.choice_noise) for u in utility]
@@ -197,7 +224,21 @@ def reference_period(state, market, config, network, generators, block, t):
             start_S[i] = _transaction(config, belief[i][c_new], belief[i][c_new], fairness)
             start_T[i] = 0.5
             start_L[i] = (1 - lo.trust_weight - lo.habit_weight) * _link(config, start_S[i]) + lo.trust_weight * 0.5
+            if identity is not None:  # identification with the new brand starts at 0
+                identity[i] = 0.0
+                start_L[i] *= 1 - ident.weight
+    review_sum, review_count = list(market.review_sum), list(market.review_count)
+    if rv.enabled:  # 7.14: the platform after the period
+        for j in range(k):
+            fake = market.fake_reviews[j] if market.enters_at[j] <= t else 0.0  # a firm in the market
+            review_sum[j] = rv.memory * review_sum[j] + (posted_sum[j] + 5 * fake)
+            review_count[j] = rv.memory * review_count[j] + (posted[j] + fake)
     return {
+        "tried": tried,
+        "heard_about": heard_about,
+        "identification": identity,
+        "review_sum": review_sum,
+        "review_count": review_count,
         "satisfaction": S,
         "loyalty": L,
         "rating": rating,
@@ -217,6 +258,7 @@ CASES = {
     **{f"link {link}": {"loyalty.link": link} for link in LINK_FUNCTIONS},
     **SWITCHES,
     **MECHANISMS,
+    **CUSTOMER_SIDE,
     "zone, recovery, programme": {
         "loyalty.link": "zone_of_tolerance",
         "firms.2.loyalty_programme.enabled": True,
@@ -268,6 +310,11 @@ def test_engine_matches_the_odd_equations(overrides, block):
         np.testing.assert_allclose(model.state.loyalty, ref["start_loyalty"], rtol=1e-10)
         np.testing.assert_allclose(model.market.quality, ref["quality"], rtol=1e-12)
         np.testing.assert_allclose(model.market.unit_cost, ref["unit_cost"], rtol=1e-12)
+        np.testing.assert_allclose(model.market.review_sum, ref["review_sum"], rtol=1e-12)
+        np.testing.assert_allclose(model.market.review_count, ref["review_count"], rtol=1e-12)
+        for name in ("tried", "heard_about", "identification"):
+            if ref[name] is not None:
+                np.testing.assert_allclose(getattr(model.state, name), ref[name], rtol=1e-10, err_msg=name)
         # both consumed the same random numbers, so every block's stream is still in step
         assert [g.bit_generator.state for g in model.streams.generators] == [g.bit_generator.state for g in generators]
         switched = switched or out.switched.any()

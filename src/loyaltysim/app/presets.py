@@ -90,6 +90,15 @@ HOW_TO_USE = (
     N_("Dotted vertical lines mark quality shocks and market entries."),
 )
 
+_NEWCOMER_SLOWED = Tip(
+    N_("Raise the **mean switching cost** to 12 and press **Reset**: New grows more slowly."),
+    "share:New",
+    -1,
+    at=60,
+    change={"switching_cost": 12},
+)
+"""A thing to try in both markets with a newcomer (market entry, online reviews)."""
+
 PRESETS: dict[str, Preset] = {
     preset.name: preset
     for preset in (
@@ -265,13 +274,38 @@ PRESETS: dict[str, Preset] = {
                     at=60,
                     since=25,
                 ),
-                Tip(
-                    N_("Raise the **mean switching cost** to 12 and press **Reset**: New grows more slowly."),
-                    "share:New",
-                    -1,
-                    at=60,
-                    change={"switching_cost": 12},
+                _NEWCOMER_SLOWED,
+            ),
+        ),
+        Preset(
+            "online_reviews",
+            N_("Online reviews: a better newcomer, rated in public"),
+            "online_reviews.yaml",
+            N_(
+                "The market-entry market with a public review platform: customers post their ratings, most often when "
+                "delighted or angry, and everyone reads each firm's average rating and number of reviews. A firm "
+                "nobody has tried feels risky, less so the more reviews it has."
+            ),
+            (
+                N_(
+                    "Customers read the reviews of firms they have never tried, so New's quality reaches customers "
+                    "far from its buyers in the network."
                 ),
+                N_(
+                    "Almost every firm's average rating is above 4 stars: those who post are mostly happy customers "
+                    "of the firm they chose."
+                ),
+                N_("A newcomer with few reviews feels risky: its first customers are the hardest to win."),
+            ),
+            (
+                Tip(
+                    N_("Play on to month 60: New's market share grows as its reviews pile up."),
+                    "share:New",
+                    +1,
+                    at=60,
+                    since=25,
+                ),
+                _NEWCOMER_SLOWED,
             ),
         ),
     )

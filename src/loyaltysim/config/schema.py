@@ -303,6 +303,55 @@ class WordOfMouthConfig(Section):
     )
 
 
+class ReviewsConfig(Section):
+    """A public review platform per firm (Chevalier & Mayzlin 2006; Hu, Pavlou & Zhang 2009)."""
+
+    enabled: bool = Field(False, description="customers post their survey ratings to a public platform and read its averages")
+    post_rate: Probability = Field(0.05, description="per period chance that a customer with a middling rating (3) posts it")
+    extremity: NonNegative = Field(
+        2.0, description="how much likelier a rating of 1 or 5 is posted than a 3 (Hu, Pavlou & Zhang 2009: J-shaped)"
+    )
+    memory: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
+        0.95, description="per period weight of older reviews in the platform's average and count (recency weighting)"
+    )
+    weight: UnitInterval = Field(0.1, description="pull of the platform's average rating on a reader's belief, per period")
+    credibility_count: AtLeastTiny = Field(
+        20.0, description="(weighted) number of reviews at which the platform has half its pull on beliefs"
+    )
+    reader_share: UnitInterval = Field(1.0, description="share of customers who read the platform (drawn once per customer)")
+    all_firms: bool = Field(
+        False, description="readers also use the platform for firms they have bought from (false: untried only)"
+    )
+
+
+class RiskConfig(Section):
+    """Perceived risk of buying from a firm not yet tried (Bauer 1960; Mitchell 1999)."""
+
+    enabled: bool = Field(False, description="choosing a firm the customer has never bought from carries a utility penalty")
+    penalty: NonNegative = Field(2.0, description="utility penalty of an untried firm about which nothing is known")
+    review_scale: AtLeastTiny = Field(
+        20.0, description="(weighted) review count that cuts the penalty by the factor e (reviews.enabled)"
+    )
+    word_of_mouth_scale: AtLeastTiny = Field(
+        2.0, description="weight of word of mouth heard about the firm that cuts the penalty by the factor e"
+    )
+    trust_relief: UnitInterval = Field(
+        0.5, description="share of the penalty a fully trusting customer does not feel (disposition to trust, Gefen 2000)"
+    )
+
+
+class IdentificationConfig(Section):
+    """Customer–brand identification (Bhattacharya & Sen 2003), built by delight, lost slowly."""
+
+    enabled: bool = Field(False, description="customers build an identification with their firm that adds to loyalty")
+    delight_threshold: UnitInterval = Field(
+        0.8, description="transaction satisfaction at or above which a purchase delights and builds identification"
+    )
+    growth: UnitInterval = Field(0.03, description="per delighting purchase, share of the way identification moves toward 1")
+    decay: UnitInterval = Field(0.01, description="per other purchase, share of identification lost")
+    weight: UnitInterval = Field(0.2, description="share of attitudinal loyalty carried by identification")
+
+
 class NetworkConfig(Section):
     type: str = Field(
         "watts_strogatz",
@@ -385,6 +434,9 @@ class FirmConfig(Section):
     strategy: StrategyConfig | None = Field(
         None, description="this firm's strategy, in place of the market's (null: the market's)"
     )
+    fake_reviews: NonNegative = Field(
+        0.0, description="5-star reviews the firm posts or buys per period (reviews.enabled; Luca & Zervas 2016)"
+    )
     generated: bool = Field(False, description="drawn from firm_template because n_firms asks for more firms than listed")
 
 
@@ -464,6 +516,11 @@ class Config(Section):
         default_factory=StrategyConfig, description="how firms adapt (each firm's unless it has its own)"
     )
     observation: ObservationConfig = Field(default_factory=ObservationConfig)
+    reviews: ReviewsConfig = Field(default_factory=ReviewsConfig, description="the public review platform (off by default)")
+    risk: RiskConfig = Field(default_factory=RiskConfig, description="perceived risk of untried firms (off by default)")
+    identification: IdentificationConfig = Field(
+        default_factory=IdentificationConfig, description="customer–brand identification (off by default)"
+    )
 
     @model_validator(mode="before")
     @classmethod

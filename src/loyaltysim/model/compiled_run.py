@@ -54,7 +54,9 @@ def _run(
     state = kernels.Customers(*customers)
     market = kernels.Firms(*firms)
     period = kernels.Period(*work)
-    counts, means, messages, purchases, won, lost, revenue, costs, by_firm, quality, price, unit_cost = records
+    (
+        counts, means, messages, purchases, won, lost, revenue, costs, by_firm, quality, price, unit_cost, review_sum, review_count
+    ) = records
     n, k = len(state.firm), len(market.quality)
     for t in range(len(counts)):
         step = first_step + t
@@ -92,6 +94,8 @@ def _run(
             quality[t, j] = market.quality[j]
             price[t, j] = market.price[j]
             unit_cost[t, j] = market.unit_cost[j]
+            review_sum[t, j] = market.review_sum[j]
+            review_count[t, j] = market.review_count[j]
         record_period(step, period.rating, period.satisfaction, period.switched, state.response_bias, cohort)
 
 
@@ -144,6 +148,8 @@ def run_periods(model: LoyaltyModel, periods: int) -> PeriodRecords:
             records.quality,
             records.price,
             records.unit_cost,
+            records.review_sum,
+            records.review_count,
         ),
         model.cohort.arrays(state.n),
     )

@@ -13,7 +13,7 @@ Order within a period:
 2. satisfaction (transaction, cumulative), trust, beliefs (experience, advertising);
 3. attitudinal loyalty;
 4. word of mouth to network neighbours;
-5. survey answers (rating 1–5, likelihood to recommend 0–10);
+5. survey answers (rating 1–5, likelihood to recommend 0–10), posted to the review platform if on;
 6. switching decision: offers, consideration, choice;
 7. firm economics, then the new relationships start.
 
@@ -77,18 +77,22 @@ class ResponseDraws:
     offer: F64 | None
     rival: F64 | None
     choice: F64
+    review: F64 | None = None
+    """Whether to post one's rating to the review platform (``reviews.enabled``); drawn before ``choice``."""
 
 
 def draw_layout(config: Config, market: Market, network: Network) -> dict[str, bool]:
     """Which optional uniform rows a run draws: recovery (a firm recovers complaints),
     talk (word of mouth on a network with edges), variety (variety seeking above 0), consider
-    (``switching.consideration: triggered``), offers (two rows: ``switching.offer_rate`` above 0)."""
+    (``switching.consideration: triggered``), offers (two rows: ``switching.offer_rate`` above 0), review
+    (``reviews.enabled``: whether to post one's rating)."""
     return {
         "recovery": bool(market.recovery_enabled.any()),
         "talk": bool(config.word_of_mouth.enabled and len(network.indices)),
         "variety": config.switching.variety_seeking > 0,
         "consider": config.switching.consideration == "triggered",
         "offers": config.switching.offer_rate > 0,
+        "review": config.reviews.enabled,
     }
 
 
@@ -100,15 +104,18 @@ def draw_experience(streams: CustomerStreams, *, recovery: bool = True, talk: bo
     return ExperienceDraws(noise, *(next(uniform) if on else None for on in (recovery, talk)))
 
 
-def draw_response(streams: CustomerStreams, *, variety: bool = True, consider: bool = True, offers: bool = True) -> ResponseDraws:
+def draw_response(
+    streams: CustomerStreams, *, variety: bool = True, consider: bool = True, offers: bool = True, review: bool = False
+) -> ResponseDraws:
     """The period's last draws (after the word-of-mouth deliveries), each block from its own stream:
-    rating and recommendation noise rows, then the uniform rows: variety, consider, offer and rival
-    (each if on), choice."""
+    rating and recommendation noise rows, then the uniform rows: variety, consider, offer and rival,
+    review (each if on), choice."""
     rating, recommend = streams.normal_rows(2)
-    uniform = iter(streams.uniform_rows(1 + variety + consider + 2 * offers))
+    uniform = iter(streams.uniform_rows(1 + variety + consider + 2 * offers + review))
     variety_row, consider_row = (next(uniform) if on else None for on in (variety, consider))
     offer_row, rival_row = (next(uniform) if offers else None for _ in range(2))
-    return ResponseDraws(rating, recommend, variety_row, consider_row, offer_row, rival_row, next(uniform))
+    review_row = next(uniform) if review else None
+    return ResponseDraws(rating, recommend, variety_row, consider_row, offer_row, rival_row, next(uniform), review_row)
 
 
 @dataclass(frozen=True)
@@ -175,6 +182,7 @@ def period_work(
         variety_row=0 if layout["variety"] else -1,
         consider_row=int(layout["variety"]) if layout["consider"] else -1,
         offer_row=int(layout["variety"]) + int(layout["consider"]) if layout["offers"] else -1,
+        review_row=int(layout["variety"]) + int(layout["consider"]) + 2 * int(layout["offers"]) if layout["review"] else -1,
     )
     parallel = n >= kernels.PARALLEL_FROM
     blocks = len(streams.generators)
@@ -204,6 +212,7 @@ def period_work(
         firm_accounts=np.empty((3, k)),
         means=np.empty(4),
         counts=np.zeros((COUNT_ROWS, 2), dtype=np.int64),
+        block_reviews=_buffer(state, "block_reviews", (blocks if layout["review"] else 0, 2, k)),
     )
     return draws, period
 

@@ -38,6 +38,9 @@ def initial_market(config: Config) -> Market:
         recovery_cost=column(lambda f: f.service_recovery.cost),
         shock_at=np.array([-1 if f.quality_shock.at is None else f.quality_shock.at for f in firms], dtype=np.int64),
         shock_change=column(lambda f: f.quality_shock.change),
+        review_sum=np.zeros(len(firms)),
+        review_count=np.zeros(len(firms)),
+        fake_reviews=column(lambda f: f.fake_reviews),
         initial_share=column(lambda f: f.initial_share if f.enters_at == 0 else 0.0),
     )
 
@@ -52,6 +55,26 @@ def _segment_attribute(config: Config, name: str, segment: NDArray[np.int16], rn
         if override is not None and len(members):
             values[members] = sample(override, len(members), rng)
     return values
+
+
+def _review_and_identity_state(
+    config: Config, firm: NDArray[np.int32], k: int, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """The state of reviews, perceived risk and identification (ODD 5, 7.14–7.16), each empty while its switch
+    is off: who reads the platform (drawn with ``reviews.reader_share`` below 1), the firms each customer has
+    tried (its first firm), the word of mouth heard (none) and identification (none yet).
+
+    ``firm`` is filled in later by the warm start; the tried firms are set from it then."""
+    n = len(firm)
+    reviews, risk = config.reviews.enabled, config.risk.enabled
+    share = config.reviews.reader_share
+    reader = (rng.random(n) < share if share < 1.0 else np.ones(n, dtype=bool)) if reviews else np.zeros(0, dtype=bool)
+    return {
+        "reader": reader,
+        "tried": np.zeros((n, k) if reviews or risk else (0, 0), dtype=bool),
+        "heard_about": np.zeros((n, k) if risk else (0, 0)),
+        "identification": np.zeros(n if config.identification.enabled else 0),
+    }
 
 
 def initial_customers(config: Config, market: Market, rng: np.random.Generator) -> CustomerState:
@@ -99,9 +122,12 @@ def initial_customers(config: Config, market: Market, rng: np.random.Generator) 
         response_bias=response_bias,
         tolerance=tolerance,
         segment=segment,
+        **_review_and_identity_state(config, firm, k, rng),
     )
     values = parameters.pack(config)
     if config.run.warm_start:
         kernels.warm_start(state.arrays(), market.arrays(), values, choice)
     kernels.start_relationships(state.arrays(), market.arrays(), values)
+    if len(state.tried):
+        state.tried[np.arange(n), state.firm] = True
     return state

@@ -92,6 +92,8 @@ class Draws(NamedTuple):
     consider_row: int
     offer_row: int
     """The first of the two offer rows (any offer?, which rival?)."""
+    review_row: int
+    """Whether to post one's rating to the review platform (7.14)."""
 
 
 class Period(NamedTuple):
@@ -146,6 +148,8 @@ class Period(NamedTuple):
     """Mean satisfaction, its standard deviation, mean loyalty, mean expectation of the firm bought from next."""
     counts: np.ndarray
     """``block_counts`` summed over the blocks (zero on entry), by the rows of :data:`COUNT_ROWS`."""
+    block_reviews: np.ndarray
+    """Per block: the ratings posted to the review platform by firm, (sum, number); zero between periods."""
 
 
 def threads() -> int:
@@ -168,7 +172,7 @@ def _discounts(market: Firms, p: Parameters) -> Array:
 
 def _period(
     generators: Generators,
-    layout: tuple[int, int, int, int],
+    layout: tuple[int, ...],
     customers: Arrays,
     firms: Arrays,
     values: Array,
@@ -244,11 +248,30 @@ def _settle(market: Firms, p: Parameters, period: Period) -> None:
             period.block_satisfaction[b, j] = 0.0
             for row in range(4):
                 period.block_tallies[b, row, j] = 0
+    if p.reviews_enabled != 0.0:
+        _publish_reviews(market, p, period)
     mean = totals[0] / n
     period.means[0] = mean
     period.means[1] = math.sqrt(max(totals[1] / n - mean * mean, 0.0))
     period.means[2] = totals[2] / n
     period.means[3] = totals[3] / n
+
+
+def _publish_reviews(market: Firms, p: Parameters, period: Period) -> None:
+    """The review platform after the period (7.14): each firm's posts, added in block order, and its fake
+    reviews if it is in the market; the block sums are zeroed again."""
+    blocks, k = period.block_reviews.shape[0], period.block_reviews.shape[2]
+    for j in range(k):
+        posted_sum, posted = 0.0, 0.0
+        for b in range(blocks):
+            posted_sum += period.block_reviews[b, 0, j]
+            posted += period.block_reviews[b, 1, j]
+            period.block_reviews[b, 0, j] = 0.0
+            period.block_reviews[b, 1, j] = 0.0
+        fake = market.fake_reviews[j] if period.active[j] else 0.0
+        market.review_sum[j], market.review_count[j] = rules.update_platform(
+            market.review_sum[j], market.review_count[j], posted_sum, posted, fake, p
+        )
 
 
 def _experience_block(
@@ -265,7 +288,8 @@ def _experience_block(
 ) -> None:
     """Block ``b`` of the first pass of :func:`period`: it draws its rows (performance noise, then the uniform rows at
     ``draws.recovery_row`` and ``draws.talk_row``), then its customers' experience, satisfaction, trust,
-    beliefs, loyalty and talk decisions, then its talkers' delivery draws."""
+    beliefs (with the review platform, 7.14, if on), loyalty (with identification, 7.16, if on) and talk
+    decisions, then its talkers' delivery draws."""
     indptr, indices = network
     n, k = state.belief.shape
     a, z = b * draws.block, min(n, (b + 1) * draws.block)
@@ -277,6 +301,8 @@ def _experience_block(
     for row in range(uniform.shape[0]):
         for i in range(z - a):
             uniform[row, i] = generator.random()
+    reviews, identification = p.reviews_enabled != 0.0, p.identification_enabled != 0.0
+    tracks_tried = state.tried.shape[0] > 0
     for i in range(a, z):
         f, tenure = state.firm[i], state.tenure[i]
         performance = rules.performance(market.quality[f], state.fit[i, f], market.consistency[f], noise[i - a])
@@ -290,11 +316,18 @@ def _experience_block(
         trust = rules.update_trust(state.trust[i], transaction, p)
         for j in range(k):
             state.belief[i, j] = rules.advertised_belief(state.belief[i, j], market.promise[j], p)
+        if tracks_tried:
+            state.tried[i, f] = True
+        if reviews and state.reader[i]:
+            _read_reviews(i, state, market, p)
         state.belief[i, f] = rules.experienced_belief(state.belief[i, f], performance, by_tenure[1, tenure])
         state.trust[i] = trust
         period.performance[i] = performance
         period.satisfaction[i] = satisfaction
         period.loyalty[i] = rules.loyalty(satisfaction, trust, by_tenure[2, tenure], p)
+        if identification:
+            state.identification[i] = rules.update_identification(state.identification[i], transaction, p)
+            period.loyalty[i] = rules.identified_loyalty(period.loyalty[i], state.identification[i], p)
         period.complaint[i] = complaint
         felt = rules.talked_satisfaction(satisfaction, transaction, p)
         period.felt[i] = felt
@@ -314,6 +347,13 @@ def _experience_block(
                 period.sent[i] = slot - first
                 negative = rules.speaks_negatively(period.felt[i])
                 period.block_counts[b, WOM_ROWS + _band(period.satisfaction[i]), 1 if negative else 0] += slot - first
+
+
+def _read_reviews(i: int, state: Customers, market: Firms, p: Parameters) -> None:
+    """Reader ``i``'s beliefs about the firms it reads about move toward their average ratings (7.14)."""
+    for j in range(len(market.review_count)):
+        if rules.reads_about(state.reader[i], state.tried[i, j], p):
+            state.belief[i, j] = rules.reviewed_belief(state.belief[i, j], market.review_sum[j], market.review_count[j], p)
 
 
 def _send_to_range(part: int, block: int, state: Customers, p: Parameters, indptr: Array, period: Period) -> None:
@@ -347,10 +387,11 @@ def _respond_block(
     b: int, generators: Generators, draws: Draws, state: Customers, market: Firms, p: Parameters, period: Period, discount: Array
 ) -> None:
     """Block ``b`` of the last pass of :func:`period`: it draws its rows (rating and recommendation noise, then the
-    uniform rows: variety, consider and the two offer rows at their ``draws`` rows if drawn, then choice); then
-    for each customer: absorb the messages heard (``heard``, ``reached`` and ``prompted`` are zeroed again after
-    use), answer the survey, get a rival's offer or not, decide whether to compare the firms and, if so,
-    choose next period's firm (7.10), and start the next period."""
+    uniform rows: variety, consider, the two offer rows and review at their ``draws`` rows if drawn, then choice);
+    then for each customer: absorb the messages heard (``heard``, ``reached`` and ``prompted`` are zeroed again
+    after use), answer the survey and perhaps post the rating (7.14), get a rival's offer or not, decide whether
+    to compare the firms and, if so, choose next period's firm (7.10, with perceived risk, 7.15, if on), and
+    start the next period."""
     n, k = state.belief.shape
     a, z = b * draws.block, min(n, (b + 1) * draws.block)
     generator = generators[b]
@@ -358,12 +399,13 @@ def _respond_block(
     for row in range(2):
         for i in range(z - a):
             noise[row, i] = generator.standard_normal()
-    rows = 1 + (draws.variety_row >= 0) + (draws.consider_row >= 0) + 2 * (draws.offer_row >= 0)
+    rows = 1 + (draws.variety_row >= 0) + (draws.consider_row >= 0) + 2 * (draws.offer_row >= 0) + (draws.review_row >= 0)
     uniform = np.empty((rows, z - a))
     for row in range(uniform.shape[0]):
         for i in range(z - a):
             uniform[row, i] = generator.random()
     listen = period.heard.shape[0] > 0
+    risk, identification = p.risk_enabled != 0.0, p.identification_enabled != 0.0
     utilities = np.empty(k)
     for i in range(a, z):
         f = state.firm[i]
@@ -375,12 +417,17 @@ def _respond_block(
                 weight = period.heard[i, j, 0]
                 if weight > 0.0:
                     state.belief[i, j] = rules.absorb_messages(state.belief[i, j], weight, period.heard[i, j, 1], p)
+                    if risk:
+                        state.heard_about[i, j] += weight
                     period.heard[i, j, 0] = 0.0
                     period.heard[i, j, 1] = 0.0
         s, loyalty, bias = period.satisfaction[i], period.loyalty[i], state.response_bias[i]
         rating = rules.survey_rating(s, bias, noise[0, i - a], p)
         recommend = rules.likelihood_to_recommend(s, loyalty, bias, noise[1, i - a], p)
         period.rating[i], period.recommend[i] = rating, recommend
+        if draws.review_row >= 0 and rules.posts_review(uniform[draws.review_row, i - a], rating, p):
+            period.block_reviews[b, 0, f] += rating
+            period.block_reviews[b, 1, f] += 1.0
         offer = -1
         if draws.offer_row >= 0:
             any_offer, rival = uniform[draws.offer_row, i - a], uniform[draws.offer_row + 1, i - a]
@@ -397,6 +444,10 @@ def _respond_block(
                     fairness = rules.price_fairness(discount[j], state.price_sensitivity[i])
                     value = rules.perceived_value(state.belief[i, j], fairness)
                     utilities[j] = rules.utility(value, j == f, loyalty, cost, market.programme_switching_cost[f], j == offer, p)
+                    if risk:
+                        utilities[j] -= rules.perceived_risk(
+                            state.tried[i, j], market.review_count[j], state.heard_about[i, j], state.trust[i], p
+                        )
                 else:
                     utilities[j] = -math.inf
             g = rules.choose_firm(utilities, f, variety, uniform[rows - 1, i - a], p)
@@ -419,6 +470,9 @@ def _respond_block(
             started = rules.start_relationship(state.belief[i, g], fairness, np.int64(0), p)
             state.satisfaction[i], state.trust[i], state.loyalty[i] = started
             state.tenure[i] = 0
+            if identification:  # identification is with a brand: none yet with the new one
+                state.identification[i] = 0.0
+                state.loyalty[i] = rules.identified_loyalty(state.loyalty[i], 0.0, p)
         period.block_sums[b, 0] += s
         period.block_sums[b, 1] += s * s
         period.block_sums[b, 2] += loyalty
@@ -495,6 +549,8 @@ def _as_parallel_variant(func: Callable[..., Any]) -> Callable[..., Any]:
 
 _band = compiled(_band, inline=True, from_python=False)
 _discounts = compiled(_discounts, from_python=False)
+_publish_reviews = compiled(_publish_reviews, from_python=False)
+_read_reviews = compiled(_read_reviews, from_python=False)
 _experience_block = compiled(_experience_block, from_python=False)
 _send_to_range = compiled(_send_to_range, from_python=False)
 _respond_block = compiled(_respond_block, from_python=False)

@@ -244,6 +244,7 @@ class LoyaltyModel(mesa.Model):
             self.market,
             config.economics.retention_cost,
             (1.0 + config.economics.annual_discount_rate) ** (1.0 / config.periods_per_year) - 1.0,
+            reviews=config.reviews.enabled,
         )
         counted = records.steps > config.run.burn_in
         if counted.any():

@@ -116,6 +116,9 @@ class PeriodRecords:
     """Each firm's quality, price and unit cost as the period's metrics are recorded (after the firms adapted)."""
     price: NDArray[np.float64]
     unit_cost: NDArray[np.float64]
+    review_sum: NDArray[np.float64]
+    """Each firm's review platform at the period's end (ODD 7.14): recency-weighted sum of ratings and count."""
+    review_count: NDArray[np.float64]
 
     @classmethod
     def empty(cls, first_step: int, periods: int, firms: int) -> PeriodRecords:
@@ -138,6 +141,8 @@ class PeriodRecords:
             quality=per_firm(),
             price=per_firm(),
             unit_cost=per_firm(),
+            review_sum=per_firm(),
+            review_count=per_firm(),
         )
 
     @classmethod
@@ -158,6 +163,8 @@ class PeriodRecords:
             quality=market.quality[None].copy(),
             price=market.price[None].copy(),
             unit_cost=market.unit_cost[None].copy(),
+            review_sum=market.review_sum[None].copy(),
+            review_count=market.review_count[None].copy(),
         )
 
     def tail(self, start: int) -> PeriodRecords:
@@ -249,8 +256,12 @@ def clv(margin: NDArray[np.float64], retention: NDArray[np.float64], discount_pe
     return margin * retention / (1.0 + discount_per_period - retention)
 
 
-def firm_columns(records: PeriodRecords, market: Market, retention_cost: float, discount_per_period: float) -> dict[str, NDArray]:
-    """The firm table of the recorded periods, column by column (one entry per period × firm, periods first)."""
+def firm_columns(
+    records: PeriodRecords, market: Market, retention_cost: float, discount_per_period: float, reviews: bool = False
+) -> dict[str, NDArray]:
+    """The firm table of the recorded periods, column by column (one entry per period × firm, periods first); with
+    ``reviews`` also the review platform at each period's end (ODD 7.14): ``review_rating`` (recency-weighted
+    average, NaN before the first review) and ``review_count`` (recency-weighted)."""
     customers_after = records.customers_after
     retention = _ratio(records.purchases - records.lost, records.purchases)
     margin = records.price - records.unit_cost - retention_cost - market.programme_cost
@@ -273,6 +284,9 @@ def firm_columns(records: PeriodRecords, market: Market, retention_cost: float, 
         "quality": records.quality,
         "price": records.price,
     }
+    if reviews:
+        columns["review_rating"] = _ratio(records.review_sum, records.review_count)
+        columns["review_count"] = records.review_count
     return {key: column.ravel() for key, column in columns.items()}
 
 

@@ -58,6 +58,11 @@ class Customer:
     talkativeness: float
     response_bias: float
     tolerance: float
+    # Reviews, perceived risk, identification (7.14–7.16), each used only with its switch on:
+    reader: bool = False  # reads the review platform
+    tried: list[bool] = field(default_factory=list)  # per firm: ever bought from it
+    heard_about: list[float] = field(default_factory=list)  # per firm: weight of all word of mouth heard
+    identification: float = 0.0  # with the current firm
     # Within a period:
     performance: float = 0.0
     complained: bool = False
@@ -71,6 +76,7 @@ class Customer:
     heard_signal: list[float] = field(default_factory=list)  # per firm: sum of weight · signal
     rating: int = 0
     recommend: int = 0
+    posted: bool = False  # posted its rating to the review platform
     next_firm: int = 0
 
     def fairness(self, market: Market, firm: int, p: Parameters) -> float:
@@ -98,13 +104,26 @@ class Customer:
         self.trust = rules.update_trust.py_func(self.trust, transaction, p)
         for j in range(len(self.belief)):  # advertising reaches everyone, about every firm
             self.belief[j] = rules.advertised_belief.py_func(self.belief[j], market.promise[j], p)
+        if self.tried:
+            self.tried[self.firm] = True
+        if p.reviews_enabled and self.reader:
+            self.read_reviews(market, p)
         learning = rules.belief_weight.py_func(self.tenure, p)
         self.belief[self.firm] = rules.experienced_belief.py_func(self.belief[self.firm], self.performance, learning)
         self.loyalty = rules.loyalty.py_func(self.satisfaction, self.trust, rules.habit.py_func(self.tenure, p), p)
+        if p.identification_enabled:
+            self.identification = rules.update_identification.py_func(self.identification, transaction, p)
+            self.loyalty = rules.identified_loyalty.py_func(self.loyalty, self.identification, p)
         self.felt = rules.talked_satisfaction.py_func(self.satisfaction, transaction, p)
         self.talks = False
         if draws.talk is not None:
             self.talks = bool(draws.talk[self.index] < rules.talk_probability.py_func(self.felt, self.talkativeness, p))
+
+    def read_reviews(self, market: Market, p: Parameters) -> None:
+        """Move the beliefs about the firms it reads about toward their average ratings on the platform (7.14)."""
+        for j in range(len(self.belief)):
+            if rules.reads_about.py_func(self.reader, self.tried[j], p):
+                self.belief[j] = rules.reviewed_belief.py_func(self.belief[j], market.review_sum[j], market.review_count[j], p)
 
     def hear(self, firm: int, negative: bool, weight: float, signal: float) -> None:
         """Receive one message about ``firm``: its valence, its weight and the performance it reports."""
@@ -117,6 +136,8 @@ class Customer:
         for j, weight in enumerate(self.heard_weight):
             if weight > 0.0:
                 self.belief[j] = rules.absorb_messages.py_func(self.belief[j], weight, self.heard_signal[j], p)
+                if p.risk_enabled:
+                    self.heard_about[j] += weight
 
     def answer_survey(self, p: Parameters, draws: ResponseDraws) -> None:
         """Rating (1–5) and likelihood to recommend (0–10), at the moment of the decision."""
@@ -125,6 +146,7 @@ class Customer:
         self.recommend = rules.likelihood_to_recommend.py_func(
             self.satisfaction, self.loyalty, self.response_bias, draws.recommend_noise[i], p
         )
+        self.posted = draws.review is not None and rules.posts_review.py_func(draws.review[i], self.rating, p)
 
     def consider(self, p: Parameters, active: np.ndarray, draws: ResponseDraws) -> None:
         """Get a rival's offer or not, then decide whether to compare the firms this period."""
@@ -154,6 +176,10 @@ class Customer:
             utilities[j] = rules.utility.py_func(
                 value, j == self.firm, self.loyalty, cost, market.programme_switching_cost[self.firm], j == self.offer, p
             )
+            if p.risk_enabled:
+                utilities[j] -= rules.perceived_risk.py_func(
+                    self.tried[j], market.review_count[j], self.heard_about[j], self.trust, p
+                )
         variety = draws.variety[self.index] if draws.variety is not None else rules.NOT_DRAWN
         self.next_firm = rules.choose_firm.py_func(utilities, self.firm, variety, draws.choice[self.index], p)
 
@@ -166,6 +192,9 @@ class Customer:
         self.satisfaction, self.trust, self.loyalty = rules.start_relationship.py_func(
             self.belief[self.firm], self.fairness(market, self.firm, p), self.tenure, p
         )
+        if p.identification_enabled:  # none yet with the new brand
+            self.identification = 0.0
+            self.loyalty = rules.identified_loyalty.py_func(self.loyalty, 0.0, p)
 
 
 @dataclass
@@ -220,6 +249,10 @@ class ReferenceModel:
                 talkativeness=float(state.talkativeness[i]),
                 response_bias=float(state.response_bias[i]),
                 tolerance=float(state.tolerance[i]),
+                reader=bool(state.reader[i]) if len(state.reader) else False,
+                tried=state.tried[i].tolist() if len(state.tried) else [],
+                heard_about=state.heard_about[i].tolist() if len(state.heard_about) else [],
+                identification=float(state.identification[i]) if len(state.identification) else 0.0,
             )
             for i in range(state.n)
         ]
@@ -243,7 +276,9 @@ class ReferenceModel:
             transaction = customer.experience(market, p, draws)
             customer.update_attitudes(transaction, market, p, draws)
         positive, negative = self.spread_word_of_mouth(draws)
-        response = draw_response(self.streams, variety=layout["variety"], consider=layout["consider"], offers=layout["offers"])
+        response = draw_response(
+            self.streams, variety=layout["variety"], consider=layout["consider"], offers=layout["offers"], review=layout["review"]
+        )
         for customer in customers:
             customer.answer_survey(p, response)
             customer.consider(p, active, response)
@@ -252,8 +287,24 @@ class ReferenceModel:
         for customer in customers:
             customer.start_next_period(market, p)
         record.messages_positive, record.messages_negative = positive, negative
+        if p.reviews_enabled:
+            self.publish_reviews(firm_before, active)
         self._adapt_firms(record.satisfaction_by_firm, active)
         return record
+
+    def publish_reviews(self, firm_before: list[int], active: np.ndarray) -> None:
+        """The platform after the period (7.14): each firm's posted ratings, then its fake reviews if it is in the market."""
+        market, p, k = self.market, self.parameters, len(active)
+        posted_sum, posted = [0.0] * k, [0.0] * k
+        for customer, firm in zip(self.customers, firm_before, strict=True):
+            if customer.posted:
+                posted_sum[firm] += customer.rating
+                posted[firm] += 1.0
+        for j in range(k):
+            fake = market.fake_reviews[j] if active[j] else 0.0
+            market.review_sum[j], market.review_count[j] = rules.update_platform.py_func(
+                market.review_sum[j], market.review_count[j], posted_sum[j], posted[j], fake, p
+            )
 
     def spread_word_of_mouth(self, draws: ExperienceDraws) -> tuple[int, int]:
         """Talkers, in customer order, tell each neighbour (in stored order) about their firm, each
@@ -344,4 +395,7 @@ class ReferenceModel:
             "satisfaction": np.array([c.satisfaction for c in customers]),
             "trust": np.array([c.trust for c in customers]),
             "loyalty": np.array([c.loyalty for c in customers]),
+            "tried": np.array([c.tried for c in customers], dtype=bool),
+            "heard_about": np.array([c.heard_about for c in customers]),
+            "identification": np.array([c.identification for c in customers]),
         }

@@ -29,6 +29,7 @@ from loyaltysim.model.scales import annualise, satisfaction_band  # noqa: F401  
 __all__ = [
     "NEUTRAL",
     "NOT_DRAWN",
+    "STARS",
     "absorb_messages",
     "adapt_quality",
     "advertised_belief",
@@ -44,6 +45,7 @@ __all__ = [
     "felt_value",
     "firm_economics",
     "habit",
+    "identified_loyalty",
     "initial_utility",
     "is_complaint",
     "is_prompting",
@@ -59,14 +61,21 @@ __all__ = [
     "message_weight",
     "offer_probability",
     "offering_rival",
+    "perceived_risk",
     "perceived_value",
     "performance",
+    "platform_rating",
+    "posting_probability",
+    "posts_review",
     "power",
     "price_fairness",
     "reactional_trigger",
+    "reads_about",
     "recover",
     "relational_switching_cost",
     "relative_discount",
+    "review_signal",
+    "reviewed_belief",
     "settled_belief",
     "shield",
     "sigmoid",
@@ -78,6 +87,8 @@ __all__ = [
     "transaction_satisfaction",
     "update_belief",
     "update_cumulative_satisfaction",
+    "update_identification",
+    "update_platform",
     "update_trust",
     "utility",
 ]
@@ -608,3 +619,99 @@ def adapt_quality(
         return quality, unit_cost
     step = min(adjustment, 1.0 - quality)
     return quality + step, unit_cost + cost_per_quality * step
+
+
+# --- 7.14 Online reviews ---------------------------------------------------------------------
+
+STARS = 5.0
+"""The top of the rating scale (1–5): a fake or incentivised review gives it."""
+
+
+@rule
+def posting_probability(rating: int, p: Parameters) -> float:
+    """Chance that a customer posts its survey rating to the platform (7.14): extremes post most (Hu, Pavlou &
+    Zhang 2009), ``post_rate · (1 + extremity · |rating − 3| / 2)`` clipped to [0, 1]."""
+    return min(p.reviews_post_rate * (1.0 + p.reviews_extremity * abs(rating - 3.0) / 2.0), 1.0)
+
+
+@rule
+def posts_review(draw: float, rating: int, p: Parameters) -> bool:
+    """Whether a customer posts its rating this period (``draw`` uniform)."""
+    return draw < posting_probability(rating, p)
+
+
+@rule
+def update_platform(
+    rating_sum: float, count: float, posted_sum: float, posted: float, fake: float, p: Parameters
+) -> tuple[float, float]:
+    """A firm's platform after a period (7.14): older reviews weigh ``memory`` times less each period; this
+    period's posts and the firm's ``fake`` 5-star reviews are added. Returns (weighted rating sum, weighted count)."""
+    return (
+        p.reviews_memory * rating_sum + (posted_sum + STARS * fake),
+        p.reviews_memory * count + (posted + fake),
+    )
+
+
+@rule
+def platform_rating(rating_sum: float, count: float) -> float:
+    """The platform's average rating of a firm (NaN without reviews)."""
+    return rating_sum / count if count > 0.0 else math.nan
+
+
+@rule
+def review_signal(average: float) -> float:
+    """The performance a reader reads into an average rating: its place on the 1–5 scale, ``(average − 1) / 4``."""
+    return (average - 1.0) / (STARS - 1.0)
+
+
+@rule
+def reviewed_belief(belief: float, rating_sum: float, count: float, p: Parameters) -> float:
+    """A reader's belief about a firm after reading its reviews (7.14): pulled toward :func:`review_signal`
+    of the average rating by ``weight · count / (count + credibility_count)`` (more reviews, more credible:
+    Chevalier & Mayzlin 2006); unchanged without reviews."""
+    if not count > 0.0:
+        return belief
+    pull = p.reviews_weight * count / (count + p.reviews_credibility_count)
+    return update_belief(belief, review_signal(platform_rating(rating_sum, count)), pull)
+
+
+@rule
+def reads_about(reader: bool, tried: bool, p: Parameters) -> bool:
+    """Whether a customer's belief about a firm follows the platform: a reader, about an untried firm (or any
+    firm with ``all_firms``)."""
+    return reader and (p.reviews_all_firms != 0.0 or not tried)
+
+
+# --- 7.15 Perceived risk ---------------------------------------------------------------------
+
+
+@rule
+def perceived_risk(tried: bool, review_count: float, heard: float, trust: float, p: Parameters) -> float:
+    """Utility penalty of choosing a firm (7.15): 0 for a firm tried before; for an untried one
+    ``penalty · e^(−reviews / review_scale) · e^(−heard / word_of_mouth_scale) · (1 − trust_relief · trust)``:
+    information (reviews, word of mouth heard) and a disposition to trust reduce it (Bauer 1960; Mitchell 1999;
+    Gefen 2000; Pavlou 2003)."""
+    if tried:
+        return 0.0
+    information = math.exp(-review_count / p.risk_review_scale - heard / p.risk_word_of_mouth_scale)
+    return p.risk_penalty * information * (1.0 - p.risk_trust_relief * trust)
+
+
+# --- 7.16 Identification ---------------------------------------------------------------------
+
+
+@rule
+def update_identification(identification: float, transaction: float, p: Parameters) -> float:
+    """Identification with the firm after a purchase (7.16): a delighting purchase (transaction satisfaction
+    ≥ ``delight_threshold``) moves it ``growth`` of the way toward 1; any other lets a share ``decay`` fade
+    (Bhattacharya & Sen 2003: built by shared-value experiences, resilient to single disappointments)."""
+    if transaction >= p.identification_delight_threshold:
+        return identification + p.identification_growth * (1.0 - identification)
+    return identification - p.identification_decay * identification
+
+
+@rule
+def identified_loyalty(loyalty: float, identification: float, p: Parameters) -> float:
+    """Attitudinal loyalty with identification (7.16): a share ``weight`` of it is identification, the rest the
+    mix of :func:`attitudinal_loyalty` (Oliver 1999: identification as the basis of ultimate loyalty)."""
+    return (1.0 - p.identification_weight) * loyalty + p.identification_weight * identification

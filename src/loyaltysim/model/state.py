@@ -43,6 +43,15 @@ class CustomerState:
     tolerance: F64
     """Satisfaction below which the customer starts looking for alternatives (7.10)."""
     segment: NDArray[np.int16]
+    # Reviews, perceived risk, identification (ODD 7.14–7.16): empty (length 0) while their switch is off.
+    reader: NDArray[np.bool_]
+    """Whether the customer reads the review platform (``reviews``)."""
+    tried: NDArray[np.bool_]
+    """Per firm: whether the customer has ever bought from it (``reviews`` or ``risk``)."""
+    heard_about: F64
+    """Per firm: the weight of all word of mouth heard about it (``risk``)."""
+    identification: F64
+    """Identification with the current firm, [0, 1] (``identification``)."""
     scratch: dict[str, Any] = field(default_factory=dict, repr=False, compare=False, metadata={"array": False})
     """Reusable work buffers of the engine (not part of the state)."""
 
@@ -81,6 +90,12 @@ class Market:
     shock_at: NDArray[np.int64]
     """Step at whose start each firm's quality changes (−1: never)."""
     shock_change: F64
+    review_sum: F64
+    """The review platform (ODD 7.14): recency-weighted sum of ratings posted about each firm."""
+    review_count: F64
+    """Recency-weighted number of reviews of each firm."""
+    fake_reviews: F64
+    """5-star reviews each firm posts or buys per period."""
     initial_share: F64 = field(repr=False)
 
     @property
