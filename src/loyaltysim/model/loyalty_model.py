@@ -12,7 +12,7 @@ import pandas as pd
 from loyaltysim.config.errors import ConfigError
 from loyaltysim.config.loading import apply_overrides, validate_config
 from loyaltysim.config.schema import Config
-from loyaltysim.model import engine, metrics
+from loyaltysim.model import engine, metrics, practices
 from loyaltysim.model.agents import CustomerView, Firm, strategy_class
 from loyaltysim.model.cohort import SurveyCohort
 from loyaltysim.model.initialisation import initial_customers, initial_market
@@ -65,6 +65,16 @@ def _firm_agents(model: LoyaltyModel) -> list[Firm]:
             raise ConfigError(f"{path}: {error}") from None
         agents.append(cls(model, index, firm.name, strategy))
     return agents
+
+
+def _add_practice_columns(
+    row: dict[str, float], firm_rows: list[dict[str, Any]], columns: tuple[dict[str, float], dict[str, list]]
+) -> None:
+    """The firm practices' metrics (:func:`practices.practice_rows`) added to a period's market and firm rows."""
+    market, firm = columns
+    row.update(market)
+    for i, firm_row in enumerate(firm_rows):
+        firm_row.update({key: values[i] for key, values in firm.items()})
 
 
 class LoyaltyModel(mesa.Model):
@@ -120,6 +130,8 @@ class LoyaltyModel(mesa.Model):
             raise ValueError(f"network has {self.network.n} nodes but customers.n is {config.customers.n}")
         self.state = initial_customers(config, self.market, self.rng)
         self.streams = CustomerStreams.spawn(self.rng, config.customers.n)
+        self.practices = practices.FirmPractices.of(config, self.state, self.market, self.rng)
+        """The firms' practices (win-back, targeting, stickiness; ODD 7.14), None if none is on."""
         self.latest: dict[str, float] = {}
         self.last_outcome: engine.PeriodOutcome | None = None
         self.last_firm_rows: list[dict[str, Any]] = []
@@ -146,7 +158,10 @@ class LoyaltyModel(mesa.Model):
         outcome = engine.advance(self.state, self.market, config, self.network, self.streams, step)
         self.last_outcome = outcome
         self.agents.do("step")
+        practised = self.practices.apply(self.state, self.market, outcome, step) if self.practices else None
         customers_after = outcome.purchases - outcome.lost + outcome.won
+        if practised is not None:
+            customers_after = customers_after + practised.win_backs - practised.taken
         shares = customers_after / self.state.n
         row, counts = metrics.market_metrics(step, outcome, shares, config.periods_per_year)
         firm_rows = metrics.firm_metrics(
@@ -157,6 +172,8 @@ class LoyaltyModel(mesa.Model):
             config.economics.retention_cost,
             (1.0 + config.economics.annual_discount_rate) ** (1.0 / config.periods_per_year) - 1.0,
         )
+        if practised is not None:
+            _add_practice_columns(row, firm_rows, practices.practice_rows(practised, outcome, config))
         if step > config.run.burn_in:
             self.totals.add(counts, row["mean_satisfaction"], row["profit"])
         self.cohort.add(step, outcome, self.state.response_bias)

@@ -30,7 +30,17 @@ from loyaltysim.config.schema import Config
 
 __all__ = ["DERIVED", "FIELDS", "SECTIONS", "Parameters", "as_tuple", "choice", "pack", "record"]
 
-SECTIONS = ("satisfaction", "expectations", "loyalty", "switching", "word_of_mouth", "economics", "observation")
+SECTIONS = (
+    "satisfaction",
+    "expectations",
+    "loyalty",
+    "switching",
+    "word_of_mouth",
+    "economics",
+    "observation",
+    "win_back",
+    "stickiness",
+)
 """The config sections whose values are rule parameters."""
 
 DERIVED: dict[str, Callable[[Config], float]] = {"periods_per_year": lambda config: config.periods_per_year}

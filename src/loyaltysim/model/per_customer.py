@@ -58,6 +58,11 @@ class Customer:
     talkativeness: float
     response_bias: float
     tolerance: float
+    left_firm: int = rules.NOBODY  # 7.14: the firm it left last, why, and how satisfied
+    left_reason: int = rules.PUSHED
+    left_satisfaction: float = 0.0
+    benefit_quality: float = 0.0  # 7.14: relationship benefits from its current firm, if targeted
+    benefit_switching: float = 0.0
     # Within a period:
     performance: float = 0.0
     complained: bool = False
@@ -80,9 +85,8 @@ class Customer:
     def experience(self, market: Market, p: Parameters, draws: ExperienceDraws) -> float:
         """Buy from the current firm; return the satisfaction with this purchase."""
         i, f = self.index, self.firm
-        self.performance = rules.performance.py_func(
-            market.quality[f], self.fit[f], market.consistency[f], draws.performance_noise[i]
-        )
+        quality = rules.benefit_quality.py_func(market.quality[f], self.benefit_quality)
+        self.performance = rules.performance.py_func(quality, self.fit[f], market.consistency[f], draws.performance_noise[i])
         transaction = rules.transaction_satisfaction.py_func(self.performance, self.belief[f], self.fairness(market, f, p), p)
         self.complained = rules.is_complaint.py_func(transaction, bool(market.recovery_enabled[f]))
         if self.complained:
@@ -146,16 +150,19 @@ class Customer:
         if not self.considered:
             return
         cost = rules.relational_switching_cost.py_func(self.switching_cost, self.trust, p)
+        programme = rules.benefit_switching_cost.py_func(market.programme_switching_cost[self.firm], self.benefit_switching)
         utilities = np.full(len(self.belief), -math.inf)
         for j in range(len(self.belief)):
             if not active[j]:
                 continue
             value = rules.perceived_value.py_func(self.belief[j], self.fairness(market, j, p))
-            utilities[j] = rules.utility.py_func(
-                value, j == self.firm, self.loyalty, cost, market.programme_switching_cost[self.firm], j == self.offer, p
-            )
+            utilities[j] = rules.utility.py_func(value, j == self.firm, self.loyalty, cost, programme, j == self.offer, p)
         variety = draws.variety[self.index] if draws.variety is not None else rules.NOT_DRAWN
         self.next_firm = rules.choose_firm.py_func(utilities, self.firm, variety, draws.choice[self.index], p)
+        if self.next_firm != self.firm:
+            self.left_firm = self.firm
+            self.left_reason = rules.leaving_reason.py_func(variety, self.next_firm == self.offer, p)
+            self.left_satisfaction = self.satisfaction
 
     def start_next_period(self, market: Market, p: Parameters) -> None:
         """Stay (one period more of tenure) or start with the new firm: expectation met, trust 0.5, tenure 0."""
