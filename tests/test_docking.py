@@ -46,6 +46,32 @@ MECHANISMS = {
     },
 }
 """The mechanisms of issue 16 switched to their earlier behaviour or turned up (the defaults are on)."""
+PRACTICES = {
+    "win-back": {"firms.0.win_back.enabled": True, "firms.3.win_back": {"enabled": True, "window": 2, "offer": 20.0}},
+    "win-back with recovery, variety and offers": {
+        "firms.1.win_back": {"enabled": True, "service_recovery": True, "window": 6},
+        "switching.variety_seeking": 0.1,
+        "switching.offer_rate": 0.1,
+    },
+    "targeting by revenue, quality": {"firms.4.targeting": {"enabled": True, "every": 3, "size": 0.2}},
+    "targeting by clv, switching cost": {
+        "firms.2.targeting": {"enabled": True, "by": "clv", "benefit": "switching_cost", "size": 2.0, "every": 1},
+        "stickiness.enabled": True,
+    },
+    "targeting spread": {"firms.2.targeting": {"enabled": True, "spread": True, "share": 0.3, "size": 0.2}},
+    "stickiness": {"stickiness": {"enabled": True, "curvature": 0.7, "floor": 0.1}},
+    "every practice": {
+        "firms.0.win_back.enabled": True,
+        "firms.1.targeting": {"enabled": True, "by": "clv"},
+        "firms.2.win_back": {"enabled": True, "service_recovery": True},
+        "firms.2.targeting": {"enabled": True, "benefit": "switching_cost", "size": 1.0},
+        "stickiness.enabled": True,
+        "switching.variety_seeking": 0.05,
+        **SWITCHES["loud word of mouth"],
+    },
+}
+"""The firm practices of ODD 7.14 (off by default), alone and together."""
+PRACTICE_STATE = ("left_firm", "left_reason", "left_satisfaction", "benefit_quality", "benefit_switching")
 
 
 def dock(config, steps: int = STEPS, block: int | None = None) -> LoyaltyModel:
@@ -57,6 +83,7 @@ def dock(config, steps: int = STEPS, block: int | None = None) -> LoyaltyModel:
         model.streams = CustomerStreams.spawn(model.rng, config.customers.n, block)
     reference = ReferenceModel.copy_of(model)
     for _ in range(steps):
+        practised = _practised(model)
         model.step()
         record = reference.step()
         outcome, state, expected = model.last_outcome, model.state, reference.state_arrays()
@@ -73,7 +100,26 @@ def dock(config, steps: int = STEPS, block: int | None = None) -> LoyaltyModel:
         assert_array_equal(outcome.counts, recount(record), err_msg=f"counts, step {step}")
         assert_allclose(model.market.quality, reference.market.quality, rtol=0, atol=TOLERANCE)
         assert_allclose(model.market.unit_cost, reference.market.unit_cost, rtol=0, atol=TOLERANCE)
+        for name in PRACTICE_STATE:
+            assert_allclose(getattr(state, name), expected[name], rtol=0, atol=TOLERANCE, err_msg=f"{name}, step {step}")
+        if model.practices is not None:
+            for name, values in reference.practised.items():
+                assert_allclose(getattr(practised[0], name), values, rtol=0, atol=TOLERANCE, err_msg=f"{name}, step {step}")
     return model
+
+
+def _practised(model: LoyaltyModel) -> list:
+    """Catches what the model's practices report in the next step (``practised[0]``)."""
+    caught: list = []
+    if model.practices is not None:
+        apply = model.practices.apply
+
+        def catch(*args):
+            caught[:] = [apply(*args)]
+            return caught[0]
+
+        model.practices.apply = catch
+    return caught
 
 
 def recount(record) -> np.ndarray:
@@ -119,6 +165,15 @@ def test_feature_switches(switches):
 def test_mechanism_switches(switches):
     model = dock(small_config(customers__n=100, **switches))
     assert model.totals.counts.switchers > 0
+
+
+@pytest.mark.parametrize("switches", PRACTICES.values(), ids=PRACTICES.keys())
+def test_firm_practices(switches):
+    model = dock(small_config(customers__n=120, **switches), steps=40)
+    columns = model.timeseries().columns
+    if any(key.endswith("win_back.enabled") or key.endswith("win_back") for key in switches):
+        assert model.timeseries()["win_backs"].sum() > 0  # the comparison covered customers won back
+    assert ("purchase_frequency" in columns) == ("stickiness.enabled" in switches or "stickiness" in switches)
 
 
 @pytest.mark.parametrize("switches", [SWITCHES["loud word of mouth"], SWITCHES["everything"]], ids=["loud", "everything"])

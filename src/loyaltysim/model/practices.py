@@ -228,22 +228,22 @@ class FirmPractices:
 
     def _target(self, state: CustomerState, market: Market, step: int) -> None:
         """Step 4: firms whose targeting is due this period choose their targeted customers anew."""
-        value: F64 | None = None
+        values: dict[str, F64] = {}  # each customer's value to its firm, by the measure firms rank by
         for j, firm in enumerate(self.config.firms):
             policy = firm.targeting
             if not policy.enabled or (step - 1) % policy.every:
                 continue
-            if value is None:
-                value = self._customer_values(state, market, policy.by)
             members = np.flatnonzero(state.firm == j)
             state.benefit_quality[members] = 0.0
             state.benefit_switching[members] = 0.0
             benefit = state.benefit_quality if policy.benefit == "quality" else state.benefit_switching
             if policy.spread:
                 benefit[members] = policy.size * policy.share
-            else:
-                ranked = members[np.argsort(-value[members], kind="stable")]
-                benefit[ranked[: rules.targeted_count(len(members), policy.share)]] = policy.size
+                continue
+            if policy.by not in values:
+                values[policy.by] = self._customer_values(state, market, policy.by)
+            ranked = members[np.argsort(-values[policy.by][members], kind="stable")]
+            benefit[ranked[: rules.targeted_count(len(members), policy.share)]] = policy.size
 
     def _customer_values(self, state: CustomerState, market: Market, by: str) -> F64:
         """Each customer's value to its firm: relationship revenue so far, or estimated lifetime value."""
