@@ -233,3 +233,18 @@ def test_practices_add_their_columns_only_when_on():
 def test_bad_practice_values_are_refused_naming_the_key(key, value, message):
     with pytest.raises(ConfigError, match=message):
         small_config(**{key: value})
+
+
+def test_the_run_summary_pools_the_practices_after_burn_in():
+    model = _run(30, **{"firms.3.win_back": {"enabled": True, "window": 3}, "firms.4.targeting.enabled": True})
+    ts, summary = model.timeseries(), model.summary()
+    kept = ts[ts["step"] > model.config.run.burn_in]
+    assert summary["win_back_rate"] == pytest.approx(kept["win_backs"].sum() / kept["win_back_contacts"].sum())
+    assert summary["win_back_cost_per_period"] == pytest.approx(kept["win_back_cost"].mean())
+    assert summary["targeting_cost_per_period"] == pytest.approx(kept["targeting_cost"].mean())
+    firm = model.firm_timeseries()
+    e = firm[(firm["firm"] == "E") & (firm["step"] > model.config.run.burn_in)]
+    assert summary["targeted_retention"] == pytest.approx(
+        1 - (e["targeted"] * (1 - e["targeted_retention"])).sum() / e["targeted"].sum()
+    )
+    assert "purchase_frequency" not in summary

@@ -132,6 +132,7 @@ class LoyaltyModel(mesa.Model):
         self.streams = CustomerStreams.spawn(self.rng, config.customers.n)
         self.practices = practices.FirmPractices.of(config, self.state, self.market, self.rng)
         """The firms' practices (win-back, targeting, stickiness; ODD 7.14), None if none is on."""
+        self.practice_totals = practices.PracticeTotals(config)
         self.latest: dict[str, float] = {}
         self.last_outcome: engine.PeriodOutcome | None = None
         self.last_firm_rows: list[dict[str, Any]] = []
@@ -176,6 +177,8 @@ class LoyaltyModel(mesa.Model):
             _add_practice_columns(row, firm_rows, practices.practice_rows(practised, outcome, config))
         if step > config.run.burn_in:
             self.totals.add(counts, row["mean_satisfaction"], row["profit"])
+            if practised is not None:
+                self.practice_totals.add(practised)
         self.cohort.add(step, outcome, self.state.response_bias)
         if self.panel_ids is not None:
             self._panel_rows.append(self._panel_frame(step, outcome))
@@ -217,7 +220,7 @@ class LoyaltyModel(mesa.Model):
         """Final-step metrics, run-level pooled rates after burn-in, the annual survey cohort's defection
         (:mod:`loyaltysim.model.cohort`) and final market shares."""
         final = {f"final_{key}": value for key, value in self.latest.items() if key != "step"}
-        pooled = self.totals.summary(self.config.periods_per_year)
+        pooled = self.totals.summary(self.config.periods_per_year) | self.practice_totals.summary()
         shares = {f"share_{agent.name}": agent.share for agent in self.firm_agents}
         return {"steps": self.steps, **pooled, **self.cohort.summary(), **shares, **final}
 

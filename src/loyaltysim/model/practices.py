@@ -38,7 +38,7 @@ from loyaltysim.model.parameters import Parameters, as_tuple
 from loyaltysim.model.scales import N_BANDS, satisfaction_band
 from loyaltysim.model.state import CustomerState, Market
 
-__all__ = ["FirmPractices", "PracticeOutcome", "active_practices", "practice_rows"]
+__all__ = ["FirmPractices", "PracticeOutcome", "PracticeTotals", "active_practices", "practice_rows"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -322,6 +322,59 @@ def _stickiness_columns(units: F64, wallet: float, outcome: PeriodOutcome) -> di
         row[f"share_of_wallet_b{b}"] = _share(bought[b], customers[b] * wallet)
         row[f"repurchase_rate_b{b}"] = _share(stayed[b], customers[b])
     return row
+
+
+@dataclass
+class PracticeTotals:
+    """The practices' tallies pooled over the periods after burn-in, for the run summary."""
+
+    config: Config
+    periods: int = 0
+    sums: dict[str, float] | None = None
+
+    def add(self, practice: PracticeOutcome) -> None:
+        """Add one period (win-back and targeting over the firms that practise them)."""
+        targeting = np.array([f.targeting.enabled for f in self.config.firms])
+        period = {
+            "win_back_contacts": practice.win_back_contacts.sum(),
+            "win_backs": practice.win_backs.sum(),
+            "win_back_cost": practice.win_back_cost.sum(),
+            "win_back_revenue": practice.win_back_revenue.sum(),
+            "targeted": practice.targeted[targeting].sum(),
+            "targeted_lost": practice.targeted_lost[targeting].sum(),
+            "others": practice.others[targeting].sum(),
+            "others_lost": practice.others_lost[targeting].sum(),
+            "targeting_cost": practice.targeting_cost.sum(),
+            "units": practice.units.sum(),
+            "customers": len(practice.units),
+        }
+        self.periods += 1
+        self.sums = {key: float(value) + (self.sums[key] if self.sums else 0.0) for key, value in period.items()}
+
+    def summary(self) -> dict[str, float]:
+        """Run-level values of the practices switched on: win-back rate, cost and revenue per period; the
+        targeted and other customers' retention and the cost per period; purchase frequency, share of wallet."""
+        if self.sums is None:
+            return {}
+        t, on, periods = self.sums, active_practices(self.config), self.periods
+        row: dict[str, float] = {}
+        if on["win_back"]:
+            row |= {
+                "win_back_rate": _share(t["win_backs"], t["win_back_contacts"]),
+                "win_backs_per_period": t["win_backs"] / periods,
+                "win_back_cost_per_period": t["win_back_cost"] / periods,
+                "win_back_revenue_per_period": t["win_back_revenue"] / periods,
+            }
+        if on["targeting"]:
+            row |= {
+                "targeted_retention": 1.0 - _share(t["targeted_lost"], t["targeted"]),
+                "untargeted_retention": 1.0 - _share(t["others_lost"], t["others"]),
+                "targeting_cost_per_period": t["targeting_cost"] / periods,
+            }
+        if on["stickiness"]:
+            frequency = t["units"] / t["customers"]
+            row |= {"purchase_frequency": frequency, "share_of_wallet": frequency / self.config.stickiness.wallet}
+        return row
 
 
 def _share(part: float, whole: float) -> float:
