@@ -156,6 +156,14 @@ class FirmPractices:
                 strict=True,
             )
         )
+        self.contact_cost = np.array(
+            [f.win_back.cost_per_contact + f.win_back.recovery_cost * f.win_back.service_recovery for f in firms]
+        )
+        """Each firm's cost of one win-back contact (with its service recovery, if any)."""
+        self.targeting_cost = np.array(
+            [f.targeting.cost_per_customer * (f.targeting.share if f.targeting.spread else 1.0) for f in firms]
+        )
+        """Each firm's cost per customer with its relationship benefits, per period."""
         self.spend = market.price[state.firm] * state.tenure
         """Revenue from each customer in its current relationship so far."""
         self.won_back = np.zeros(state.n, dtype=np.bool_)
@@ -170,7 +178,7 @@ class FirmPractices:
 
     def apply(self, state: CustomerState, market: Market, outcome: PeriodOutcome, step: int) -> PracticeOutcome:
         """Steps 1–4 after period ``step``: updates the state and the outcome's revenue and costs in place."""
-        config, k = self.config, market.k
+        k = market.k
         before, switched = outcome.firm_before, outcome.switched
         # 1. volume
         units = _compiled_units(outcome.loyalty, outcome.satisfaction, self.values)
@@ -189,10 +197,7 @@ class FirmPractices:
         benefited = (state.benefit_quality > 0.0) | (state.benefit_switching > 0.0)
         targeted, targeted_lost = (np.bincount(before[benefited & c], minlength=k) for c in (True, switched))
         others, others_lost = (np.bincount(before[~benefited & c], minlength=k) for c in (True, switched))
-        unit_cost = np.array(
-            [f.targeting.cost_per_customer * (f.targeting.share if f.targeting.spread else 1.0) for f in config.firms]
-        )
-        targeting_cost = targeted * unit_cost
+        targeting_cost = targeted * self.targeting_cost
         state.benefit_quality[switched] = 0.0
         state.benefit_switching[switched] = 0.0
         # 3. win-back
@@ -203,10 +208,7 @@ class FirmPractices:
             draws = self.rng.random(state.n)
             _compiled_win_back(state.arrays(), market.price, self.values, policy, draws, self.won_back, self.spend, tallies)
         contacts, wins, taken = tallies
-        per_contact = np.array(
-            [f.win_back.cost_per_contact + f.win_back.recovery_cost * f.win_back.service_recovery for f in config.firms]
-        )
-        win_back_cost = contacts * per_contact + wins * np.array([f.win_back.offer for f in config.firms])
+        win_back_cost = contacts * self.contact_cost + wins * self.win_back[2]
         # 4. targeting
         if self.on["targeting"]:
             self._target(state, market, step)
