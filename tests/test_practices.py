@@ -2,7 +2,7 @@
 
 Their rules with values, the practices' behaviour in runs, their bad config values, and the model with
 every practice off: bit for bit what main computed before they existed (``tests/data/main_outputs.npz``,
-written by main's sources).
+written by ``tests/data/make_main_outputs.py`` with main's sources, f48cd73).
 """
 
 import math
