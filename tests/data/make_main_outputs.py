@@ -14,8 +14,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from loyaltysim import LoyaltyModel  # noqa: E402
-from tests.conftest import SWITCHES, small_config  # noqa: E402
+from loyaltysim import LoyaltyModel
+from tests.conftest import SWITCHES, small_config
 
 CASES = {"baseline": {}, "everything": {**SWITCHES["everything"], **SWITCHES["loud word of mouth"]}}
 
