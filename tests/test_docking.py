@@ -176,6 +176,13 @@ def test_firm_practices(switches):
     assert ("purchase_frequency" in columns) == ("stickiness.enabled" in switches or "stickiness" in switches)
 
 
+@pytest.mark.parametrize("build", ["serial", "parallel"])
+def test_practices_over_several_random_blocks(build, monkeypatch):
+    """The benefits read and the leaving reasons written by the kernels, with blocks of 16 customers (on threads)."""
+    monkeypatch.setattr(kernels, "PARALLEL_FROM", 0 if build == "parallel" else 10**9)
+    dock(small_config(customers__n=100, **PRACTICES["every practice"]), steps=30, block=16)
+
+
 @pytest.mark.parametrize("switches", [SWITCHES["loud word of mouth"], SWITCHES["everything"]], ids=["loud", "everything"])
 @pytest.mark.parametrize("build", ["serial", "parallel"])
 def test_several_random_blocks(build, switches, monkeypatch):
