@@ -6,6 +6,7 @@ written by ``tests/data/make_main_outputs.py`` with main's sources, f48cd73).
 """
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -248,3 +249,38 @@ def test_the_run_summary_pools_the_practices_after_burn_in():
         1 - (e["targeted"] * (1 - e["targeted_retention"])).sum() / e["targeted"].sum()
     )
     assert "purchase_frequency" not in summary
+
+
+@pytest.mark.parametrize(
+    "preset, expected",
+    [
+        ("win_back", r"\*\*Win-back\*\*: (\d+) of (\d+) lost customers contacted came back"),
+        ("targeting", r"\*\*Targeted\*\* customers: (\d+); stayed: "),
+        ("stickiness", r"\*\*Purchases\*\* per customer: (\d\.\d\d); share of wallet: (\d+)%"),
+    ],
+)
+def test_the_app_headline_shows_the_practice_numbers(preset, expected):
+    pytest.importorskip("solara", reason="the app needs the viz extra")
+    from loyaltysim.app.components import headline_lines
+    from loyaltysim.app.factory import TeachingModel
+    from loyaltysim.app.presets import PRESETS
+
+    model = TeachingModel(config_path=str(PRESETS[preset].path), n_customers=400, seed=2)
+    model.run(8)
+    lines = headline_lines(model.snapshot, 12)
+    assert len(lines) == 4
+    found = re.search(expected, lines[3])
+    assert found, lines[3]
+    latest = model.timeseries().iloc[-1]
+    if preset == "win_back":
+        assert (int(found[1]), int(found[2])) == (latest["win_backs"], latest["win_back_contacts"])
+        firms = model.firm_timeseries()
+        shares = model.snapshot.share[-1]
+        assert_allclose(shares, firms[firms["step"] == 8]["share"])  # the customers won back counted with C
+    elif preset == "targeting":
+        assert int(found[1]) == latest["targeted"]
+    else:
+        assert float(found[1]) == pytest.approx(latest["purchase_frequency"], abs=0.005)
+        assert int(found[2]) == round(100 * latest["share_of_wallet"])
+    baseline = TeachingModel(config_path=str(PRESETS["baseline"].path), n_customers=400, seed=2).run(3)
+    assert len(headline_lines(baseline.snapshot, 12)) == 3
