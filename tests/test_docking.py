@@ -70,7 +70,7 @@ PRACTICES = {
         **SWITCHES["loud word of mouth"],
     },
 }
-"""The firm practices of ODD 7.14 (off by default), alone and together."""
+"""The firm practices of ODD 7.17 (off by default), alone and together."""
 PRACTICE_STATE = ("left_firm", "left_reason", "left_satisfaction", "benefit_quality", "benefit_switching")
 
 

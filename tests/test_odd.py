@@ -79,7 +79,7 @@ def reference_period(state, market, config, network, generators, block, t):
     belief = [[float(b) for b in row] for row in state.belief]
     for i in range(n):
         c = state.firm[i]
-        quality = min(market.quality[c] + state.benefit_quality[i], 1.0)  # 7.14: a targeted customer's quality bonus
+        quality = min(market.quality[c] + state.benefit_quality[i], 1.0)  # 7.17: a targeted customer's quality bonus
         perf[i] = min(max(quality + state.fit[i][c] + market.consistency[c] * zP[i], 0.0), 1.0)  # 7.1
         fairness = state.price_sensitivity[i] * ((pref - market.price[c]) / pref)  # 7.2
         s = _transaction(config, perf[i], belief[i][c], fairness)
@@ -157,7 +157,7 @@ def reference_period(state, market, config, network, generators, block, t):
         utility = []  # choice
         for j in range(k):
             value = belief[i][j] + state.price_sensitivity[i] * ((pref - market.price[j]) / pref)
-            programme = market.programme_switching_cost[c] + state.benefit_switching[i]  # 7.14: a targeted customer's bonus
+            programme = market.programme_switching_cost[c] + state.benefit_switching[i]  # 7.17: a targeted customer's bonus
             bonus = sw.loyalty_weight * L[i] + cost + programme if j == c else 0.0
             bonus += sw.offer_value if j == offer else 0.0
             utility.append(sw.value_weight * value + bonus if market.enters_at[j] <= t else -math.inf)
@@ -277,7 +277,7 @@ def test_engine_matches_the_odd_equations(overrides, block):
 
 
 def test_relationship_benefits_enter_experience_and_choice():
-    """7.14: a targeted customer meets the firm's quality plus its bonus (7.1) and its firm's programmes add its
+    """7.17: a targeted customer meets the firm's quality plus its bonus (7.1) and its firm's programmes add its
     switching-cost bonus (7.10); benefits set by hand, so no practice runs after the period."""
     config = small_config(**{"customers.n": 150, "switching.consideration": "always", "firms.0.loyalty_programme.enabled": True})
     model = LoyaltyModel(config)

@@ -1,4 +1,4 @@
-"""The firm practices of ODD 7.14: win-back, targeted relationship marketing, stickiness.
+"""The firm practices of ODD 7.17: win-back, targeted relationship marketing, stickiness.
 
 Their rules with values, the practices' behaviour in runs, their bad config values, and the model with
 every practice off: bit for bit what main computed before they existed (``tests/data/main_outputs.npz``,

@@ -1,4 +1,4 @@
-"""Writes ``main_outputs.npz``: outputs of the model before the firm practices existed (ODD 7.14).
+"""Writes ``main_outputs.npz``: outputs of the model before the firm practices existed (ODD 7.17).
 
 Run with the sources of that version first on the path (main at f48cd73), from any folder::
 

@@ -86,7 +86,7 @@ class Snapshot:
     firm: NDArray[np.int32] | None = field(default=None)
     """Each customer's firm after this period."""
     practices: dict[str, float] = field(default_factory=dict)
-    """This period's numbers of the firm practices switched on (:data:`PRACTICE_NUMBERS`; ODD 7.14)."""
+    """This period's numbers of the firm practices switched on (:data:`PRACTICE_NUMBERS`; ODD 7.17)."""
 
     def recent(self, values: I64, periods: int = SMOOTHING) -> int:
         """The sum of ``values`` over the last ``periods`` periods."""

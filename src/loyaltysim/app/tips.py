@@ -25,7 +25,7 @@ CHURN_WINDOW = 24
 """Periods pooled for churn rates."""
 
 PRACTICE_METRICS = ("win_backs", "targeted_retention", "untargeted_retention", "purchase_frequency", "share_of_wallet")
-"""Market columns of the firm practices (ODD 7.14), averaged over :data:`CHURN_WINDOW` periods."""
+"""Market columns of the firm practices (ODD 7.17), averaged over :data:`CHURN_WINDOW` periods."""
 METRICS = (
     "share:FIRM",
     "firm_satisfaction:FIRM",

@@ -344,7 +344,7 @@ class QualityShock(Section):
     )
 
 
-# --- Firm practices (ODD 7.14): win-back, targeted relationship marketing ----------------------
+# --- Firm practices (ODD 7.17): win-back, targeted relationship marketing ----------------------
 
 
 class WinBackPolicy(Section):

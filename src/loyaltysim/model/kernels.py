@@ -417,7 +417,7 @@ def _respond_block(
             period.block_tallies[b, 1, g] += 1
             period.block_tallies[b, 2, f] += 1
             period.switched[i] = True
-            state.left_firm[i] = f  # 7.14: who left, why, and how satisfied
+            state.left_firm[i] = f  # 7.17: who left, why, and how satisfied
             state.left_reason[i] = rules.leaving_reason(variety, g == offer, p)
             state.left_satisfaction[i] = s
             fairness = rules.price_fairness(discount[g], state.price_sensitivity[i])

@@ -131,7 +131,7 @@ class LoyaltyModel(mesa.Model):
         self.state = initial_customers(config, self.market, self.rng)
         self.streams = CustomerStreams.spawn(self.rng, config.customers.n)
         self.practices = practices.FirmPractices.of(config, self.state, self.market, self.rng)
-        """The firms' practices (win-back, targeting, stickiness; ODD 7.14), None if none is on."""
+        """The firms' practices (win-back, targeting, stickiness; ODD 7.17), None if none is on."""
         self.practice_totals = practices.PracticeTotals(config)
         self.latest: dict[str, float] = {}
         self.last_outcome: engine.PeriodOutcome | None = None

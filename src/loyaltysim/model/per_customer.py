@@ -20,7 +20,7 @@ A period, for every customer in turn (everyone reacts to the state at the start 
 4. :meth:`Customer.answer_survey`, :meth:`Customer.consider` (an offer? compare the firms?), then
    :meth:`Customer.choose_firm`;
 5. firms' tallies, then :meth:`Customer.start_next_period`; then the adaptive firms adapt;
-6. the firms' practices (ODD 7.14, :meth:`ReferenceModel.practise`): volume, bookkeeping, win-back, targeting.
+6. the firms' practices (ODD 7.17, :meth:`ReferenceModel.practise`): volume, bookkeeping, win-back, targeting.
 """
 
 from __future__ import annotations
@@ -59,10 +59,10 @@ class Customer:
     talkativeness: float
     response_bias: float
     tolerance: float
-    left_firm: int = rules.NOBODY  # 7.14: the firm it left last, why, and how satisfied
+    left_firm: int = rules.NOBODY  # 7.17: the firm it left last, why, and how satisfied
     left_reason: int = rules.PUSHED
     left_satisfaction: float = 0.0
-    benefit_quality: float = 0.0  # 7.14: relationship benefits from its current firm, if targeted
+    benefit_quality: float = 0.0  # 7.17: relationship benefits from its current firm, if targeted
     benefit_switching: float = 0.0
     # Within a period:
     performance: float = 0.0
@@ -360,7 +360,7 @@ class ReferenceModel:
                 )
 
     def practise(self, record: PeriodRecord, firm_before: list[int], active: np.ndarray) -> dict[str, np.ndarray]:
-        """The firms' practices after the period (ODD 7.14), one customer at a time: volume, bookkeeping,
+        """The firms' practices after the period (ODD 7.17), one customer at a time: volume, bookkeeping,
         win-back, targeting. Returns the per-firm tallies (and ``units``, per customer)."""
         config, market, p, customers = self.config, self.market, self.parameters, self.customers
         k = len(market.names)

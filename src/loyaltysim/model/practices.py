@@ -1,4 +1,4 @@
-"""Firm practices between periods (ODD 7.14): stickiness, targeted relationship marketing, win-back.
+"""Firm practices between periods (ODD 7.17): stickiness, targeted relationship marketing, win-back.
 
 Each firm's practices are set in its config (``firms[i].win_back``, ``firms[i].targeting``) and the
 market's purchase volume in ``stickiness``; all are off by default, and then nothing here runs (the

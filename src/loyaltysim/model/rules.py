@@ -624,10 +624,10 @@ def adapt_quality(
     return quality + step, unit_cost + cost_per_quality * step
 
 
-# --- 7.14 Firm practices: win-back, targeted relationship marketing, stickiness ----------------
+# --- 7.17 Firm practices: win-back, targeted relationship marketing, stickiness ----------------
 
 PUSHED, VARIETY, PULLED = 0, 1, 2
-"""Why a customer left its firm (7.14): pushed away (dissatisfaction, complaints heard, a better value
+"""Why a customer left its firm (7.17): pushed away (dissatisfaction, complaints heard, a better value
 found on comparing), variety seeking, or pulled away by a rival's offer (Stauss & Friege 1999)."""
 NOBODY = -1
 """``left_firm`` of a customer who has not left any firm yet."""
@@ -637,7 +637,7 @@ RETENTION_CAP = 0.99
 
 @rule
 def leaving_reason(variety_draw: float, took_offer: bool, p: Parameters) -> int:
-    """Why a switcher left (7.14), as its consideration stage knows it: :data:`VARIETY` if it sought variety
+    """Why a switcher left (7.17), as its consideration stage knows it: :data:`VARIETY` if it sought variety
     this period, else :data:`PULLED` if it moved to the rival that made it an offer, else :data:`PUSHED`."""
     if variety_draw < p.switching_variety_seeking:
         return VARIETY
@@ -648,7 +648,7 @@ def leaving_reason(variety_draw: float, took_offer: bool, p: Parameters) -> int:
 
 @rule
 def win_back_probability(reason: int, satisfaction: float, offer: float, recovery: bool, p: Parameters) -> float:
-    """Chance that a lost customer returns when its old firm contacts it (7.14), a logit:
+    """Chance that a lost customer returns when its old firm contacts it (7.17), a logit:
     ``σ(base + offer_weight · offer / reference_price + satisfaction_weight · (S_left − 0.5) + shift)``,
     ``shift`` by the reason it left: ``dissatisfied_shift`` (times ``1 − recovery_repair`` if the contact
     recovers the service failure), ``variety_shift``, or 0 for a customer pulled away by an offer
@@ -669,21 +669,21 @@ def win_back_probability(reason: int, satisfaction: float, offer: float, recover
 
 @rule
 def benefit_quality(quality: float, bonus: float) -> float:
-    """Quality a targeted customer meets (7.14): the firm's plus its relationship bonus, at most 1
+    """Quality a targeted customer meets (7.17): the firm's plus its relationship bonus, at most 1
     (special-treatment benefits, Gwinner, Gremler & Bitner 1998)."""
     return min(quality + bonus, 1.0)
 
 
 @rule
 def benefit_switching_cost(programme_switching_cost: float, bonus: float) -> float:
-    """Switching cost the current firm's programmes add (7.14): its loyalty programme's plus the targeted
+    """Switching cost the current firm's programmes add (7.17): its loyalty programme's plus the targeted
     customer's relationship bonus."""
     return programme_switching_cost + bonus
 
 
 @rule
 def lifetime_value(margin: float, retention: float, p: Parameters) -> float:
-    """A firm's estimate of a customer's lifetime value (7.14): ``m · r / (1 + d − r)`` with the period's
+    """A firm's estimate of a customer's lifetime value (7.17): ``m · r / (1 + d − r)`` with the period's
     margin ``m``, retention ``r`` (at most :data:`RETENTION_CAP`) and the discount rate per period ``d``
     (Gupta & Lehmann 2003)."""
     d = (1.0 + p.economics_annual_discount_rate) ** (1.0 / p.periods_per_year) - 1.0
@@ -699,7 +699,7 @@ def targeted_count(customers: int, share: float) -> int:
 
 @rule
 def share_of_wallet(loyalty: float, satisfaction: float, p: Parameters) -> float:
-    """Share of its category purchases a customer gives its firm (7.14):
+    """Share of its category purchases a customer gives its firm (7.17):
     ``floor + (1 − floor) · a^curvature`` with attachment ``a = (1 − w) · L + w · S`` (Keiningham et al.
     2003; Cooil et al. 2007; Bowman & Narayandas 2004)."""
     w = p.stickiness_satisfaction_share
@@ -709,7 +709,7 @@ def share_of_wallet(loyalty: float, satisfaction: float, p: Parameters) -> float
 
 @rule
 def purchase_units(loyalty: float, satisfaction: float, p: Parameters) -> float:
-    """Purchases a customer makes from its firm in a period (7.14): its wallet times its :func:`share_of_wallet`
+    """Purchases a customer makes from its firm in a period (7.17): its wallet times its :func:`share_of_wallet`
     with ``stickiness`` on, else one."""
     if not p.stickiness_enabled:
         return 1.0
@@ -718,7 +718,7 @@ def purchase_units(loyalty: float, satisfaction: float, p: Parameters) -> float:
 
 @rule
 def volume_economics(units: float, purchases: int, price: float, unit_cost: float) -> tuple[float, float]:
-    """Revenue and serving cost of the purchases beyond one per customer (7.14): a firm's 7.11 accounts
+    """Revenue and serving cost of the purchases beyond one per customer (7.17): a firm's 7.11 accounts
     count one purchase per customer; with stickiness it sells ``units`` in all."""
     extra = units - purchases
     return price * extra, unit_cost * extra
