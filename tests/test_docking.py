@@ -71,6 +71,32 @@ CUSTOMER_SIDE = {
     },
 }
 """The customer side of issue 22: online reviews, perceived risk, identification (off by default)."""
+PRACTICES = {
+    "win-back": {"firms.0.win_back.enabled": True, "firms.3.win_back": {"enabled": True, "window": 2, "offer": 20.0}},
+    "win-back with recovery, variety and offers": {
+        "firms.1.win_back": {"enabled": True, "service_recovery": True, "window": 6},
+        "switching.variety_seeking": 0.1,
+        "switching.offer_rate": 0.1,
+    },
+    "targeting by revenue, quality": {"firms.4.targeting": {"enabled": True, "every": 3, "size": 0.2}},
+    "targeting by clv, switching cost": {
+        "firms.2.targeting": {"enabled": True, "by": "clv", "benefit": "switching_cost", "size": 2.0, "every": 1},
+        "stickiness.enabled": True,
+    },
+    "targeting spread": {"firms.2.targeting": {"enabled": True, "spread": True, "share": 0.3, "size": 0.2}},
+    "stickiness": {"stickiness": {"enabled": True, "curvature": 0.7, "floor": 0.1}},
+    "every practice": {
+        "firms.0.win_back.enabled": True,
+        "firms.1.targeting": {"enabled": True, "by": "clv"},
+        "firms.2.win_back": {"enabled": True, "service_recovery": True},
+        "firms.2.targeting": {"enabled": True, "benefit": "switching_cost", "size": 1.0},
+        "stickiness.enabled": True,
+        "switching.variety_seeking": 0.05,
+        **SWITCHES["loud word of mouth"],
+    },
+}
+"""The firm practices of ODD 7.17 (off by default), alone and together."""
+PRACTICE_STATE = ("left_firm", "left_reason", "left_satisfaction", "benefit_quality", "benefit_switching")
 
 
 def dock(config, steps: int = STEPS, block: int | None = None) -> LoyaltyModel:
@@ -82,6 +108,7 @@ def dock(config, steps: int = STEPS, block: int | None = None) -> LoyaltyModel:
         model.streams = CustomerStreams.spawn(model.rng, config.customers.n, block)
     reference = ReferenceModel.copy_of(model)
     for _ in range(steps):
+        practised = _practised(model)
         model.step()
         record = reference.step()
         outcome, state, expected = model.last_outcome, model.state, reference.state_arrays()
@@ -103,7 +130,26 @@ def dock(config, steps: int = STEPS, block: int | None = None) -> LoyaltyModel:
         for name in ("review_sum", "review_count"):
             assert_array_equal(getattr(model.market, name), getattr(reference.market, name), err_msg=f"{name}, step {step}")
         assert_allclose(model.market.unit_cost, reference.market.unit_cost, rtol=0, atol=TOLERANCE)
+        for name in PRACTICE_STATE:
+            assert_allclose(getattr(state, name), expected[name], rtol=0, atol=TOLERANCE, err_msg=f"{name}, step {step}")
+        if model.practices is not None:
+            for name, values in reference.practised.items():
+                assert_allclose(getattr(practised[0], name), values, rtol=0, atol=TOLERANCE, err_msg=f"{name}, step {step}")
     return model
+
+
+def _practised(model: LoyaltyModel) -> list:
+    """Catches what the model's practices report in the next step (``practised[0]``)."""
+    caught: list = []
+    if model.practices is not None:
+        apply = model.practices.apply
+
+        def catch(*args):
+            caught[:] = [apply(*args)]
+            return caught[0]
+
+        model.practices.apply = catch
+    return caught
 
 
 def recount(record) -> np.ndarray:
@@ -157,6 +203,22 @@ def test_customer_side_switches(switches):
     assert model.totals.counts.switchers > 0
 
 
+@pytest.mark.parametrize("switches", PRACTICES.values(), ids=PRACTICES.keys())
+def test_firm_practices(switches):
+    model = dock(small_config(customers__n=120, **switches), steps=40)
+    columns = model.timeseries().columns
+    if any(key.endswith("win_back.enabled") or key.endswith("win_back") for key in switches):
+        assert model.timeseries()["win_backs"].sum() > 0  # the comparison covered customers won back
+    assert ("purchase_frequency" in columns) == ("stickiness.enabled" in switches or "stickiness" in switches)
+
+
+@pytest.mark.parametrize("build", ["serial", "parallel"])
+def test_practices_over_several_random_blocks(build, monkeypatch):
+    """The benefits read and the leaving reasons written by the kernels, with blocks of 16 customers (on threads)."""
+    monkeypatch.setattr(kernels, "PARALLEL_FROM", 0 if build == "parallel" else 10**9)
+    dock(small_config(customers__n=100, **PRACTICES["every practice"]), steps=30, block=16)
+
+
 @pytest.mark.parametrize(
     "switches",
     [SWITCHES["loud word of mouth"], SWITCHES["everything"], CUSTOMER_SIDE["all three, market entry"]],
@@ -166,8 +228,6 @@ def test_customer_side_switches(switches):
 def test_several_random_blocks(build, switches, monkeypatch):
     """Blocks of 16 customers: each block's own stream, messages across blocks, per-block firm sums;
     also with the blocks spread over threads."""
-    from loyaltysim.model import kernels
-
     monkeypatch.setattr(kernels, "PARALLEL_FROM", 0 if build == "parallel" else 10**9)
     dock(small_config(customers__n=100, **switches), block=16)
 

@@ -27,6 +27,7 @@ MODULES = {  # how the ODD names a module → where it lives under loyaltysim
     "agents": "model.agents",
     "loyalty_model": "model.loyalty_model",
     "per_customer": "model.per_customer",
+    "practices": "model.practices",
     "scenario": "workflows.scenario",
     "loading": "config.loading",
     "explain": "config.explain",

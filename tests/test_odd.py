@@ -84,7 +84,8 @@ def reference_period(state, market, config, network, generators, block, t):
     belief = [[float(b) for b in row] for row in state.belief]
     for i in range(n):
         c = state.firm[i]
-        perf[i] = min(max(market.quality[c] + state.fit[i][c] + market.consistency[c] * zP[i], 0.0), 1.0)  # 7.1
+        quality = min(market.quality[c] + state.benefit_quality[i], 1.0)  # 7.17: a targeted customer's quality bonus
+        perf[i] = min(max(quality + state.fit[i][c] + market.consistency[c] * zP[i], 0.0), 1.0)  # 7.1
         fairness = state.price_sensitivity[i] * ((pref - market.price[c]) / pref)  # 7.2
         s = _transaction(config, perf[i], belief[i][c], fairness)
         complaint[i] = s < 0.5 and bool(market.recovery_enabled[c])  # 7.3
@@ -180,7 +181,8 @@ def reference_period(state, market, config, network, generators, block, t):
         utility = []  # choice
         for j in range(k):
             value = belief[i][j] + state.price_sensitivity[i] * ((pref - market.price[j]) / pref)
-            bonus = sw.loyalty_weight * L[i] + cost + market.programme_switching_cost[c] if j == c else 0.0
+            programme = market.programme_switching_cost[c] + state.benefit_switching[i]  # 7.17: a targeted customer's bonus
+            bonus = sw.loyalty_weight * L[i] + cost + programme if j == c else 0.0
             bonus += sw.offer_value if j == offer else 0.0
             if risk.enabled and not tried[i][j]:  # 7.15
                 information = math.exp(-market.review_count[j] / risk.review_scale - heard_about[i][j] / risk.word_of_mouth_scale)
@@ -319,6 +321,25 @@ def test_engine_matches_the_odd_equations(overrides, block):
         assert [g.bit_generator.state for g in model.streams.generators] == [g.bit_generator.state for g in generators]
         switched = switched or out.switched.any()
     assert switched  # the comparison covers switchers, not only stayers
+
+
+def test_relationship_benefits_enter_experience_and_choice():
+    """7.17: a targeted customer meets the firm's quality plus its bonus (7.1) and its firm's programmes add its
+    switching-cost bonus (7.10); benefits set by hand, so no practice runs after the period."""
+    config = small_config(**{"customers.n": 150, "switching.consideration": "always", "firms.0.loyalty_programme.enabled": True})
+    model = LoyaltyModel(config)
+    model.run(3)
+    draw = np.random.default_rng(5)
+    model.state.benefit_quality[:] = draw.choice([0.0, 0.1, 0.5], size=150)
+    model.state.benefit_switching[:] = draw.choice([0.0, 1.0, 4.0], size=150)
+    state, market = copy.deepcopy(model.state), copy.deepcopy(model.market)
+    generators = copy.deepcopy(model.streams.generators)
+    model.step()
+    ref = reference_period(state, market, config, model.network, generators, BLOCK, model.steps)
+    np.testing.assert_allclose(model.last_outcome.satisfaction, ref["satisfaction"], rtol=1e-10)
+    np.testing.assert_array_equal(model.state.firm, ref["new_firm"])
+    without = LoyaltyModel(config).run(4)  # the benefits changed the period
+    assert not np.allclose(without.last_outcome.satisfaction, model.last_outcome.satisfaction)
 
 
 def test_the_oracle_does_not_use_the_models_rules():

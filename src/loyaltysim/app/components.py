@@ -20,7 +20,7 @@ from loyaltysim.i18n import _
 from loyaltysim.model.scales import annualise
 from loyaltysim.reporting.figures.style import PALETTE
 
-__all__ = ["FirmKey", "Headline", "InfoPanel", "ViewGrid", "headline_lines", "inline"]
+__all__ = ["FirmKey", "Headline", "InfoPanel", "ViewGrid", "headline_lines", "inline", "practice_lines"]
 
 
 def inline(text: str) -> str:
@@ -68,7 +68,34 @@ def headline_lines(snapshot: Snapshot, periods_per_year: int) -> list[str]:
         _("**Mean satisfaction** {now:.3f}; last {n} periods: {smooth:.3f}").format(
             now=snapshot.mean_satisfaction[-1], n=n, smooth=float(np.mean(snapshot.mean_satisfaction[-SMOOTHING:]))
         ),
+        *practice_lines(snapshot.practices),
     ]
+
+
+def practice_lines(numbers: dict[str, float]) -> list[str]:
+    """Headline lines of the firm practices switched on (win-back, targeting, stickiness), this period."""
+    lines = []
+    if "win_backs" in numbers:
+        lines.append(
+            _("**Win-back**: {won} of {contacts} lost customers contacted came back").format(
+                won=int(numbers["win_backs"]), contacts=int(numbers["win_back_contacts"])
+            )
+        )
+    if "targeted" in numbers:
+        lines.append(
+            _("**Targeted** customers: {n}; stayed: {kept}, the others: {others}").format(
+                n=int(numbers["targeted"]),
+                kept=_percent(numbers["targeted_retention"], 1.0) if numbers["targeted"] else "–",
+                others=_percent(numbers["untargeted_retention"], 1.0),
+            )
+        )
+    if "share_of_wallet" in numbers:
+        lines.append(
+            _("**Purchases** per customer: {frequency:.2f}; share of wallet: {wallet:.0%}").format(
+                frequency=numbers["purchase_frequency"], wallet=numbers["share_of_wallet"]
+            )
+        )
+    return lines
 
 
 @solara.component

@@ -308,6 +308,87 @@ PRESETS: dict[str, Preset] = {
                 _NEWCOMER_SLOWED,
             ),
         ),
+        Preset(
+            "win_back",
+            N_("Win-back: firm C regains lost customers"),
+            "win_back.yaml",
+            N_(
+                "The baseline market, but firm C manages its lost customers: it records who left and why, and for "
+                "four months after they leave contacts them with an offer and an apology that fixes what went wrong. "
+                "Customers who left dissatisfied are the hardest to win back, those lured away by a rival's offer the easiest."
+            ),
+            (
+                N_("The headline counts each month the lost customers C contacted and those who came back."),
+                N_(
+                    "A customer won back starts afresh with C, expecting what it expected when it left: "
+                    "if C's service has not changed, many leave again."
+                ),
+            ),
+            (
+                Tip(
+                    N_(
+                        "Lower the **mean switching cost** to 1 and press **Reset**: more customers leave, "
+                        "and firm C wins more of them back."
+                    ),
+                    "win_backs",
+                    +1,
+                    at=36,
+                    change={"switching_cost": 1},
+                ),
+            ),
+        ),
+        Preset(
+            "targeting",
+            N_("Targeting: firm C's most valuable customers"),
+            "targeting.yaml",
+            N_(
+                "The baseline market, but firm C gives the quarter of its customers who brought it most revenue "
+                "special treatment: leaving C costs them more. It pays for each of them every month and picks them "
+                "anew every six months."
+            ),
+            (
+                N_("The headline compares how many of C's targeted customers stay with how many of its other customers stay."),
+                N_("The customers who brought most revenue are those who stayed longest: many would have stayed anyway."),
+            ),
+            (
+                Tip(
+                    N_(
+                        "Lower the **mean switching cost** to 1 and press **Reset**: "
+                        "C's customers without special treatment stay less often."
+                    ),
+                    "untargeted_retention",
+                    -1,
+                    at=36,
+                    change={"switching_cost": 1},
+                ),
+            ),
+        ),
+        Preset(
+            "stickiness",
+            N_("Stickiness: purchases follow satisfaction"),
+            "stickiness.yaml",
+            N_(
+                "The baseline market, but customers buy more or less often: each needs 1.5 purchases a month and gives "
+                "its firm a share of them that rises with its satisfaction and loyalty (its share of wallet); "
+                "the rest goes to other shops."
+            ),
+            (
+                N_("The headline shows purchases per customer and the share of wallet this month."),
+                N_("A satisfied customer is worth more than one who merely stays: it also buys more."),
+            ),
+            (
+                Tip(
+                    N_(
+                        "Raise **loss aversion** to 4 and press **Reset**: customers are less satisfied "
+                        "and give their firms a smaller share of their wallet."
+                    ),
+                    "share_of_wallet",
+                    -1,
+                    at=36,
+                    change={"loss_aversion": 4},
+                ),
+            ),
+        ),
     )
 }
 

@@ -17,8 +17,18 @@ from loyaltysim.config.schema import Config
 from loyaltysim.model.loyalty_model import LoyaltyModel
 from loyaltysim.model.scales import N_BANDS, SATISFIED_BANDS
 
-__all__ = ["SMOOTHING", "Event", "Recorder", "Snapshot", "events_of"]
+__all__ = ["PRACTICE_NUMBERS", "SMOOTHING", "Event", "Recorder", "Snapshot", "events_of"]
 
+PRACTICE_NUMBERS = (
+    "win_back_contacts",
+    "win_backs",
+    "targeted",
+    "targeted_retention",
+    "untargeted_retention",
+    "purchase_frequency",
+    "share_of_wallet",
+)
+"""The firm practices' market columns the headline shows when the practice is on."""
 SMOOTHING = 12
 """Periods pooled for the smoothed headline numbers (a year of months)."""
 
@@ -75,6 +85,8 @@ class Snapshot:
     talked: NDArray[np.bool_] | None = None
     firm: NDArray[np.int32] | None = field(default=None)
     """Each customer's firm after this period."""
+    practices: dict[str, float] = field(default_factory=dict)
+    """This period's numbers of the firm practices switched on (:data:`PRACTICE_NUMBERS`; ODD 7.17)."""
 
     def recent(self, values: I64, periods: int = SMOOTHING) -> int:
         """The sum of ``values`` over the last ``periods`` periods."""
@@ -105,7 +117,7 @@ class Recorder:
         self.band_customers = self.band_customers + customers
         self.band_switchers = self.band_switchers + switchers
         latest = model.latest
-        after = outcome.purchases - outcome.lost + outcome.won
+        after = np.array([row["customers"] for row in model.last_firm_rows])  # with the customers won back
         self.rows.append(
             (
                 model.steps,
@@ -143,4 +155,5 @@ class Recorder:
             switched=None if outcome is None else outcome.switched.copy(),
             talked=None if outcome is None else _talked(model),
             firm=model.state.firm.copy(),
+            practices={key: model.latest[key] for key in PRACTICE_NUMBERS if key in model.latest},
         )

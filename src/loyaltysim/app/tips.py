@@ -24,7 +24,17 @@ WINDOW = 6
 CHURN_WINDOW = 24
 """Periods pooled for churn rates."""
 
-METRICS = ("share:FIRM", "firm_satisfaction:FIRM", "mean_satisfaction", "mean_loyalty", "churn", "satisfied_churn")
+PRACTICE_METRICS = ("win_backs", "targeted_retention", "untargeted_retention", "purchase_frequency", "share_of_wallet")
+"""Market columns of the firm practices (ODD 7.17), averaged over :data:`CHURN_WINDOW` periods."""
+METRICS = (
+    "share:FIRM",
+    "firm_satisfaction:FIRM",
+    "mean_satisfaction",
+    "mean_loyalty",
+    "churn",
+    "satisfied_churn",
+    *PRACTICE_METRICS,
+)
 """The names a :class:`~loyaltysim.app.presets.Tip` may use."""
 
 
@@ -45,6 +55,8 @@ def measure(model: TeachingModel, metric: str, step: int) -> float:
     if kind in ("mean_satisfaction", "mean_loyalty"):
         return float(_window(market, step, WINDOW)[kind].mean())
     rows = _window(market, step, CHURN_WINDOW)
+    if kind in PRACTICE_METRICS:
+        return float(rows[kind].mean())
     if kind == "churn":
         rate = rows["switchers"].sum() / rows["customers"].sum()
     elif kind == "satisfied_churn":

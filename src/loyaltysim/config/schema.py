@@ -393,6 +393,39 @@ class QualityShock(Section):
     )
 
 
+# --- Firm practices (ODD 7.17): win-back, targeted relationship marketing ----------------------
+
+
+class WinBackPolicy(Section):
+    enabled: bool = Field(False, description="the firm contacts the customers it lost recently with a win-back offer")
+    window: int = Field(
+        4, ge=1, le=10_000, description="periods after leaving during which a lost customer is contacted (once a period)"
+    )
+    cost_per_contact: NonNegative = Field(0.5, description="cost of one win-back contact")
+    offer: NonNegative = Field(5.0, description="money value of the offer (a discount the firm pays for each customer won back)")
+    service_recovery: bool = Field(
+        False, description="the contact also apologises and fixes what made a dissatisfied customer leave"
+    )
+    recovery_cost: NonNegative = Field(1.0, description="extra cost per contact when service_recovery is on")
+
+
+class TargetingPolicy(Section):
+    enabled: bool = Field(False, description="the firm gives relationship benefits to its most valuable customers")
+    share: Annotated[float, Field(gt=0.0, le=1.0)] = Field(0.25, description="share of its customers targeted (the top by value)")
+    by: Literal["revenue", "clv"] = Field(
+        "revenue", description="value ranked: revenue of the current relationship so far, or estimated lifetime value"
+    )
+    every: int = Field(4, ge=1, le=10_000, description="periods between recomputations of the target group")
+    benefit: Literal["quality", "switching_cost"] = Field(
+        "quality", description="the benefit: better experienced quality, or a switching-cost bonus (special treatment)"
+    )
+    size: NonNegative = Field(0.05, description="size of the benefit per targeted customer (quality points or utility)")
+    cost_per_customer: NonNegative = Field(0.5, description="cost per targeted customer per period")
+    spread: bool = Field(
+        False, description="comparison mode: the same budget spread over all its customers (benefit and cost × share each)"
+    )
+
+
 class StrategyConfig(Section):
     """How a firm adapts after each period (``firms[].strategy`` overrides the market's for one firm)."""
 
@@ -431,6 +464,8 @@ class FirmConfig(Section):
     loyalty_programme: LoyaltyProgramme = Field(default_factory=LoyaltyProgramme)
     service_recovery: ServiceRecovery = Field(default_factory=ServiceRecovery)
     quality_shock: QualityShock = Field(default_factory=QualityShock)
+    win_back: WinBackPolicy = Field(default_factory=WinBackPolicy)
+    targeting: TargetingPolicy = Field(default_factory=TargetingPolicy)
     strategy: StrategyConfig | None = Field(
         None, description="this firm's strategy, in place of the market's (null: the market's)"
     )
@@ -490,6 +525,39 @@ class ObservationConfig(Section):
         return self
 
 
+class WinBackResponseConfig(Section):
+    base: float = Field(
+        -2.0, ge=-20.0, le=20.0, description="log-odds that a contacted lost customer returns (before the terms below)"
+    )
+    offer_weight: NonNegative = Field(
+        1.5, description="log-odds added per reference price of offer value (Thomas, Blattberg & Fox 2004)"
+    )
+    satisfaction_weight: NonNegative = Field(
+        4.0, description="log-odds added per unit of satisfaction the customer left with, above neutral (0.5)"
+    )
+    dissatisfied_shift: float = Field(
+        -1.5, ge=-20.0, le=20.0, description="log-odds shift for customers pushed away by dissatisfaction"
+    )
+    variety_shift: float = Field(-0.5, ge=-20.0, le=20.0, description="log-odds shift for customers who left seeking variety")
+    recovery_repair: UnitInterval = Field(
+        0.8, description="share of the dissatisfied shift a service-recovery contact removes (Tokman, Davis & Lemon 2007)"
+    )
+
+
+class StickinessConfig(Section):
+    enabled: bool = Field(False, description="purchases per period vary with loyalty and satisfaction (share of wallet)")
+    wallet: Annotated[float, Field(gt=0.0)] = Field(
+        1.5, description="purchases a customer needs per period from all suppliers (the category wallet)"
+    )
+    floor: UnitInterval = Field(0.2, description="share of wallet of a customer with no attachment to its firm")
+    satisfaction_share: UnitInterval = Field(
+        0.5, description="weight of satisfaction (vs attitudinal loyalty) in the attachment that sets share of wallet"
+    )
+    curvature: Annotated[float, Field(gt=0.0, le=10.0)] = Field(
+        2.0, description="share of wallet rises with attachment^curvature (> 1: increasing returns at the top)"
+    )
+
+
 class Config(Section):
     """A full scenario. Every key has a default; YAML files override some."""
 
@@ -521,6 +589,10 @@ class Config(Section):
     identification: IdentificationConfig = Field(
         default_factory=IdentificationConfig, description="customer–brand identification (off by default)"
     )
+    win_back: WinBackResponseConfig = Field(
+        default_factory=WinBackResponseConfig, description="how lost customers answer a firm's win-back contact"
+    )
+    stickiness: StickinessConfig = Field(default_factory=StickinessConfig)
 
     @model_validator(mode="before")
     @classmethod

@@ -12,7 +12,8 @@ the same numbers bit for bit either way.
 
 Where Python must act between periods, the model steps period by period instead: firms with an
 adaptive strategy (a ``Firm.step`` of their own), agents added to the model, a subclass with its own
-``step``, model reporters of your own, a customer panel, and markets from ``kernels.PARALLEL_FROM``
+``step``, model reporters of your own, a customer panel, the firms' practices (win-back, targeting,
+stickiness: :mod:`loyaltysim.model.practices`), and markets from ``kernels.PARALLEL_FROM``
 customers (whose periods run the parallel kernel, where Python's share of a period is small).
 """
 
@@ -55,7 +56,20 @@ def _run(
     market = kernels.Firms(*firms)
     period = kernels.Period(*work)
     (
-        counts, means, messages, purchases, won, lost, revenue, costs, by_firm, quality, price, unit_cost, review_sum, review_count
+        counts,
+        means,
+        messages,
+        purchases,
+        won,
+        lost,
+        revenue,
+        costs,
+        by_firm,
+        quality,
+        price,
+        unit_cost,
+        review_sum,
+        review_count,
     ) = records
     n, k = len(state.firm), len(market.quality)
     for t in range(len(counts)):
@@ -110,6 +124,7 @@ def eligible(model: LoyaltyModel) -> bool:
         type(model).step is LoyaltyModel.step
         and model.state.n < kernels.PARALLEL_FROM
         and model.panel_ids is None
+        and model.practices is None
         and not model.user_reporters
         and len(model.agents) == len(model.firm_agents)
         and all(type(firm).step is Firm.step for firm in model.firm_agents)

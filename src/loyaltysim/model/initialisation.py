@@ -7,7 +7,7 @@ from numpy.typing import NDArray
 
 from loyaltysim.config.sampling import sample
 from loyaltysim.config.schema import Config
-from loyaltysim.model import kernels, parameters
+from loyaltysim.model import kernels, parameters, rules
 from loyaltysim.model.state import CustomerState, Market
 
 __all__ = ["initial_customers", "initial_market", "sample"]
@@ -123,6 +123,11 @@ def initial_customers(config: Config, market: Market, rng: np.random.Generator) 
         tolerance=tolerance,
         segment=segment,
         **_review_and_identity_state(config, firm, k, rng),
+        left_firm=np.full(n, rules.NOBODY, dtype=np.int32),
+        left_reason=np.zeros(n, dtype=np.int8),
+        left_satisfaction=np.zeros(n),
+        benefit_quality=np.zeros(n),
+        benefit_switching=np.zeros(n),
     )
     values = parameters.pack(config)
     if config.run.warm_start:

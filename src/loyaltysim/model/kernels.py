@@ -305,7 +305,8 @@ def _experience_block(
     tracks_tried = state.tried.shape[0] > 0
     for i in range(a, z):
         f, tenure = state.firm[i], state.tenure[i]
-        performance = rules.performance(market.quality[f], state.fit[i, f], market.consistency[f], noise[i - a])
+        quality = rules.benefit_quality(market.quality[f], state.benefit_quality[i])
+        performance = rules.performance(quality, state.fit[i, f], market.consistency[f], noise[i - a])
         fairness = rules.price_fairness(discount[f], state.price_sensitivity[i])
         transaction = rules.transaction_satisfaction(performance, state.belief[i, f], fairness, p)
         complaint = rules.is_complaint(transaction, market.recovery_enabled[f])
@@ -439,11 +440,12 @@ def _respond_block(
         g = f
         if considered:
             cost = rules.relational_switching_cost(state.switching_cost[i], state.trust[i], p)
+            programme = rules.benefit_switching_cost(market.programme_switching_cost[f], state.benefit_switching[i])
             for j in range(k):
                 if period.active[j]:
                     fairness = rules.price_fairness(discount[j], state.price_sensitivity[i])
                     value = rules.perceived_value(state.belief[i, j], fairness)
-                    utilities[j] = rules.utility(value, j == f, loyalty, cost, market.programme_switching_cost[f], j == offer, p)
+                    utilities[j] = rules.utility(value, j == f, loyalty, cost, programme, j == offer, p)
                     if risk:
                         utilities[j] -= rules.perceived_risk(
                             state.tried[i, j], market.review_count[j], state.heard_about[i, j], state.trust[i], p
@@ -466,6 +468,9 @@ def _respond_block(
             period.block_tallies[b, 1, g] += 1
             period.block_tallies[b, 2, f] += 1
             period.switched[i] = True
+            state.left_firm[i] = f  # 7.17: who left, why, and how satisfied
+            state.left_reason[i] = rules.leaving_reason(variety, g == offer, p)
+            state.left_satisfaction[i] = s
             fairness = rules.price_fairness(discount[g], state.price_sensitivity[i])
             started = rules.start_relationship(state.belief[i, g], fairness, np.int64(0), p)
             state.satisfaction[i], state.trust[i], state.loyalty[i] = started

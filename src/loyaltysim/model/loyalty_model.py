@@ -12,7 +12,7 @@ import pandas as pd
 from loyaltysim.config.errors import ConfigError
 from loyaltysim.config.loading import apply_overrides, validate_config
 from loyaltysim.config.schema import Config
-from loyaltysim.model import compiled_run, engine, metrics
+from loyaltysim.model import compiled_run, engine, metrics, practices
 from loyaltysim.model.agents import CustomerView, Firm, strategy_class
 from loyaltysim.model.cohort import SurveyCohort
 from loyaltysim.model.initialisation import initial_customers, initial_market
@@ -156,6 +156,9 @@ class LoyaltyModel(mesa.Model):
             raise ValueError(f"network has {self.network.n} nodes but customers.n is {config.customers.n}")
         self.state = initial_customers(config, self.market, self.rng)
         self.streams = CustomerStreams.spawn(self.rng, config.customers.n)
+        self.practices = practices.FirmPractices.of(config, self.state, self.market, self.rng)
+        """The firms' practices (win-back, targeting, stickiness; ODD 7.17), None if none is on."""
+        self.practice_totals = practices.PracticeTotals(config)
         self.last_outcome: engine.PeriodOutcome | None = None
         self.totals = metrics.RunTotals()
         self.cohort = SurveyCohort(first_wave=config.run.burn_in + 1, periods_per_year=config.periods_per_year)
@@ -180,7 +183,10 @@ class LoyaltyModel(mesa.Model):
         outcome = engine.advance(self.state, self.market, config, self.network, self.streams, step)
         self.last_outcome = outcome
         self.agents.do("step")
-        self._record(metrics.PeriodRecords.of(step, outcome, self.market))
+        if self.practices is None:
+            self._record(metrics.PeriodRecords.of(step, outcome, self.market))
+        else:
+            self._record_practices(step, outcome, self.practices.apply(self.state, self.market, outcome, step))
         self.cohort.add(step, outcome, self.state.response_bias)
         if self.panel_ids is not None:
             self._panel_rows.append(self._panel_frame(step, outcome))
@@ -253,6 +259,17 @@ class LoyaltyModel(mesa.Model):
         self._firm_table.parts.append(firms)
         return market, firms
 
+    def _record_practices(self, step: int, outcome: engine.PeriodOutcome, practised: practices.PracticeOutcome) -> None:
+        """The period's tables with the customers the firms' practices moved after it, and the practices' metrics
+        (:func:`practices.practice_rows`) as extra columns."""
+        moved = practised.win_backs - practised.taken
+        market, firms = self._record(metrics.PeriodRecords.of(step, outcome, self.market, moved=moved))
+        market_columns, firm_columns = practices.practice_rows(practised, outcome, self.config)
+        market.update({key: np.array([value]) for key, value in market_columns.items()})
+        firms.update({key: np.asarray(values) for key, values in firm_columns.items()})
+        if step > self.config.run.burn_in:
+            self.practice_totals.add(practised)
+
     # --- tables ----------------------------------------------------------------------------
 
     @property
@@ -282,7 +299,7 @@ class LoyaltyModel(mesa.Model):
         """Final-step metrics, run-level pooled rates after burn-in, the annual survey cohort's defection
         (:mod:`loyaltysim.model.cohort`) and final market shares."""
         final = {f"final_{key}": value for key, value in self.latest.items() if key != "step"}
-        pooled = self.totals.summary(self.config.periods_per_year)
+        pooled = self.totals.summary(self.config.periods_per_year) | self.practice_totals.summary()
         shares = {f"share_{agent.name}": agent.share for agent in self.firm_agents}
         return {"steps": self.steps, **pooled, **self.cohort.summary(), **shares, **final}
 

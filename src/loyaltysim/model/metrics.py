@@ -119,6 +119,8 @@ class PeriodRecords:
     review_sum: NDArray[np.float64]
     """Each firm's review platform at the period's end (ODD 7.14): recency-weighted sum of ratings and count."""
     review_count: NDArray[np.float64]
+    moved: NDArray[np.int64]
+    """Customers each firm gained (lost: negative) after the period from the firms' practices (win-back, ODD 7.17)."""
 
     @classmethod
     def empty(cls, first_step: int, periods: int, firms: int) -> PeriodRecords:
@@ -143,11 +145,12 @@ class PeriodRecords:
             unit_cost=per_firm(),
             review_sum=per_firm(),
             review_count=per_firm(),
+            moved=per_firm(np.int64),
         )
 
     @classmethod
-    def of(cls, step: int, outcome: PeriodOutcome, market: Market) -> PeriodRecords:
-        """The record of one period (a leading axis of length 1)."""
+    def of(cls, step: int, outcome: PeriodOutcome, market: Market, moved: NDArray[np.int64] | None = None) -> PeriodRecords:
+        """The record of one period (a leading axis of length 1); ``moved``: see the field."""
         means = (outcome.mean_satisfaction, outcome.sd_satisfaction, outcome.mean_loyalty, outcome.mean_expectation)
         return cls(
             steps=np.array([step], dtype=np.int64),
@@ -165,6 +168,7 @@ class PeriodRecords:
             unit_cost=market.unit_cost[None].copy(),
             review_sum=market.review_sum[None].copy(),
             review_count=market.review_count[None].copy(),
+            moved=np.zeros((1, market.k), dtype=np.int64) if moved is None else np.asarray(moved, dtype=np.int64)[None],
         )
 
     def tail(self, start: int) -> PeriodRecords:
@@ -174,7 +178,7 @@ class PeriodRecords:
     @property
     def customers_after(self) -> NDArray[np.int64]:
         """(T, k): each firm's customers after the period (buying from it next)."""
-        return self.purchases - self.lost + self.won
+        return self.purchases - self.lost + self.won + self.moved
 
 
 def _annualised(churn: NDArray | float, periods_per_year: int) -> NDArray:

@@ -41,6 +41,8 @@ SECTIONS = (
     "reviews",
     "risk",
     "identification",
+    "win_back",
+    "stickiness",
 )
 """The config sections whose values are rule parameters."""
 

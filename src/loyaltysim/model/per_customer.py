@@ -19,7 +19,8 @@ A period, for every customer in turn (everyone reacts to the state at the start 
    then :meth:`Customer.listen` absorbs what was heard;
 4. :meth:`Customer.answer_survey`, :meth:`Customer.consider` (an offer? compare the firms?), then
    :meth:`Customer.choose_firm`;
-5. firms' tallies, then :meth:`Customer.start_next_period`; then the adaptive firms adapt.
+5. firms' tallies, then :meth:`Customer.start_next_period`; then the adaptive firms adapt;
+6. the firms' practices (ODD 7.17, :meth:`ReferenceModel.practise`): volume, bookkeeping, win-back, targeting.
 """
 
 from __future__ import annotations
@@ -63,6 +64,11 @@ class Customer:
     tried: list[bool] = field(default_factory=list)  # per firm: ever bought from it
     heard_about: list[float] = field(default_factory=list)  # per firm: weight of all word of mouth heard
     identification: float = 0.0  # with the current firm
+    left_firm: int = rules.NOBODY  # 7.17: the firm it left last, why, and how satisfied
+    left_reason: int = rules.PUSHED
+    left_satisfaction: float = 0.0
+    benefit_quality: float = 0.0  # 7.17: relationship benefits from its current firm, if targeted
+    benefit_switching: float = 0.0
     # Within a period:
     performance: float = 0.0
     complained: bool = False
@@ -86,9 +92,8 @@ class Customer:
     def experience(self, market: Market, p: Parameters, draws: ExperienceDraws) -> float:
         """Buy from the current firm; return the satisfaction with this purchase."""
         i, f = self.index, self.firm
-        self.performance = rules.performance.py_func(
-            market.quality[f], self.fit[f], market.consistency[f], draws.performance_noise[i]
-        )
+        quality = rules.benefit_quality.py_func(market.quality[f], self.benefit_quality)
+        self.performance = rules.performance.py_func(quality, self.fit[f], market.consistency[f], draws.performance_noise[i])
         transaction = rules.transaction_satisfaction.py_func(self.performance, self.belief[f], self.fairness(market, f, p), p)
         self.complained = rules.is_complaint.py_func(transaction, bool(market.recovery_enabled[f]))
         if self.complained:
@@ -168,20 +173,23 @@ class Customer:
         if not self.considered:
             return
         cost = rules.relational_switching_cost.py_func(self.switching_cost, self.trust, p)
+        programme = rules.benefit_switching_cost.py_func(market.programme_switching_cost[self.firm], self.benefit_switching)
         utilities = np.full(len(self.belief), -math.inf)
         for j in range(len(self.belief)):
             if not active[j]:
                 continue
             value = rules.perceived_value.py_func(self.belief[j], self.fairness(market, j, p))
-            utilities[j] = rules.utility.py_func(
-                value, j == self.firm, self.loyalty, cost, market.programme_switching_cost[self.firm], j == self.offer, p
-            )
+            utilities[j] = rules.utility.py_func(value, j == self.firm, self.loyalty, cost, programme, j == self.offer, p)
             if p.risk_enabled:
                 utilities[j] -= rules.perceived_risk.py_func(
                     self.tried[j], market.review_count[j], self.heard_about[j], self.trust, p
                 )
         variety = draws.variety[self.index] if draws.variety is not None else rules.NOT_DRAWN
         self.next_firm = rules.choose_firm.py_func(utilities, self.firm, variety, draws.choice[self.index], p)
+        if self.next_firm != self.firm:
+            self.left_firm = self.firm
+            self.left_reason = rules.leaving_reason.py_func(variety, self.next_firm == self.offer, p)
+            self.left_satisfaction = self.satisfaction
 
     def start_next_period(self, market: Market, p: Parameters) -> None:
         """Stay (one period more of tenure) or start with the new firm: expectation met, trust 0.5, tenure 0."""
@@ -230,8 +238,22 @@ class ReferenceModel:
     (:meth:`copy_of`): it takes a copy of the customers, firms, network and random generator.
     """
 
-    def __init__(self, config: Config, state: CustomerState, market: Market, network: Network, streams: CustomerStreams):
+    def __init__(
+        self,
+        config: Config,
+        state: CustomerState,
+        market: Market,
+        network: Network,
+        streams: CustomerStreams,
+        practice_rng: np.random.Generator | None = None,
+    ):
         self.config, self.market, self.network, self.streams = config, market, network, streams
+        self.practice_rng = practice_rng
+        """The firm practices' generator (a copy of the engine's), None if no practice is on."""
+        self.spend = [float(market.price[f]) * int(t) for f, t in zip(state.firm, state.tenure, strict=True)]
+        self.won_back = [False] * state.n
+        self.practised: dict[str, np.ndarray] = {}
+        """What the practices did after the last period, per firm (the engine's ``PracticeOutcome`` fields)."""
         self.parameters = parameters.record(config)
         self.steps = 0
         self.customers = [
@@ -260,7 +282,8 @@ class ReferenceModel:
     @classmethod
     def copy_of(cls, model) -> ReferenceModel:
         """A reference model in the same state as ``model`` (a LoyaltyModel), with a copy of its random streams."""
-        return cls(model.config, model.state, copy.deepcopy(model.market), model.network, model.streams.copy())
+        rng = copy.deepcopy(model.practices.rng) if model.practices is not None else None
+        return cls(model.config, model.state, copy.deepcopy(model.market), model.network, model.streams.copy(), rng)
 
     def step(self) -> PeriodRecord:
         """One period for every customer."""
@@ -290,6 +313,8 @@ class ReferenceModel:
         if p.reviews_enabled:
             self.publish_reviews(firm_before, active)
         self._adapt_firms(record.satisfaction_by_firm, active)
+        if self.practice_rng is not None:
+            self.practised = self.practise(record, firm_before, active)
         return record
 
     def publish_reviews(self, firm_before: list[int], active: np.ndarray) -> None:
@@ -385,6 +410,77 @@ class ReferenceModel:
                     strategy.quality_unit_cost,
                 )
 
+    def practise(self, record: PeriodRecord, firm_before: list[int], active: np.ndarray) -> dict[str, np.ndarray]:
+        """The firms' practices after the period (ODD 7.17), one customer at a time: volume, bookkeeping,
+        win-back, targeting. Returns the per-firm tallies (and ``units``, per customer)."""
+        config, market, p, customers = self.config, self.market, self.parameters, self.customers
+        k = len(market.names)
+        tally = {
+            name: np.zeros(k, dtype=np.int64) for name in ("win_back_contacts", "win_backs", "taken", "targeted", "targeted_lost")
+        }
+        firm_units, win_back_revenue = np.zeros(k), np.zeros(k)
+        units = np.array(
+            [rules.purchase_units.py_func(record.loyalty[c.index], record.satisfaction[c.index], p) for c in customers]
+        )
+        for c, firm in zip(customers, firm_before, strict=True):  # 1, 2: volume and bookkeeping
+            i = c.index
+            firm_units[firm] += units[i]
+            paid = market.price[firm] * units[i]
+            self.spend[i] += paid
+            if self.won_back[i]:
+                win_back_revenue[firm] += paid
+            if c.benefit_quality > 0.0 or c.benefit_switching > 0.0:
+                tally["targeted"][firm] += 1
+                tally["targeted_lost"][firm] += record.switched[i]
+            if record.switched[i]:
+                self.spend[i], self.won_back[i] = 0.0, False
+                c.benefit_quality = c.benefit_switching = 0.0
+        if any(f.win_back.enabled for f in config.firms):  # 3. win-back
+            draws = self.practice_rng.random(len(customers))
+            for c in customers:
+                f = c.left_firm
+                policy = config.firms[f].win_back if f >= 0 else None
+                if policy is None or not (policy.enabled and active[f]) or c.firm == f or c.tenure >= policy.window:
+                    continue
+                tally["win_back_contacts"][f] += 1
+                chance = rules.win_back_probability.py_func(
+                    c.left_reason, c.left_satisfaction, policy.offer, policy.service_recovery, p
+                )
+                if draws[c.index] < chance:
+                    tally["win_backs"][f] += 1
+                    tally["taken"][c.firm] += 1
+                    c.firm, c.tenure = f, 0
+                    c.satisfaction, c.trust, c.loyalty = rules.start_relationship.py_func(
+                        c.belief[f], c.fairness(market, f, p), 0, p
+                    )
+                    c.benefit_quality = c.benefit_switching = 0.0
+                    self.won_back[c.index], self.spend[c.index] = True, 0.0
+        for j, firm in enumerate(config.firms):  # 4. targeting
+            policy = firm.targeting
+            if not policy.enabled or (self.steps - 1) % policy.every:
+                continue
+            members = [c for c in customers if c.firm == j]
+            for c in members:
+                c.benefit_quality = c.benefit_switching = 0.0
+            chosen = members
+            size = policy.size * policy.share
+            if not policy.spread:
+                margin = market.price[j] - market.unit_cost[j] - market.programme_cost[j] - config.economics.retention_cost
+                value = {c.index: self._value(c, margin, policy.by) for c in members}
+                ranked = sorted(members, key=lambda c: -value[c.index])
+                chosen, size = ranked[: rules.targeted_count.py_func(len(members), policy.share)], policy.size
+            for c in chosen:
+                setattr(c, "benefit_quality" if policy.benefit == "quality" else "benefit_switching", size)
+        return {"units": units, "firm_units": firm_units, "win_back_revenue": win_back_revenue, **tally}
+
+    def _value(self, customer: Customer, margin: float, by: str) -> float:
+        """A customer's value to its firm: the relationship's revenue so far, or its estimated lifetime value."""
+        if by == "revenue":
+            return self.spend[customer.index]
+        p = self.parameters
+        units = rules.purchase_units.py_func(customer.loyalty, customer.satisfaction, p)
+        return rules.lifetime_value.py_func(margin * units, customer.loyalty, p)
+
     def state_arrays(self) -> dict[str, np.ndarray]:
         """The customers' state as arrays (the engine's :class:`CustomerState` fields)."""
         customers = self.customers
@@ -398,4 +494,8 @@ class ReferenceModel:
             "tried": np.array([c.tried for c in customers], dtype=bool),
             "heard_about": np.array([c.heard_about for c in customers]),
             "identification": np.array([c.identification for c in customers]),
+            **{
+                name: np.array([getattr(c, name) for c in customers])
+                for name in ("left_firm", "left_reason", "left_satisfaction", "benefit_quality", "benefit_switching")
+            },
         }

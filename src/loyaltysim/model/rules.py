@@ -28,13 +28,20 @@ from loyaltysim.model.scales import annualise, satisfaction_band  # noqa: F401  
 
 __all__ = [
     "NEUTRAL",
+    "NOBODY",
     "NOT_DRAWN",
+    "PULLED",
+    "PUSHED",
+    "RETENTION_CAP",
     "STARS",
+    "VARIETY",
     "absorb_messages",
     "adapt_quality",
     "advertised_belief",
     "attitudinal_loyalty",
     "belief_weight",
+    "benefit_quality",
+    "benefit_switching_cost",
     "choose_firm",
     "consideration_probability",
     "considers",
@@ -49,6 +56,8 @@ __all__ = [
     "initial_utility",
     "is_complaint",
     "is_prompting",
+    "leaving_reason",
+    "lifetime_value",
     "likelihood_to_recommend",
     "link",
     "link_concave",
@@ -69,6 +78,7 @@ __all__ = [
     "posts_review",
     "power",
     "price_fairness",
+    "purchase_units",
     "reactional_trigger",
     "reads_about",
     "recover",
@@ -77,6 +87,7 @@ __all__ = [
     "review_signal",
     "reviewed_belief",
     "settled_belief",
+    "share_of_wallet",
     "shield",
     "sigmoid",
     "speaks_negatively",
@@ -84,6 +95,7 @@ __all__ = [
     "survey_rating",
     "talk_probability",
     "talked_satisfaction",
+    "targeted_count",
     "transaction_satisfaction",
     "update_belief",
     "update_cumulative_satisfaction",
@@ -91,6 +103,8 @@ __all__ = [
     "update_platform",
     "update_trust",
     "utility",
+    "volume_economics",
+    "win_back_probability",
 ]
 
 NEUTRAL = 0.5
@@ -715,3 +729,103 @@ def identified_loyalty(loyalty: float, identification: float, p: Parameters) -> 
     """Attitudinal loyalty with identification (7.16): a share ``weight`` of it is identification, the rest the
     mix of :func:`attitudinal_loyalty` (Oliver 1999: identification as the basis of ultimate loyalty)."""
     return (1.0 - p.identification_weight) * loyalty + p.identification_weight * identification
+
+
+# --- 7.17 Firm practices: win-back, targeted relationship marketing, stickiness ----------------
+
+PUSHED, VARIETY, PULLED = 0, 1, 2
+"""Why a customer left its firm (7.17): pushed away (dissatisfaction, complaints heard, a better value
+found on comparing), variety seeking, or pulled away by a rival's offer (Stauss & Friege 1999)."""
+NOBODY = -1
+"""``left_firm`` of a customer who has not left any firm yet."""
+RETENTION_CAP = 0.99
+"""Highest retention a firm's lifetime-value estimate uses (keeps ``r / (1 + d − r)`` finite)."""
+
+
+@rule
+def leaving_reason(variety_draw: float, took_offer: bool, p: Parameters) -> int:
+    """Why a switcher left (7.17), as its consideration stage knows it: :data:`VARIETY` if it sought variety
+    this period, else :data:`PULLED` if it moved to the rival that made it an offer, else :data:`PUSHED`."""
+    if variety_draw < p.switching_variety_seeking:
+        return VARIETY
+    if took_offer:
+        return PULLED
+    return PUSHED
+
+
+@rule
+def win_back_probability(reason: int, satisfaction: float, offer: float, recovery: bool, p: Parameters) -> float:
+    """Chance that a lost customer returns when its old firm contacts it (7.17), a logit:
+    ``σ(base + offer_weight · offer / reference_price + satisfaction_weight · (S_left − 0.5) + shift)``,
+    ``shift`` by the reason it left: ``dissatisfied_shift`` (times ``1 − recovery_repair`` if the contact
+    recovers the service failure), ``variety_shift``, or 0 for a customer pulled away by an offer
+    (Thomas, Blattberg & Fox 2004; Tokman, Davis & Lemon 2007; Stauss & Friege 1999)."""
+    shift = 0.0
+    if reason == PUSHED:
+        shift = p.win_back_dissatisfied_shift * ((1.0 - p.win_back_recovery_repair) if recovery else 1.0)
+    elif reason == VARIETY:
+        shift = p.win_back_variety_shift
+    x = (
+        p.win_back_base
+        + p.win_back_offer_weight * offer / p.economics_reference_price
+        + p.win_back_satisfaction_weight * (satisfaction - NEUTRAL)
+        + shift
+    )
+    return sigmoid(x)
+
+
+@rule
+def benefit_quality(quality: float, bonus: float) -> float:
+    """Quality a targeted customer meets (7.17): the firm's plus its relationship bonus, at most 1
+    (special-treatment benefits, Gwinner, Gremler & Bitner 1998)."""
+    return min(quality + bonus, 1.0)
+
+
+@rule
+def benefit_switching_cost(programme_switching_cost: float, bonus: float) -> float:
+    """Switching cost the current firm's programmes add (7.17): its loyalty programme's plus the targeted
+    customer's relationship bonus."""
+    return programme_switching_cost + bonus
+
+
+@rule
+def lifetime_value(margin: float, retention: float, p: Parameters) -> float:
+    """A firm's estimate of a customer's lifetime value (7.17): ``m · r / (1 + d − r)`` with the period's
+    margin ``m``, retention ``r`` (at most :data:`RETENTION_CAP`) and the discount rate per period ``d``
+    (Gupta & Lehmann 2003)."""
+    d = (1.0 + p.economics_annual_discount_rate) ** (1.0 / p.periods_per_year) - 1.0
+    r = min(max(retention, 0.0), RETENTION_CAP)
+    return margin * r / (1.0 + d - r)
+
+
+@rule
+def targeted_count(customers: int, share: float) -> int:
+    """How many of its ``customers`` a firm targets: ``⌈share · customers⌉``."""
+    return min(math.ceil(share * customers - 1e-9), customers)
+
+
+@rule
+def share_of_wallet(loyalty: float, satisfaction: float, p: Parameters) -> float:
+    """Share of its category purchases a customer gives its firm (7.17):
+    ``floor + (1 − floor) · a^curvature`` with attachment ``a = (1 − w) · L + w · S`` (Keiningham et al.
+    2003; Cooil et al. 2007; Bowman & Narayandas 2004)."""
+    w = p.stickiness_satisfaction_share
+    attachment = min(max((1.0 - w) * loyalty + w * satisfaction, 0.0), 1.0)
+    return p.stickiness_floor + (1.0 - p.stickiness_floor) * power(attachment, p.stickiness_curvature)
+
+
+@rule
+def purchase_units(loyalty: float, satisfaction: float, p: Parameters) -> float:
+    """Purchases a customer makes from its firm in a period (7.17): its wallet times its :func:`share_of_wallet`
+    with ``stickiness`` on, else one."""
+    if not p.stickiness_enabled:
+        return 1.0
+    return p.stickiness_wallet * share_of_wallet(loyalty, satisfaction, p)
+
+
+@rule
+def volume_economics(units: float, purchases: int, price: float, unit_cost: float) -> tuple[float, float]:
+    """Revenue and serving cost of the purchases beyond one per customer (7.17): a firm's 7.11 accounts
+    count one purchase per customer; with stickiness it sells ``units`` in all."""
+    extra = units - purchases
+    return price * extra, unit_cost * extra

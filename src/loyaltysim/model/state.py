@@ -52,6 +52,16 @@ class CustomerState:
     """Per firm: the weight of all word of mouth heard about it (``risk``)."""
     identification: F64
     """Identification with the current firm, [0, 1] (``identification``)."""
+    left_firm: NDArray[np.int32]
+    """The firm each customer left last (``rules.NOBODY``: none yet); the firm practices of 7.17 read these four."""
+    left_reason: NDArray[np.int8]
+    """Why it left (``rules.PUSHED``, ``VARIETY``, ``PULLED``)."""
+    left_satisfaction: F64
+    """The satisfaction it left with."""
+    benefit_quality: F64
+    """Quality bonus of a targeted customer's relationship benefits (7.17), with its current firm."""
+    benefit_switching: F64
+    """Switching-cost bonus of a targeted customer's relationship benefits (7.17), with its current firm."""
     scratch: dict[str, Any] = field(default_factory=dict, repr=False, compare=False, metadata={"array": False})
     """Reusable work buffers of the engine (not part of the state)."""
 
