@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -502,6 +503,17 @@ def test_check_spec_names_the_problem(spec, message):
     with pytest.raises(ValueError) as caught:
         hypotheses.check_spec(spec, CONTEXT)
     assert str(caught.value).startswith(message), str(caught.value)
+
+
+def test_a_regression_is_checked_on_a_trial_frame_with_every_metric_without_warnings():
+    """A run's hundreds of metrics are added to the trial frame at once (column by column, pandas warns)."""
+    metrics = [f"metric_{i}" for i in range(300)]
+    context = hypotheses.DesignContext({"x.a": [1.0, 2.0], "x.flag": [False, True]}, metrics)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        frame = context.frame()
+        hypotheses.check_spec({"test": "regression", "formula": "metric_299 ~ x_a", "coefficient": "x_a"}, context)
+    assert list(frame.columns[-300:]) == metrics and frame["x.flag"].tolist()[:2] == [False, True]
 
 
 def test_check_spec_accepts_valid_specs():

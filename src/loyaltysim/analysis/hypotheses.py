@@ -1211,10 +1211,8 @@ class DesignContext:
         frame["seed"] = frame["replicate"]
         for name, values in self.factors.items():
             frame[name] = [values[i % len(values)] for i in range(rows)] if values else rng.uniform(0.1, 1.0, rows)
-        for name in self.metric_names() or []:
-            if name not in frame.columns:
-                frame[name] = rng.normal(size=rows)
-        return frame
+        metrics = {name: rng.normal(size=rows) for name in self.metric_names() or [] if name not in frame.columns}
+        return pd.concat([frame, pd.DataFrame(metrics)], axis=1)  # at once: column by column fragments the frame
 
 
 def _check_type(key: str, value: Any, hint: Any) -> None:

@@ -309,6 +309,57 @@ PRESETS: dict[str, Preset] = {
             ),
         ),
         Preset(
+            "identification",
+            N_("Brand identification: delighted customers, then E fails"),
+            "identification.yaml",
+            N_(
+                "The service-failure market, but customers come to identify with their firm's brand: every purchase "
+                "that delights them adds a little identification, every other purchase lets a little fade, and "
+                "identification carries a fifth of their loyalty. Switching firms loses it. At month 48 the best "
+                "firm, E, drops in quality from 0.75 to 0.50 while still promising 0.75."
+            ),
+            (
+                N_("A dotted line marks the failure at month 48."),
+                N_(
+                    "Identification starts at zero and builds slowly: after four years it is still below most "
+                    "customers' loyalty, so at first it makes them a little less loyal, not more."
+                ),
+                N_("After its failure E loses about as much market share as it would without identification."),
+            ),
+            (
+                Tip(
+                    N_("Play from month 12 to month 47: customers grow more loyal as their identification builds up."),
+                    "mean_loyalty",
+                    +1,
+                    at=47,
+                    since=12,
+                ),
+                Tip(
+                    N_("Play past month 48: the satisfaction of E's customers drops."),
+                    "firm_satisfaction:E",
+                    -1,
+                    at=60,
+                    since=47,
+                ),
+                Tip(
+                    N_("Play on to month 96: E's market share falls, although its customers had come to identify with it."),
+                    "share:E",
+                    -1,
+                    at=96,
+                    since=48,
+                ),
+                Tip(
+                    N_(
+                        "Raise the **mean switching cost** to 12 and press **Reset**: E keeps more of its disappointed customers."
+                    ),
+                    "share:E",
+                    +1,
+                    at=96,
+                    change={"switching_cost": 12},
+                ),
+            ),
+        ),
+        Preset(
             "win_back",
             N_("Win-back: firm C regains lost customers"),
             "win_back.yaml",
