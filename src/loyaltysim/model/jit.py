@@ -17,6 +17,11 @@ anew. The folder is :data:`CACHE_DIR`, under ``$NUMBA_CACHE_DIR`` if set, else b
 ``__pycache__`` (or ``~/.cache/loyaltysim`` where that is read-only). Folders of earlier sources stay
 until deleted.
 
+The parallel kernels run on numba's OpenMP threading layer where it is available. Its threads wait for
+work passively (:data:`WAIT_POLICY`, unless ``OMP_WAIT_POLICY`` is set): OpenMP's default spins, which on
+a machine whose cores are busy with other work takes the cores from that work and from the other thread
+(docs/performance.md, "On a loaded machine").
+
 With ``NUMBA_DISABLE_JIT=1`` nothing is compiled: the same functions run as Python (slowly), which
 helps to step through a kernel in a debugger.
 """
@@ -35,7 +40,12 @@ from numba.core import config as numba_config
 
 import loyaltysim.config.schema
 
-__all__ = ["CACHE_DIR", "SOURCES", "compiled", "rule", "source_digest"]
+__all__ = ["CACHE_DIR", "SOURCES", "WAIT_POLICY", "compiled", "rule", "source_digest"]
+
+WAIT_POLICY = "PASSIVE"
+"""``OMP_WAIT_POLICY`` of the parallel kernels' OpenMP threads unless set: idle threads sleep rather than spin.
+Set here, before numba starts its threading layer (at the first parallel call), which reads it then."""
+os.environ.setdefault("OMP_WAIT_POLICY", WAIT_POLICY)
 
 SOURCES = (*sorted(Path(__file__).parent.glob("*.py")), Path(loyaltysim.config.schema.__file__))
 """Every module of the model and the config schema: more than is compiled (the rules, the kernels, the
