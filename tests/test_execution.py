@@ -253,6 +253,35 @@ def test_dead_worker_process_loses_no_run(reference, tmp_path, monkeypatch):
     assert_same_results(second, reference)
 
 
+POOL_OUTPUT = """
+from loyaltysim.experiments.execution import process_pool
+
+def talk(x):
+    print(f"worker says {x}")  # stdout is a pipe here: buffered, written when flushed
+    return x * 2
+
+if __name__ == "__main__":
+    pool = process_pool(2)
+    results = list(pool.map(talk, range(4)))
+    workers = list(pool._processes.values())
+    pool.shutdown(wait=True)
+    print("results", results, "exit codes", sorted({w.exitcode for w in workers}))
+"""
+
+
+def test_pool_workers_end_cleanly_and_keep_their_output(tmp_path):
+    """Workers end without the interpreter's teardown (execution._end_worker): exit code 0, every result
+    back, and what they printed is flushed, not lost."""
+    script = tmp_path / "pool.py"
+    script.write_text(POOL_OUTPUT)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "results [0, 2, 4, 6] exit codes [0]" in done.stdout
+    assert sorted(line for line in done.stdout.splitlines() if line.startswith("worker says")) == [
+        f"worker says {x}" for x in range(4)
+    ]
+
+
 def test_metric_selection_and_final_only(tmp_path):
     path = write_experiment(tmp_path, replicates=1, metrics=["annualised_churn", "nps"], timeseries="final_only")
     results = sweep(path, out=tmp_path / "out", executor="serial", progress=False)

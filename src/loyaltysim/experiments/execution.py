@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import math
@@ -207,9 +208,18 @@ def _serial(base: dict, batches: list[list[RunSpec]], experiment: Experiment) ->
         yield _joined(parts)
 
 
-def _ignore_interrupts() -> None:
-    """In a worker: leave Ctrl-C to the main process, which stops the workers itself."""
+def _start_worker() -> None:
+    """In a worker: leave Ctrl-C to the main process, which stops the workers itself; and once the pool lets
+    the worker go (every result already sent), end it without the interpreter's teardown of numba, pandas and
+    the rest, which took 0.4–0.5 s, a wait at the end of every sweep."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    atexit.register(_end_worker)  # registered last, so it runs first
+
+
+def _end_worker() -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def process_pool(workers: int) -> ProcessPoolExecutor:
@@ -219,7 +229,7 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_ignore_interrupts)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker)
 
 
 def worker_threads(workers: int) -> int:
