@@ -115,10 +115,12 @@ def test_the_cohort_waves_straddle_compiled_calls():
 
 @pytest.mark.parametrize(
     "why",
-    ["adaptive firms", "one adaptive firm", "panel", "reporters", "an extra agent"],
+    ["adaptive firms", "one adaptive firm", "panel", "reporters", "an extra agent", "firm practices"],
 )
 def test_models_that_need_python_between_periods_are_stepped(why, monkeypatch):
     overrides = SWITCHES.get(why, {"run.panel_size": 20} if why == "panel" else {})
+    if why == "firm practices":
+        overrides = {"firms.0.win_back.enabled": True, "stickiness.enabled": True}
     config = small_config(**{"run.steps": 12, **overrides})
     model = LoyaltyModel(config, reporters={"firms": lambda m: len(m.firm_agents)} if why == "reporters" else None)
     if why == "an extra agent":
@@ -127,7 +129,7 @@ def test_models_that_need_python_between_periods_are_stepped(why, monkeypatch):
     monkeypatch.setattr(compiled_run, "run_periods", lambda *a: pytest.fail("compiled run of a model that needs Python"))
     model.run()
     assert model.steps == 12 and len(model.timeseries()) == 12
-    if why in ("adaptive firms", "one adaptive firm"):
+    if why in ("adaptive firms", "one adaptive firm", "firm practices"):
         assert_same_run(model, stepped(config))
 
 
