@@ -545,3 +545,29 @@ def test_the_end_of_run_survey_answers_around_each_customers_loyalty():
     expected = filled["satisfaction_mean"] ** 2  # mean answer = mean loyalty of the bin (≈ its mean s², bins are narrow)
     assert np.abs(filled["intention_mean"] - expected).max() < 0.02
     assert table.loc[table["respondents"] == 0, "intention_mean"].isna().all()
+
+
+@pytest.mark.parametrize("customers", [1, 7, 1_000, 25_000])
+def test_the_survey_bins_equal_a_pandas_groupby_to_the_last_bit(customers):
+    """The bins' one-pass moments (compiled) give pandas' numbers exactly, empty and one-respondent bins included."""
+    from loyaltysim.experiments.survey import intention_bins, stated_intention
+
+    rng = np.random.default_rng(customers)
+    satisfaction = rng.beta(0.8, 3.0, customers)  # crowded low bins, empty or thin high ones
+    satisfaction[:1] = 1.0  # the last bin's upper edge
+    frame = pd.DataFrame({"satisfaction": satisfaction, "loyalty": rng.uniform(0, 1, customers)})
+    answers = stated_intention(frame["loyalty"].to_numpy(), seed=9)
+    grouped = pd.DataFrame({"bin": np.clip(np.floor(satisfaction * 20).astype(np.int64), 0, 19), "s": satisfaction, "y": answers}).groupby("bin")
+    expected = pd.DataFrame(
+        {
+            "respondents": grouped.size(),
+            "satisfaction_mean": grouped["s"].mean(),
+            "intention_mean": grouped["y"].mean(),
+            "intention_var": grouped["y"].var(ddof=0),
+        }
+    ).reindex(range(20))
+    expected["respondents"] = expected["respondents"].fillna(0).astype(np.int64)
+    expected.insert(0, "satisfaction_low", np.linspace(0, 1, 21)[:-1])
+    table = intention_bins(frame, seed=9)
+    pd.testing.assert_frame_equal(table, expected.reset_index(drop=True), check_exact=True)
+    assert (table["respondents"] == 0).any() == (len(grouped) < 20)
