@@ -203,6 +203,31 @@ def test_resume_refuses_a_changed_experiment(tmp_path):
         sweep(write_experiment(tmp_path, replicates=4), out=out, executor="serial", resume=True, progress=False)
 
 
+def test_a_batchs_tables_equal_its_runs_tables_one_by_one(tmp_path, monkeypatch):
+    """A batch builds its runs and failures tables from the runs' rows at once: the same columns, dtypes and
+    values as each run's own tables stacked, a failed run included, with a per-period outcome."""
+    outcome = {"false_loyalty": {"function": "loyaltysim.outcomes:false_loyalty", "per": "period"}}
+    experiment = load_experiment(write_experiment(tmp_path, replicates=2, outcomes=outcome))
+    base, specs = experiment.base_config().to_dict(), plan_runs(experiment)
+    doomed = specs[3].seed
+
+    class Flaky(LoyaltyModel):
+        def __init__(self, config, **kwargs):
+            if config.run.seed == doomed:
+                raise RuntimeError("simulated crash")
+            super().__init__(config, **kwargs)
+
+    monkeypatch.setattr(execution_module, "LoyaltyModel", Flaky)
+    batch = execution_module.run_batch(base, specs, experiment)
+    alone = [execution_module.run_one(base, spec, experiment) for spec in specs]
+    assert batch["failures"]["run_id"].tolist() == [specs[3].run_id]
+    assert len(batch["runs"]) == len(specs) - 1 and "false_loyalty_A" in batch["runs"]
+    for table, frame in batch.items():
+        parts = [tables[table] for tables in alone if len(tables[table])]
+        expected = pd.concat(parts, ignore_index=True)
+        pd.testing.assert_frame_equal(frame.drop(columns="wall_time", errors="ignore"), expected.drop(columns="wall_time", errors="ignore"))
+
+
 @pytest.mark.slow
 def test_failed_runs_are_recorded_then_retried_on_resume(reference, tmp_path, monkeypatch):
     path = write_experiment(tmp_path)

@@ -139,6 +139,21 @@ def run_one(base: Mapping[str, Any], spec: RunSpec, experiment: Experiment) -> d
         end-of-run survey's stated intentions per bin, :func:`~loyaltysim.experiments.survey.intention_bins`),
         each with ``run_id``.
     """
+    return _joined([_simulate(base, spec, experiment)])
+
+
+class _Run:
+    """A run's outcome before it joins a batch's tables: its row of ``runs`` (or ``failures``) and, for a finished
+    run, its rows of the other tables. A batch builds its runs table from the rows once (a table of one row
+    per run took a millisecond a run)."""
+
+    def __init__(self, row: dict[str, Any], tables: dict[str, pd.DataFrame] | None = None) -> None:
+        self.row = row
+        self.tables = tables
+
+
+def _simulate(base: Mapping[str, Any], spec: RunSpec, experiment: Experiment) -> _Run:
+    """:func:`run_one`'s work, its tables not yet joined."""
     row = _identity(spec)
     clock = time.perf_counter()
     try:
@@ -153,7 +168,7 @@ def run_one(base: Mapping[str, Any], spec: RunSpec, experiment: Experiment) -> d
         curve = pd.concat([model.totals.retention_curve(), bins], axis=1)
     except Exception as exc:  # a failing run is recorded, the sweep goes on
         row.update(status="failed", error=f"{type(exc).__name__}: {exc}", wall_time=time.perf_counter() - clock)
-        return {**_empty_tables(), "failures": pd.DataFrame([row])}
+        return _Run(row)
     row["wall_time"] = time.perf_counter() - clock
     names = experiment.metrics or list(metrics)
     row.update({name: metrics.get(name, math.nan) for name in names})
@@ -162,13 +177,12 @@ def run_one(base: Mapping[str, Any], spec: RunSpec, experiment: Experiment) -> d
     if experiment.timeseries.metrics:  # the market metrics not asked for; firm shares and outcomes stay
         kept = kept.drop(columns=[c for c in model.latest if c != "step" and c not in experiment.timeseries.metrics])
     firms = firms[keeps(firms["step"].to_numpy(), model.steps)]
-    return {
-        "runs": pd.DataFrame([row]),
-        "failures": pd.DataFrame(),
+    tables = {
         "timeseries": _with_run_id(kept, spec.run_id),
         "firms": _with_run_id(firms, spec.run_id),
         "curves": _with_run_id(curve, spec.run_id),
     }
+    return _Run(row, tables)
 
 
 def _with_run_id(frame: pd.DataFrame, run_id: int) -> pd.DataFrame:
@@ -179,15 +193,20 @@ def _with_run_id(frame: pd.DataFrame, run_id: int) -> pd.DataFrame:
 
 def run_batch(base: Mapping[str, Any], specs: Sequence[RunSpec], experiment: Experiment) -> dict[str, pd.DataFrame]:
     """Run several runs and concatenate their tables (the unit of work sent to a worker)."""
-    return _joined([run_one(base, spec, experiment) for spec in specs])
+    return _joined([_simulate(base, spec, experiment) for spec in specs])
 
 
-def _joined(parts: Sequence[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
-    """The tables of several runs, concatenated table by table."""
-    tables = {}
+def _joined(runs: Sequence[_Run]) -> dict[str, pd.DataFrame]:
+    """The tables of several runs: ``runs`` and ``failures`` from their rows, the others concatenated."""
+    finished = [run for run in runs if run.tables is not None]
+    tables = {
+        "runs": pd.DataFrame([run.row for run in finished]),
+        "failures": pd.DataFrame([run.row for run in runs if run.tables is None]),
+    }
     for table in CHUNK_TABLES:
-        frames = [p[table] for p in parts if len(p[table])]
-        tables[table] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        if table not in tables:
+            frames = [run.tables[table] for run in finished if len(run.tables[table])]
+            tables[table] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return tables
 
 
@@ -200,7 +219,7 @@ def _serial(base: dict, batches: list[list[RunSpec]], experiment: Experiment) ->
         parts = []
         try:
             for spec in batch:
-                parts.append(run_one(base, spec, experiment))
+                parts.append(_simulate(base, spec, experiment))
         except KeyboardInterrupt:
             if parts:
                 yield _joined(parts)
