@@ -63,7 +63,7 @@ from loyaltysim.experiments.spec import (
     validate_experiment,
 )
 from loyaltysim.experiments.storage import git_commit, now_iso, versions, write_json, write_parquet, write_yaml
-from loyaltysim.experiments.survey import intention_bins
+from loyaltysim.experiments.survey import intention_columns
 from loyaltysim.model.loyalty_model import LoyaltyModel
 
 __all__ = [
@@ -136,7 +136,7 @@ def run_one(base: Mapping[str, Any], spec: RunSpec, experiment: Experiment) -> d
     dict
         ``runs`` (one row, or empty if the run failed), ``failures`` (one row, or empty),
         ``timeseries`` (kept steps), ``firms`` (kept steps × firms) and ``curves`` (retention bins and the
-        end-of-run survey's stated intentions per bin, :func:`~loyaltysim.experiments.survey.intention_bins`),
+        end-of-run survey's stated intentions per bin, :func:`~loyaltysim.experiments.survey.intention_columns`),
         each with ``run_id``.
     """
     return _joined([_simulate(base, spec, experiment)])
@@ -161,34 +161,26 @@ def _simulate(base: Mapping[str, Any], spec: RunSpec, experiment: Experiment) ->
         row = _identity(spec, _recorded(config, spec, experiment), config_hash(config))
         model = LoyaltyModel(config, reporters=reporters(experiment.outcomes)).run()
         metrics = run_metrics(model, experiment.outcomes)
-        timeseries = period_metrics(model, experiment.outcomes)
-        firms = model.firm_timeseries()
-        customers = pd.DataFrame({"satisfaction": model.state.satisfaction, "loyalty": model.state.loyalty})
-        bins = intention_bins(customers, spec.seed).drop(columns="satisfaction_low")  # the curve's bins, in order
-        curve = pd.concat([model.totals.retention_curve(), bins], axis=1)
+        keeps = experiment.timeseries.keeps
+        kept = period_metrics(model, experiment.outcomes, keeps(model.timeseries_columns()["step"], model.steps))
+        firm_columns = model.firm_timeseries_columns()
+        firm_kept = keeps(firm_columns["step"], model.steps)
+        firms = pd.DataFrame({"run_id": spec.run_id, **{key: value[firm_kept] for key, value in firm_columns.items()}})
+        retention = model.totals.retention_columns()
+        bins = len(retention["satisfaction_low"])  # the survey's answers by the curve's bins
+        survey = intention_columns(model.state.satisfaction, model.state.loyalty, spec.seed, bins)
+        curve = pd.DataFrame({"run_id": spec.run_id, **retention, **survey})
     except Exception as exc:  # a failing run is recorded, the sweep goes on
         row.update(status="failed", error=f"{type(exc).__name__}: {exc}", wall_time=time.perf_counter() - clock)
         return _Run(row)
     row["wall_time"] = time.perf_counter() - clock
     names = experiment.metrics or list(metrics)
     row.update({name: metrics.get(name, math.nan) for name in names})
-    keeps = experiment.timeseries.keeps
-    kept = timeseries[keeps(timeseries["step"].to_numpy(), model.steps)]
     if experiment.timeseries.metrics:  # the market metrics not asked for; firm shares and outcomes stay
         kept = kept.drop(columns=[c for c in model.latest if c != "step" and c not in experiment.timeseries.metrics])
-    firms = firms[keeps(firms["step"].to_numpy(), model.steps)]
-    tables = {
-        "timeseries": _with_run_id(kept, spec.run_id),
-        "firms": _with_run_id(firms, spec.run_id),
-        "curves": _with_run_id(curve, spec.run_id),
-    }
+    kept.insert(0, "run_id", spec.run_id)
+    tables = {"timeseries": kept, "firms": firms, "curves": curve}
     return _Run(row, tables)
-
-
-def _with_run_id(frame: pd.DataFrame, run_id: int) -> pd.DataFrame:
-    frame = frame.reset_index(drop=True)
-    frame.insert(0, "run_id", run_id)
-    return frame
 
 
 def run_batch(base: Mapping[str, Any], specs: Sequence[RunSpec], experiment: Experiment) -> dict[str, pd.DataFrame]:

@@ -12,6 +12,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -58,15 +59,15 @@ _POOLED = ("purchases", "mean_satisfaction", "share", "won", "lost", "revenue", 
 """The firm table's columns :func:`_pooled` reads."""
 
 
-def firm_run_metrics(firms: pd.DataFrame, burn_in: int) -> dict[str, Any]:
+def firm_run_metrics(firms: pd.DataFrame | Mapping[str, np.ndarray], burn_in: int) -> dict[str, Any]:
     """Each firm's run metrics but the final share (the model's summary has it), as ``<metric>_<firm>`` columns.
 
-    ``firms`` is :meth:`~loyaltysim.model.loyalty_model.LoyaltyModel.firm_timeseries`; periods up to
-    ``burn_in`` are left out, as in the market's run metrics.
+    ``firms`` is :meth:`~loyaltysim.model.loyalty_model.LoyaltyModel.firm_timeseries` (or its columns); periods
+    up to ``burn_in`` are left out, as in the market's run metrics.
     """
-    after = firms["step"].to_numpy() > burn_in
-    firm = firms["firm"].to_numpy()[after]
-    columns = {name: firms[name].to_numpy()[after] for name in _POOLED}
+    after = np.asarray(firms["step"]) > burn_in
+    firm = np.asarray(firms["firm"])[after]
+    columns = {name: np.asarray(firms[name])[after] for name in _POOLED}
     metrics: dict[str, Any] = {}
     for name in pd.unique(firm):  # in order of appearance
         rows = firm == name

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from loyaltysim.experiments.firm_results import firm_run_metrics
 from loyaltysim.experiments.reporters import Outcome, period_table, run_values
@@ -27,21 +29,18 @@ def run_metrics(model: LoyaltyModel, outcomes: Mapping[str, Outcome]) -> dict[st
     burn_in = model.config.run.burn_in
     return {
         **model.summary(),
-        **firm_run_metrics(model.firm_timeseries(), burn_in),
+        **firm_run_metrics(model.firm_timeseries_columns(), burn_in),
         **run_values(model, outcomes, burn_in),
     }
 
 
-def _with_market_shares(model: LoyaltyModel, table: pd.DataFrame) -> pd.DataFrame:
-    """``table`` (the market table, a row per step) with each firm's market share per step, one
-    ``market_share_<firm>`` column per firm (the firm table has a row per step and firm, in market order)."""
+def period_metrics(model: LoyaltyModel, outcomes: Mapping[str, Outcome], keep: NDArray[np.bool_] | None = None) -> pd.DataFrame:
+    """One row per step (those where ``keep`` is true, default all): market metrics, each firm's market share
+    ``market_share_<firm>`` and the per-period outcomes."""
+    columns = model.timeseries_columns()
     names = model.market.names
-    shares = model.firm_timeseries()["share"].to_numpy().reshape(len(table), len(names))
-    return table.assign(**{f"market_share_{name}": shares[:, j] for j, name in enumerate(names)})
-
-
-def period_metrics(model: LoyaltyModel, outcomes: Mapping[str, Outcome]) -> pd.DataFrame:
-    """One row per step: market metrics, ``market_share_<firm>`` and the per-period outcomes."""
-    table = _with_market_shares(model, model.timeseries())
+    shares = model.firm_timeseries_columns()["share"].reshape(len(columns["step"]), len(names))  # a row per step × firm
+    columns.update({f"market_share_{name}": shares[:, j] for j, name in enumerate(names)})
+    table = pd.DataFrame(columns if keep is None else {key: value[keep] for key, value in columns.items()})
     per_period = [name for name, outcome in outcomes.items() if outcome.per == "period"]
     return table.merge(period_table(model, per_period), on="step", how="left") if per_period else table

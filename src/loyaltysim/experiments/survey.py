@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from loyaltysim.model.jit import compiled
 
-__all__ = ["INTENTION_COLUMNS", "INTENTION_SCALE", "SURVEY_STREAM", "intention_bins", "stated_intention"]
+__all__ = ["INTENTION_COLUMNS", "INTENTION_SCALE", "SURVEY_STREAM", "intention_bins", "intention_columns", "stated_intention"]
 
 INTENTION_SCALE = 10
 """Answers run from 0 (certainly not) to 10 (certainly): an 11-point scale."""
@@ -54,20 +54,27 @@ def intention_bins(customers: pd.DataFrame, seed: int, bins: int = 20) -> pd.Dat
         where a bin has no respondent.
     """
     satisfaction = customers["satisfaction"].to_numpy(dtype=np.float64)
-    answers = stated_intention(customers["loyalty"].to_numpy(), seed)
+    columns = intention_columns(satisfaction, customers["loyalty"].to_numpy(), seed, bins)
+    return pd.DataFrame({"satisfaction_low": np.linspace(0.0, 1.0, bins + 1)[:-1], **columns})
+
+
+def intention_columns(
+    satisfaction: NDArray[np.float64], loyalty: NDArray[np.float64], seed: int, bins: int = 20
+) -> dict[str, NDArray]:
+    """:func:`intention_bins` but ``satisfaction_low``, column by column (:data:`INTENTION_COLUMNS`), from the
+    customers' satisfaction and loyalty arrays."""
+    satisfaction = np.asarray(satisfaction, dtype=np.float64)
+    answers = stated_intention(loyalty, seed)
     index = np.clip(np.floor(satisfaction * bins).astype(np.int64), 0, bins - 1)
     respondents, satisfaction_sum, answer_sum, answer_squares = _bin_moments(index, satisfaction, answers, bins)
     answered = respondents > 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        return pd.DataFrame(
-            {
-                "satisfaction_low": np.linspace(0.0, 1.0, bins + 1)[:-1],
-                "respondents": respondents,
-                "satisfaction_mean": np.where(answered, satisfaction_sum / respondents, np.nan),
-                "intention_mean": np.where(answered, answer_sum / respondents, np.nan),
-                "intention_var": np.where(answered, answer_squares / respondents, np.nan),
-            }
-        )
+        return {
+            "respondents": respondents,
+            "satisfaction_mean": np.where(answered, satisfaction_sum / respondents, np.nan),
+            "intention_mean": np.where(answered, answer_sum / respondents, np.nan),
+            "intention_var": np.where(answered, answer_squares / respondents, np.nan),
+        }
 
 
 def _bin_moments(

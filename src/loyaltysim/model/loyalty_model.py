@@ -102,6 +102,17 @@ class _Tables:
             self._built = (len(self.parts), _table(self.parts))
         return self._built[1].copy(deep=False)
 
+    def columns(self) -> dict[str, np.ndarray]:
+        """The table column by column, as read-only arrays (no DataFrame built)."""
+        if len(self.parts) == 1:
+            joined = self.parts[0]
+        else:
+            joined = {key: np.concatenate([part[key] for part in self.parts]) for key in (self.parts[0] if self.parts else {})}
+        columns = {key: value.view() for key, value in joined.items()}
+        for value in columns.values():
+            value.flags.writeable = False
+        return columns
+
 
 class LoyaltyModel(mesa.Model):
     """A market of customers (arrays) and firms (Mesa agents).
@@ -232,11 +243,12 @@ class LoyaltyModel(mesa.Model):
         for name in collector.model_reporters:  # what the metric reporters would have read after each period
             collector.model_vars[name].extend(market[name].tolist())
         k = len(self.firm_agents)
-        values = [firms[name].tolist() for name in collector.agent_reporters]
-        ids = [firm.unique_id for firm in self.firm_agents]
-        for t, step in enumerate(records.steps.tolist()):
-            rows = zip(*(column[t * k : (t + 1) * k] for column in values), strict=True)
-            collector._agent_records[step] = [(step, uid, *row) for uid, row in zip(ids, rows, strict=True)]
+        steps = records.steps.tolist()
+        ids = [firm.unique_id for firm in self.firm_agents] * len(steps)
+        values = (firms[name].tolist() for name in collector.agent_reporters)
+        rows = list(zip(np.repeat(records.steps, k).tolist(), ids, *values, strict=True))  # (step, id, share, …)
+        for t, step in enumerate(steps):
+            collector._agent_records[step] = rows[t * k : (t + 1) * k]
         if self.steps >= self.config.run.steps:
             self.running = False
 
@@ -290,6 +302,14 @@ class LoyaltyModel(mesa.Model):
     def firm_timeseries(self) -> pd.DataFrame:
         """Firm metrics, one row per step × firm."""
         return self._firm_table.frame()
+
+    def timeseries_columns(self) -> dict[str, np.ndarray]:
+        """:meth:`timeseries` column by column, read-only (quicker where no table is needed)."""
+        return self._market_table.columns()
+
+    def firm_timeseries_columns(self) -> dict[str, np.ndarray]:
+        """:meth:`firm_timeseries` column by column, read-only."""
+        return self._firm_table.columns()
 
     def panel(self) -> pd.DataFrame:
         """The customer panel (``run.panel_size`` customers, every step), or an empty table."""

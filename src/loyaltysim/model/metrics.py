@@ -335,15 +335,17 @@ class RunTotals:
 
     def retention_curve(self) -> pd.DataFrame:
         """Pooled retention by satisfaction bin (width 1/CURVE_BINS): the satisfaction → retention curve."""
+        return pd.DataFrame(self.retention_columns())
+
+    def retention_columns(self) -> dict[str, NDArray]:
+        """:meth:`retention_curve`, column by column."""
         edges = np.linspace(0.0, 1.0, CURVE_BINS + 1)
         customers = self.counts.curve_customers if self.counts else np.zeros(CURVE_BINS, dtype=np.int64)
         switchers = self.counts.curve_switchers if self.counts else np.zeros(CURVE_BINS, dtype=np.int64)
-        return pd.DataFrame(
-            {
-                "satisfaction_low": edges[:-1],
-                "satisfaction_high": edges[1:],
-                "customer_periods": customers,
-                "switchers": switchers,
-                "retention_rate": 1.0 - _ratio(switchers, customers),
-            }
-        )
+        return {
+            "satisfaction_low": edges[:-1],
+            "satisfaction_high": edges[1:],
+            "customer_periods": customers,
+            "switchers": switchers,
+            "retention_rate": 1.0 - _ratio(switchers, customers),
+        }
