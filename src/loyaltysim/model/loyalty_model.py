@@ -13,6 +13,7 @@ from loyaltysim.config.errors import ConfigError
 from loyaltysim.config.loading import apply_overrides, validate_config
 from loyaltysim.config.schema import Config
 from loyaltysim.model import compiled_run, engine, metrics, practices
+from loyaltysim.model.agent_ids import release_models
 from loyaltysim.model.agents import CustomerView, Firm, strategy_class
 from loyaltysim.model.cohort import SurveyCohort
 from loyaltysim.model.initialisation import initial_customers, initial_market
@@ -20,6 +21,8 @@ from loyaltysim.model.network import Network, build_network
 from loyaltysim.model.streams import CustomerStreams
 
 __all__ = ["LoyaltyModel"]
+
+release_models()  # a finished model is freed (mesa 3.3 kept every model: loyaltysim.model.agent_ids)
 
 HEADLINE_METRICS = (
     "mean_satisfaction",
