@@ -419,34 +419,3 @@ def test_workers_run_numba_with_their_share_of_the_cores(monkeypatch):
     monkeypatch.setattr(execution, "run_batch", lambda base, specs, experiment: numba.get_num_threads())
     with ThreadPoolExecutor(1) as pool:
         assert pool.submit(execution.run_batch_in_worker, 1, {}, [], None).result() == 1
-
-
-def _worker_state() -> dict:
-    from loyaltysim.experiments import execution
-
-    return dict(execution._worker)
-
-
-def test_pool_workers_settle_after_their_first_batch_and_other_processes_do_not(tmp_path):
-    """The pool's own workers freeze what they hold after their first batch (fewer objects for the garbage
-    collector to walk); the calling process, a Dask worker or a user's executor keep their collector as it was."""
-    import gc
-
-    from loyaltysim.experiments import execution
-
-    experiment = load_experiment(write_experiment(tmp_path, replicates=1))
-    base, specs = experiment.base_config().to_dict(), plan_runs(experiment)
-    pool = execution.process_pool(1)
-    try:
-        assert pool.submit(gc.get_freeze_count).result() == 0
-        assert pool.submit(_worker_state).result() == {"settle": True}
-        first = pool.submit(execution.run_batch_in_worker, 1, base, specs[:1], experiment).result()
-        assert pool.submit(gc.get_freeze_count).result() > 10_000  # modules, kernels, caches
-        assert pool.submit(_worker_state).result() == {"settle": False}  # once per worker
-        second = pool.submit(execution.run_batch_in_worker, 1, base, specs[:1], experiment).result()
-    finally:
-        pool.shutdown()
-    pd.testing.assert_frame_equal(first["runs"].drop(columns="wall_time"), second["runs"].drop(columns="wall_time"))
-    before = gc.get_freeze_count()
-    execution.run_batch_in_worker(1, base, specs[:1], experiment)
-    assert gc.get_freeze_count() == before

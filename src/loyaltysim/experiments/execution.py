@@ -16,7 +16,6 @@ Examples
 from __future__ import annotations
 
 import atexit
-import gc
 import hashlib
 import json
 import math
@@ -220,27 +219,12 @@ def _serial(base: dict, batches: list[list[RunSpec]], experiment: Experiment) ->
         yield _joined(parts)
 
 
-_worker = {"settle": False}
-"""In a worker of :func:`process_pool`: ``settle`` until its first batch is done (then :func:`_settle`)."""
-
-
 def _start_worker() -> None:
-    """In a worker: leave Ctrl-C to the main process, which stops the workers itself; settle the worker's
-    long-lived objects after its first batch (:func:`_settle`); and once the pool lets the worker go (every
-    result already sent), end it without the interpreter's teardown of numba, pandas and the rest, which took
-    0.4–0.5 s, a wait at the end of every sweep."""
+    """In a worker: leave Ctrl-C to the main process, which stops the workers itself; and once the pool lets
+    the worker go (every result already sent), end it without the interpreter's teardown of numba, pandas and
+    the rest, which took 0.4–0.5 s, a wait at the end of every sweep."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker["settle"] = True
     atexit.register(_end_worker)  # registered last, so it runs first
-
-
-def _settle() -> None:
-    """Move what the worker holds after its first batch (modules, compiled kernels, caches) out of the garbage
-    collector's sight: its full collections, which a run's many small tables set off, then look only at objects
-    made since, about 1–2 ms less a run of 1,000 customers (``gc.freeze``; only in the pool's own workers, which
-    live for one sweep)."""
-    gc.collect()
-    gc.freeze()
 
 
 def _end_worker() -> None:
@@ -271,11 +255,7 @@ def run_batch_in_worker(threads: int, base: Mapping[str, Any], specs: Sequence[R
     import numba
 
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    tables = run_batch(base, specs, experiment)
-    if _worker["settle"]:
-        _worker["settle"] = False
-        _settle()
-    return tables
+    return run_batch(base, specs, experiment)
 
 
 def _futures(
