@@ -142,8 +142,9 @@ PRESETS: dict[str, Preset] = {
             N_("Near-monopoly: one incumbent"),
             "near_monopoly.yaml",
             N_(
-                "One dominant incumbent of middling quality that promises more than it delivers, one small rival, "
-                "and high switching costs."
+                "An incumbent of middling quality that promises more than it delivers and starts with four customers "
+                "in five, a small rival slightly better and cheaper, and high switching costs. The rival gains slowly: "
+                "after ten years the incumbent still holds about half the market."
             ),
             (
                 N_("Many customers are neutral or dissatisfied, yet few leave: false loyalty, kept by the cost of leaving."),

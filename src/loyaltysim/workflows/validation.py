@@ -53,7 +53,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "captive",
         "near_monopoly.yaml",
-        "a dominant incumbent, one small rival, high switching costs (configs/near_monopoly.yaml)",
+        "an incumbent with four customers in five, one small rival, high switching costs (configs/near_monopoly.yaml)",
     ),
     Scenario(
         "low_barriers",
