@@ -225,7 +225,9 @@ def test_a_batchs_tables_equal_its_runs_tables_one_by_one(tmp_path, monkeypatch)
     for table, frame in batch.items():
         parts = [tables[table] for tables in alone if len(tables[table])]
         expected = pd.concat(parts, ignore_index=True)
-        pd.testing.assert_frame_equal(frame.drop(columns="wall_time", errors="ignore"), expected.drop(columns="wall_time", errors="ignore"))
+        pd.testing.assert_frame_equal(
+            frame.drop(columns="wall_time", errors="ignore"), expected.drop(columns="wall_time", errors="ignore")
+        )
 
 
 @pytest.mark.slow

@@ -557,7 +557,9 @@ def test_the_survey_bins_equal_a_pandas_groupby_to_the_last_bit(customers):
     satisfaction[:1] = 1.0  # the last bin's upper edge
     frame = pd.DataFrame({"satisfaction": satisfaction, "loyalty": rng.uniform(0, 1, customers)})
     answers = stated_intention(frame["loyalty"].to_numpy(), seed=9)
-    grouped = pd.DataFrame({"bin": np.clip(np.floor(satisfaction * 20).astype(np.int64), 0, 19), "s": satisfaction, "y": answers}).groupby("bin")
+    grouped = pd.DataFrame(
+        {"bin": np.clip(np.floor(satisfaction * 20).astype(np.int64), 0, 19), "s": satisfaction, "y": answers}
+    ).groupby("bin")
     expected = pd.DataFrame(
         {
             "respondents": grouped.size(),
