@@ -5,6 +5,7 @@ on Dask workers (tests/test_extensions.py)."""
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 
 import networkx as nx
@@ -14,6 +15,13 @@ from scipy import stats
 from scipy.stats import qmc
 
 from loyaltysim.analysis.hypotheses import HypothesisResult, decide
+
+
+def pause(model) -> float:
+    """A run outcome that takes a fifth of a second (and is 0): keeps a sweep of tiny runs busy long enough to
+    interrupt it, however fast the runs are."""
+    time.sleep(0.2)
+    return 0.0
 
 
 def ring(config, n: int, rng: np.random.Generator) -> nx.Graph:

@@ -384,8 +384,9 @@ def test_ctrl_c_stops_at_once_keeps_every_finished_run_and_resumes_row_for_row(t
     """SIGINT to the main process while runs are in flight: exit 130 with the count and the resume command;
     the saved runs are exactly the finished ones; after --resume the tables equal an uninterrupted sweep's."""
     factors = {"switching.loyalty_weight": [float(w) for w in range(1, 25)]}
+    slow = {"pause": "tests.extensions:pause"}  # 0.2 s a run: the sweep is still going when two runs are saved
     path = write_experiment(
-        tmp_path, replicates=1, factors=factors, overrides={**OVERRIDES, "customers.n": 1500, "run.steps": 60}
+        tmp_path, replicates=1, factors=factors, outcomes=slow, overrides={**OVERRIDES, "customers.n": 1500, "run.steps": 60}
     )
     out = tmp_path / "interrupted"
     command = [sys.executable, "-m", "loyaltysim", "sweep", str(path), "--out", str(out), "--executor", executor]
@@ -395,9 +396,10 @@ def test_ctrl_c_stops_at_once_keeps_every_finished_run_and_resumes_row_for_row(t
         if (out / "chunks").is_dir() and len([p for p in (out / "chunks").iterdir() if not p.name.startswith(".")]) >= 2:
             break
         time.sleep(0.02)
+    assert process.poll() is None, f"the sweep ended before it could be interrupted: {process.communicate()[1]}"
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
-    assert process.returncode == 130 and "Traceback" not in err
+    assert process.returncode == 130 and "Traceback" not in err, err
     manifest = json.loads((out / "manifest.json").read_text())
     saved = load_results(out).runs
     assert f"interrupted: {len(saved)} of 24 runs are saved in {out}" in err and f"--out {out} --resume" in err
