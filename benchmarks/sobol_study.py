@@ -26,8 +26,6 @@ from pathlib import Path
 
 import yaml
 
-from loyaltysim.workflows.sensitivity import run_study
-
 ROOT = Path(__file__).resolve().parents[1]
 FACTORS = yaml.safe_load((ROOT / "experiments" / "sensitivity_churn.yaml").read_text())["factors"]
 
@@ -77,6 +75,10 @@ def uptime() -> str:
 
 
 def main() -> None:
+    # imported here, not at the top: the pool's workers (spawned) import this script as their main module, and
+    # should import what a worker of the `loyaltysim sensitivity` command does, not the analysis and figures
+    from loyaltysim.workflows.sensitivity import run_study
+
     samples = int(sys.argv[1]) if len(sys.argv) > 1 else 256
     workers = int(sys.argv[2]) if len(sys.argv) > 2 else 2
     print(f"{os.cpu_count()} cores; before: {uptime()}")
