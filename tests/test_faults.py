@@ -37,13 +37,15 @@ KILL_SEED = 20260107  # kill points are drawn from this seed, so a failure can b
 
 
 def many_runs(folder: Path, runs: int = RUNS) -> Path:
-    """An experiment of ``runs`` short runs (one factor, one replicate), each long enough (about 10–20 ms)
-    that a kill aimed between chunks lands before the sweep ends."""
+    """An experiment of ``runs`` short runs (one factor, one replicate), each made to last at least 0.1 s (an
+    outcome that waits, ``tests.extensions:pause``) so that a kill aimed between chunks lands before the sweep
+    ends however fast the model runs."""
     return write_experiment(
         folder,
         replicates=1,
         overrides={**OVERRIDES, "customers.n": 300, "run.steps": 60},
         factors={"switching.loyalty_weight": [float(w) for w in range(1, runs + 1)]},
+        outcomes={"pause": "tests.extensions:pause"},
     )
 
 

@@ -28,6 +28,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -142,14 +143,14 @@ def run_one(base: Mapping[str, Any], spec: RunSpec, experiment: Experiment) -> d
     return _joined([_simulate(base, spec, experiment)])
 
 
+@dataclass
 class _Run:
     """A run's outcome before it joins a batch's tables: its row of ``runs`` (or ``failures``) and, for a finished
     run, its rows of the other tables. A batch builds its runs table from the rows once (a table of one row
     per run took a millisecond a run)."""
 
-    def __init__(self, row: dict[str, Any], tables: dict[str, pd.DataFrame] | None = None) -> None:
-        self.row = row
-        self.tables = tables
+    row: dict[str, Any]
+    tables: dict[str, pd.DataFrame] | None = None
 
 
 def _simulate(base: Mapping[str, Any], spec: RunSpec, experiment: Experiment) -> _Run:
