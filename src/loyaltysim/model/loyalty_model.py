@@ -72,18 +72,25 @@ def _firm_agents(model: LoyaltyModel) -> list[Firm]:
     return agents
 
 
-def _table(parts: list[dict[str, np.ndarray]]) -> pd.DataFrame:
-    """A table kept in parts, column by column."""
-    if len(parts) <= 1:
-        return pd.DataFrame(parts[0] if parts else None)
-    return pd.DataFrame({key: np.concatenate([part[key] for part in parts]) for key in parts[0]})
+def _concatenated(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """A table kept in parts, column by column, as read-only arrays."""
+    joined = (
+        parts[0]
+        if len(parts) == 1
+        else {key: np.concatenate([part[key] for part in parts]) for key in (parts[0] if parts else {})}
+    )
+    columns = {key: value.view() for key, value in joined.items()}
+    for value in columns.values():
+        value.flags.writeable = False
+    return columns
 
 
 class _Tables:
-    """A model's table, kept in parts (a part per compiled stretch or step) and built once per new part."""
+    """A model's table, kept in parts (a part per compiled stretch or step) and joined once per new part."""
 
     def __init__(self) -> None:
         self.parts: list[dict[str, np.ndarray]] = []
+        self._joined: tuple[int, dict[str, np.ndarray]] | None = None
         self._built: tuple[int, pd.DataFrame] | None = None
         self._rows: tuple[dict[str, np.ndarray], list[dict[str, Any]]] | None = None
 
@@ -99,22 +106,17 @@ class _Tables:
             self._rows = (self.parts[-1], metrics.rows(self.parts[-1], -last))
         return self._rows[1]
 
+    def columns(self) -> dict[str, np.ndarray]:
+        """The table column by column, as read-only arrays (no DataFrame built)."""
+        if self._joined is None or self._joined[0] != len(self.parts):
+            self._joined = (len(self.parts), _concatenated(self.parts))
+        return dict(self._joined[1])
+
     def frame(self) -> pd.DataFrame:
         """The table (a copy: changing it leaves the model's alone)."""
         if self._built is None or self._built[0] != len(self.parts):
-            self._built = (len(self.parts), _table(self.parts))
+            self._built = (len(self.parts), pd.DataFrame(self.columns()))
         return self._built[1].copy(deep=False)
-
-    def columns(self) -> dict[str, np.ndarray]:
-        """The table column by column, as read-only arrays (no DataFrame built)."""
-        if len(self.parts) == 1:
-            joined = self.parts[0]
-        else:
-            joined = {key: np.concatenate([part[key] for part in self.parts]) for key in (self.parts[0] if self.parts else {})}
-        columns = {key: value.view() for key, value in joined.items()}
-        for value in columns.values():
-            value.flags.writeable = False
-        return columns
 
 
 class LoyaltyModel(mesa.Model):
