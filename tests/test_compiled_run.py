@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from loyaltysim import LoyaltyModel
-from loyaltysim.model import compiled_run
+from loyaltysim.model import compiled_run, engine, parameters, rules
 from loyaltysim.model.agents import AdaptiveQualityFirm
 from tests.conftest import SWITCHES, small_config
 from tests.run_digests import CASES, config_of, digests, sweep_digests
@@ -112,6 +112,28 @@ def test_the_cohort_waves_straddle_compiled_calls():
     model.run()
     assert model.summary()["cohort_waves"] == stepped(config).summary()["cohort_waves"] == 2
 
+
+
+def test_the_tenure_rules_are_kept_for_the_run_and_equal_the_rules():
+    """The rules that depend on tenure only are computed once per tenure value for the whole run, with the config."""
+    config = small_config(**{"run.steps": 20})
+    model = LoyaltyModel(config).run()
+    kept_for, table, known = model.state.scratch["tenure_rules"]
+    assert kept_for is model.config
+    assert known[0] >= model.state.tenure.max() > 20
+    p = parameters.record(model.config)
+    expected = [[rule.py_func(t, p) for t in range(known[0])] for rule in (rules.memory_weight, rules.belief_weight, rules.habit)]
+    np.testing.assert_array_equal(table[:, : known[0]], np.array(expected))
+
+
+def test_a_period_whose_tenure_table_is_too_small_makes_its_own(monkeypatch):
+    """A table shorter than the longest tenure is left alone: the period computes a table of its own, same run."""
+    config = small_config(**{"run.steps": 6})
+    expected = stepped(config)
+    short = {"tenure_rules": np.zeros((3, 1)), "tenure_rules_known": np.zeros(1, dtype=np.int64)}
+    monkeypatch.setattr(engine, "_tenure_rules", lambda *args: short)
+    assert_same_run(stepped(config), expected)
+    assert short["tenure_rules_known"][0] == 0 and not short["tenure_rules"].any()
 
 @pytest.mark.parametrize(
     "why",

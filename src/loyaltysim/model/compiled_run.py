@@ -137,7 +137,7 @@ def run_periods(model: LoyaltyModel, periods: int) -> PeriodRecords:
     turns the records into tables and advances ``model.steps``."""
     state, market, config = model.state, model.market, model.config
     first = model.steps + 1
-    draws, period = engine.period_work(state, market, config, model.network, model.streams, first)
+    draws, period = engine.period_work(state, market, config, model.network, model.streams, first, periods)
     records = PeriodRecords.empty(first, periods, market.k)
     firm_before = np.empty_like(state.firm)
     _run(

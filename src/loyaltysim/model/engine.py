@@ -167,10 +167,16 @@ def advance(
 
 
 def period_work(
-    state: CustomerState, market: Market, config: Config, network: Network, streams: CustomerStreams, step: int
+    state: CustomerState,
+    market: Market,
+    config: Config,
+    network: Network,
+    streams: CustomerStreams,
+    step: int,
+    periods: int = 1,
 ) -> tuple[kernels.Draws, kernels.Period]:
-    """The draw layout and the work arrays of a period at ``step`` (the arrays the kernels sum into are kept
-    between periods in ``state.scratch``)."""
+    """The draw layout and the work arrays of ``periods`` periods from ``step`` (the arrays the kernels sum
+    into, and the tenure rules, are kept between periods in ``state.scratch``)."""
     if streams.n != state.n:
         raise ValueError(f"the streams are for {streams.n} customers but the state has {state.n}")
     n, k = state.n, market.k
@@ -213,8 +219,19 @@ def period_work(
         means=np.empty(4),
         counts=np.zeros((COUNT_ROWS, 2), dtype=np.int64),
         block_reviews=_buffer(state, "block_reviews", (blocks if layout["review"] else 0, 2, k)),
+        **_tenure_rules(state, config, periods),
     )
     return draws, period
+
+
+def _tenure_rules(state: CustomerState, config: Config, periods: int) -> dict[str, np.ndarray]:
+    """``Period.tenure_rules`` and its count, kept in ``state.scratch`` for the config: wide enough for the
+    longest tenure after ``periods`` more periods, so the kernel fills each tenure once per run."""
+    wanted = int(state.tenure.max(initial=0)) + periods + 1
+    cached = state.scratch.get("tenure_rules")
+    if cached is None or cached[0] is not config or cached[1].shape[1] < wanted:
+        cached = state.scratch["tenure_rules"] = (config, np.empty((3, wanted)), np.zeros(1, dtype=np.int64))
+    return {"tenure_rules": cached[1], "tenure_rules_known": cached[2]}
 
 
 def parameter_values(state: CustomerState, config: Config) -> F64:

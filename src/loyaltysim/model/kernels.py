@@ -150,6 +150,11 @@ class Period(NamedTuple):
     """``block_counts`` summed over the blocks (zero on entry), by the rows of :data:`COUNT_ROWS`."""
     block_reviews: np.ndarray
     """Per block: the ratings posted to the review platform by firm, (sum, number); zero between periods."""
+    tenure_rules: np.ndarray
+    """The rules that depend on tenure only (memory weight, belief weight, habit) by tenure, rows 0–2, for
+    tenures below ``tenure_rules_known[0]``; kept between periods while the parameters stay."""
+    tenure_rules_known: np.ndarray
+    """How many tenures (from 0) ``tenure_rules`` holds (one int64)."""
 
 
 def threads() -> int:
@@ -192,14 +197,7 @@ def _period(
     p = Parameters(*as_tuple(values))
     period = Period(*work)
     draws = Draws(*layout)
-    longest = 0
-    for i in range(len(state.tenure)):
-        longest = max(longest, state.tenure[i])
-    by_tenure = np.empty((3, longest + 1))  # the rules that depend on tenure only, once per tenure value
-    for tenure in range(longest + 1):
-        by_tenure[0, tenure] = rules.memory_weight(tenure, p)
-        by_tenure[1, tenure] = rules.belief_weight(tenure, p)
-        by_tenure[2, tenure] = rules.habit(tenure, p)
+    by_tenure = _tenure_rules(state, p, period)
     discount = _discounts(market, p)
     for b in prange(len(generators)):  # blocks of customers
         _experience_block(np.int64(b), generators, draws, state, market, p, network, period, discount, by_tenure)
@@ -209,6 +207,24 @@ def _period(
     for b in prange(len(generators)):  # blocks of customers
         _respond_block(np.int64(b), generators, draws, state, market, p, period, discount)
     _settle(market, p, period)
+
+
+def _tenure_rules(state: Customers, p: Parameters, period: Period) -> Array:
+    """The rules that depend on tenure only, once per tenure value up to the longest tenure: ``period.tenure_rules``,
+    extended where it stops short (or a table of this period's own if the longest tenure exceeds its size)."""
+    longest = 0
+    for i in range(len(state.tenure)):
+        longest = max(longest, state.tenure[i])
+    kept = longest < period.tenure_rules.shape[1]
+    table = period.tenure_rules if kept else np.empty((3, longest + 1))
+    known = period.tenure_rules_known[0] if kept else 0
+    for tenure in range(known, longest + 1):
+        table[0, tenure] = rules.memory_weight(tenure, p)
+        table[1, tenure] = rules.belief_weight(tenure, p)
+        table[2, tenure] = rules.habit(tenure, p)
+    if kept:
+        period.tenure_rules_known[0] = max(known, longest + 1)
+    return table
 
 
 def _settle(market: Firms, p: Parameters, period: Period) -> None:
@@ -492,10 +508,8 @@ def _respond_block(
         row = CURVE_ROWS + min(int(s * CURVE_BINS), CURVE_BINS - 1)
         period.block_counts[b, row, 0] += 1
         period.block_counts[b, row, 1] += moved
-        if recommend >= PROMOTERS_FROM:
-            period.block_counts[b, NPS_ROW, 0] += 1
-        elif recommend <= DETRACTORS_UP_TO:
-            period.block_counts[b, NPS_ROW, 1] += 1
+        period.block_counts[b, NPS_ROW, 0] += recommend >= PROMOTERS_FROM
+        period.block_counts[b, NPS_ROW, 1] += recommend <= DETRACTORS_UP_TO
         period.block_counts[b, CONSIDERATION_ROWS + band, 0] += considered
         period.block_counts[b, CONSIDERATION_ROWS + band, 1] += offer >= 0
 
@@ -560,6 +574,7 @@ _experience_block = compiled(_experience_block, from_python=False)
 _send_to_range = compiled(_send_to_range, from_python=False)
 _respond_block = compiled(_respond_block, from_python=False)
 _settle = compiled(_settle, from_python=False)
+_tenure_rules = compiled(_tenure_rules, from_python=False)
 period = compiled(_period)
 period_parallel = compiled(_as_parallel_variant(_period), parallel=True)
 start_relationships = compiled(_start_relationships)
