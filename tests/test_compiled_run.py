@@ -113,7 +113,6 @@ def test_the_cohort_waves_straddle_compiled_calls():
     assert model.summary()["cohort_waves"] == stepped(config).summary()["cohort_waves"] == 2
 
 
-
 def test_the_tenure_rules_are_kept_for_the_run_and_equal_the_rules():
     """The rules that depend on tenure only are computed once per tenure value for the whole run, with the config."""
     config = small_config(**{"run.steps": 20})
@@ -134,6 +133,7 @@ def test_a_period_whose_tenure_table_is_too_small_makes_its_own(monkeypatch):
     monkeypatch.setattr(engine, "_tenure_rules", lambda *args: short)
     assert_same_run(stepped(config), expected)
     assert short["tenure_rules_known"][0] == 0 and not short["tenure_rules"].any()
+
 
 @pytest.mark.parametrize(
     "why",
