@@ -18,6 +18,7 @@ from loyaltysim import ConfigError, LoyaltyModel, load_results, sweep
 from loyaltysim.cli import main
 from loyaltysim.experiments import execution as execution_module
 from loyaltysim.experiments.execution import SweepLock
+from loyaltysim.experiments.results import merge_chunks, write_chunk
 from loyaltysim.experiments.spec import load_experiment, plan_runs, run_config
 
 from .conftest import CONFIGS
@@ -228,6 +229,39 @@ def test_a_batchs_tables_equal_its_runs_tables_one_by_one(tmp_path, monkeypatch)
         pd.testing.assert_frame_equal(
             frame.drop(columns="wall_time", errors="ignore"), expected.drop(columns="wall_time", errors="ignore")
         )
+
+
+def test_the_final_merge_of_chunks_in_memory_equals_reading_them_back(tmp_path, monkeypatch):
+    """A sweep merges the chunks it wrote from memory: the same tables, dtypes included, as read from disk, also
+    beside a chunk of an earlier session read from disk, with a failed run and a per-period outcome."""
+    outcome = {"false_loyalty": {"function": "loyaltysim.outcomes:false_loyalty", "per": "period"}}
+    experiment = load_experiment(write_experiment(tmp_path, replicates=2, outcomes=outcome))
+    base, specs = experiment.base_config().to_dict(), plan_runs(experiment)
+    doomed = specs[3].seed
+
+    class Flaky(LoyaltyModel):
+        def __init__(self, config, **kwargs):
+            if config.run.seed == doomed:
+                raise RuntimeError("simulated crash")
+            super().__init__(config, **kwargs)
+
+    monkeypatch.setattr(execution_module, "LoyaltyModel", Flaky)
+    folder = tmp_path / "out"
+    chunks = {
+        name: execution_module.run_batch(base, part, experiment)
+        for name, part in [("s001-000000", specs[:3]), ("s002-000000", specs[3:6]), ("s002-000001", specs[6:])]
+    }
+    for name, tables in chunks.items():
+        write_chunk(folder, name, tables)
+    from_disk = merge_chunks(folder)
+    merged = merge_chunks(folder, {name: chunks[name] for name in ("s002-000000", "s002-000001")})
+    assert len(merged["runs"]) == len(specs) and merged["runs"]["status"].tolist().count("failed") == 1
+    assert (
+        len(merged["timeseries"]) and len(merged["firms"]) and len(merged["curves"]) and "false_loyalty_A" in merged["timeseries"]
+    )
+    assert merged.keys() == from_disk.keys()
+    for table, frame in merged.items():
+        pd.testing.assert_frame_equal(frame, from_disk[table], check_exact=True)
 
 
 @pytest.mark.slow

@@ -612,7 +612,7 @@ def run_sweep(
             saver.bar.close()
         finished, failures = saver.finished, saver.failures
 
-        merged = merge_chunks(folder)
+        merged = merge_chunks(folder, saver.written)
         runs = merged["runs"]
         for table, frame in merged.items():
             write_parquet(frame, folder / f"{table}.parquet")
@@ -637,16 +637,20 @@ class SweepInterrupted(KeyboardInterrupt):
 
 
 class _ChunkSaver:
-    """Writes each finished batch as a checkpoint chunk and counts it; after Ctrl-C, also what was still coming."""
+    """Writes each finished batch as a checkpoint chunk and counts it; after Ctrl-C, also what was still coming.
+    Keeps the tables it wrote (``written``, by chunk name), so the final merge need not read them back."""
 
     def __init__(self, folder: Path, session: int, bar: Any) -> None:
         self.folder, self.session, self.bar = folder, session, bar
         self.seq = self.finished = self.failures = 0
         self.pending: dict[str, pd.DataFrame] | None = None
+        self.written: dict[str, dict[str, pd.DataFrame]] = {}
 
     def save(self, tables: dict[str, pd.DataFrame]) -> None:
         self.pending = tables  # kept until written: an interrupt during the write writes it again
-        write_chunk(self.folder, f"s{self.session:03d}-{self.seq:06d}", tables)
+        name = f"s{self.session:03d}-{self.seq:06d}"
+        write_chunk(self.folder, name, tables)
+        self.written[name] = tables
         self.pending = None
         self.seq += 1
         failed = len(tables["failures"])

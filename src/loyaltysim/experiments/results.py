@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,17 +111,21 @@ def _concat(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
     return frame.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
-def merge_chunks(folder: Path) -> dict[str, pd.DataFrame]:
-    """All finished chunks as the three final tables, sorted by ``run_id``.
+def merge_chunks(folder: Path, in_memory: Mapping[str, Mapping[str, pd.DataFrame]] | None = None) -> dict[str, pd.DataFrame]:
+    """All finished chunks as the final tables, sorted by ``run_id``.
 
     Finished runs are never redone, so each appears once; a failed run appears only
     if it has not succeeded since, with its latest error. The tables are the same
-    whatever the batching, worker count or interruptions were.
+    whatever the batching, worker count or interruptions were. ``in_memory`` holds the
+    tables of chunks the caller wrote itself, by chunk name: those are not read back.
     """
     loaded: dict[str, list[pd.DataFrame]] = {table: [] for table in CHUNK_TABLES}
     for chunk in _chunk_dirs(folder):
+        written = (in_memory or {}).get(chunk.name)
         for table in CHUNK_TABLES:
-            if (chunk / f"{table}.parquet").is_file() or table not in OPTIONAL_TABLES:
+            if written is not None:
+                loaded[table].append(written[table])
+            elif (chunk / f"{table}.parquet").is_file() or table not in OPTIONAL_TABLES:
                 loaded[table].append(pd.read_parquet(chunk / f"{table}.parquet"))
     runs = _concat(loaded["runs"], ["run_id"])
     failures = _concat(loaded["failures"], ["run_id"])
