@@ -204,9 +204,8 @@ def test_resume_refuses_a_changed_experiment(tmp_path):
         sweep(write_experiment(tmp_path, replicates=4), out=out, executor="serial", resume=True, progress=False)
 
 
-def test_a_batchs_tables_equal_its_runs_tables_one_by_one(tmp_path, monkeypatch):
-    """A batch builds its runs and failures tables from the runs' rows at once: the same columns, dtypes and
-    values as each run's own tables stacked, a failed run included, with a per-period outcome."""
+def one_run_fails(tmp_path, monkeypatch):
+    """An experiment of 8 runs with a per-period outcome whose fourth run crashes: (experiment, base, specs)."""
     outcome = {"false_loyalty": {"function": "loyaltysim.outcomes:false_loyalty", "per": "period"}}
     experiment = load_experiment(write_experiment(tmp_path, replicates=2, outcomes=outcome))
     base, specs = experiment.base_config().to_dict(), plan_runs(experiment)
@@ -219,6 +218,13 @@ def test_a_batchs_tables_equal_its_runs_tables_one_by_one(tmp_path, monkeypatch)
             super().__init__(config, **kwargs)
 
     monkeypatch.setattr(execution_module, "LoyaltyModel", Flaky)
+    return experiment, base, specs
+
+
+def test_a_batchs_tables_equal_its_runs_tables_one_by_one(tmp_path, monkeypatch):
+    """A batch builds its runs and failures tables from the runs' rows at once: the same columns, dtypes and
+    values as each run's own tables stacked, a failed run included, with a per-period outcome."""
+    experiment, base, specs = one_run_fails(tmp_path, monkeypatch)
     batch = execution_module.run_batch(base, specs, experiment)
     alone = [execution_module.run_one(base, spec, experiment) for spec in specs]
     assert batch["failures"]["run_id"].tolist() == [specs[3].run_id]
@@ -234,18 +240,7 @@ def test_a_batchs_tables_equal_its_runs_tables_one_by_one(tmp_path, monkeypatch)
 def test_the_final_merge_of_chunks_in_memory_equals_reading_them_back(tmp_path, monkeypatch):
     """A sweep merges the chunks it wrote from memory: the same tables, dtypes included, as read from disk, also
     beside a chunk of an earlier session read from disk, with a failed run and a per-period outcome."""
-    outcome = {"false_loyalty": {"function": "loyaltysim.outcomes:false_loyalty", "per": "period"}}
-    experiment = load_experiment(write_experiment(tmp_path, replicates=2, outcomes=outcome))
-    base, specs = experiment.base_config().to_dict(), plan_runs(experiment)
-    doomed = specs[3].seed
-
-    class Flaky(LoyaltyModel):
-        def __init__(self, config, **kwargs):
-            if config.run.seed == doomed:
-                raise RuntimeError("simulated crash")
-            super().__init__(config, **kwargs)
-
-    monkeypatch.setattr(execution_module, "LoyaltyModel", Flaky)
+    experiment, base, specs = one_run_fails(tmp_path, monkeypatch)
     folder = tmp_path / "out"
     chunks = {
         name: execution_module.run_batch(base, part, experiment)
