@@ -125,6 +125,22 @@ def test_the_tenure_rules_are_kept_for_the_run_and_equal_the_rules():
     np.testing.assert_array_equal(table[:, : known[0]], np.array(expected))
 
 
+def test_a_stepped_run_keeps_its_tenure_rules_and_fills_each_tenure_once():
+    """Stepping asks for one tenure more each period: the table grows by half again, keeping what it holds."""
+    config = small_config(**{"run.steps": 12})
+    model = LoyaltyModel(config)
+    tables = []
+    for _ in range(12):
+        model.step()
+        tables.append(model.state.scratch["tenure_rules"][1])
+    assert len({id(table) for table in tables}) <= 2
+    known = model.state.scratch["tenure_rules"][2][0]
+    p = parameters.record(model.config)
+    expected = [[rule.py_func(t, p) for t in range(known)] for rule in (rules.memory_weight, rules.belief_weight, rules.habit)]
+    np.testing.assert_array_equal(tables[-1][:, :known], np.array(expected))
+    assert_same_run(model, LoyaltyModel(config).run())
+
+
 def test_a_period_whose_tenure_table_is_too_small_makes_its_own(monkeypatch):
     """A table shorter than the longest tenure is left alone: the period computes a table of its own, same run."""
     config = small_config(**{"run.steps": 6})

@@ -226,12 +226,19 @@ def period_work(
 
 def _tenure_rules(state: CustomerState, config: Config, periods: int) -> dict[str, np.ndarray]:
     """``Period.tenure_rules`` and its count, kept in ``state.scratch`` for the config: wide enough for the
-    longest tenure after ``periods`` more periods, so the kernel fills each tenure once per run."""
+    longest tenure after ``periods`` more periods, so the kernel fills each tenure once per run. It grows by
+    half again at least, keeping the tenures already filled (a stepped run asks for one more each period)."""
     wanted = int(state.tenure.max(initial=0)) + periods + 1
     cached = state.scratch.get("tenure_rules")
-    if cached is None or cached[0] is not config or cached[1].shape[1] < wanted:
-        cached = state.scratch["tenure_rules"] = (config, np.empty((3, wanted)), np.zeros(1, dtype=np.int64))
-    return {"tenure_rules": cached[1], "tenure_rules_known": cached[2]}
+    if cached is None or cached[0] is not config:
+        cached = (config, np.empty((3, 0)), np.zeros(1, dtype=np.int64))
+    _, table, known = cached
+    if table.shape[1] < wanted:
+        grown = np.empty((3, max(wanted, table.shape[1] * 3 // 2)))
+        grown[:, : known[0]] = table[:, : known[0]]
+        table = grown
+    state.scratch["tenure_rules"] = (config, table, known)
+    return {"tenure_rules": table, "tenure_rules_known": known}
 
 
 def parameter_values(state: CustomerState, config: Config) -> F64:
